@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what cairn needs from Debian's packages (when missing), builds it with
+# meson + ninja into build/, and installs the `cairn` kernelspec for this user.
+# Used by both README commands: kernelspec/quickstart.sh and tests/run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential meson ninja-build pkg-config
+  libzmq3-dev libsodium-dev libjansson-dev libopenblas-dev liblapacke-dev
+  libcairo2-dev libtcc-dev tcc zlib1g-dev fonts-dejavu-core
+  python3-jupyter-client python3-nbconvert python3-jupyter-kernel-test python3-ipykernel
+  python3-numpy python3-sklearn python3-matplotlib jupyter-notebook
+  dataset-fashion-mnist clang libclang-rt-14-dev
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+BUILD=${CAIRN_BUILD_DIR:-build}
+if [ ! -f "$BUILD/build.ninja" ]; then
+  meson setup "$BUILD" -Dwerror=true
+fi
+ninja -C "$BUILD"
+"$BUILD/kernel/cairn-kernel" install --user
