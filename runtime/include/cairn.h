@@ -17,6 +17,7 @@
 #include "cairn/error.h"
 #include "cairn/alloc.h"
 #include "cairn/mat.h"
+#include "cairn/random.h"
 #include "cairn/display.h"
 
 #endif
