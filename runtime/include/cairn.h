@@ -17,7 +17,9 @@
 #include "cairn/error.h"
 #include "cairn/alloc.h"
 #include "cairn/mat.h"
+#include "cairn/mat_ops.h"
 #include "cairn/random.h"
 #include "cairn/display.h"
+#include "cairn/linalg.h"
 
 #endif
