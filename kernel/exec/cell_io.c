@@ -1,0 +1,137 @@
+/* cell_io.c — a cell process's two channels besides stdout/stderr: stdin and rich output.
+ *
+ * stdin: the executor's fd 0 is /dev/null. In the cell process `stdin` is replaced by a
+ * fopencookie stream whose read asks the front for a line (`input_request`) and blocks
+ * on exec_fd for the `input_reply` — the parent executor does not read exec_fd while its
+ * cell process runs, so the reply can only reach us. scanf, fgets and getchar in cells
+ * then work unchanged. Without allow_stdin the stream is at EOF and says why on stderr.
+ *
+ * display: the runtime's display sink frames each bundle as a `display` message. Text
+ * mime types travel as JSON strings, everything else (image/png) as raw buffers that the
+ * front base64-encodes once. stdout/stderr are flushed first so the front, which drains
+ * the stream pipes before handling a message, keeps text and pictures in order. */
+#include "exec_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cairn/display.h"
+
+static int stdin_allowed;
+static int stdin_warned;
+static int display_silent;
+
+int exec_send(json_t *msg)
+{
+    fflush(stdout);
+    fflush(stderr);
+    int rc = ipc_send(exec_g.fd, msg, NULL, 0);
+    return rc;
+}
+
+static ssize_t stdin_read(void *cookie, char *buf, size_t size)
+{
+    (void)cookie;
+    if (!stdin_allowed) {
+        if (!stdin_warned) {
+            fputs("stdin is not available: the client does not allow input\n", stderr);
+            fflush(stderr);
+            stdin_warned = 1;
+        }
+        return 0;
+    }
+    json_t *req = json_pack("{s:s, s:s, s:b}", "type", "input_request", "prompt", "", "password", 0);
+    int rc = exec_send(req);
+    json_decref(req);
+    if (rc < 0)
+        return -1;
+    for (;;) {
+        ipc_msg m;
+        int r = ipc_recv(exec_g.fd, &exec_g.reader, &m);
+        if (r < 0)
+            return 0; /* front gone: EOF */
+        if (r == 0)
+            continue;
+        const char *op = json_string_value(json_object_get(m.header, "op"));
+        if (op && strcmp(op, "input_reply") == 0) {
+            ssize_t n = 0;
+            if (!json_is_true(json_object_get(m.header, "eof"))) {
+                const char *v = json_string_value(json_object_get(m.header, "value"));
+                size_t len = v ? strlen(v) : 0;
+                /* A reply is one line; glibc calls us with its buffer size, so a longer
+                 * answer is cut (rare: the buffer is BUFSIZ). */
+                if (len + 1 > size)
+                    len = size - 1;
+                memcpy(buf, v ? v : "", len);
+                buf[len] = '\n';
+                n = (ssize_t)len + 1;
+            }
+            ipc_msg_free(&m);
+            return n;
+        }
+        /* Anything else while a cell runs is unexpected: tell the log, keep waiting. */
+        ipc_msg_free(&m);
+    }
+}
+
+void cell_io_install_stdin(int allow_stdin)
+{
+    stdin_allowed = allow_stdin;
+    stdin_warned = 0;
+    static FILE *cookie_stream;
+    if (!cookie_stream) {
+        cookie_io_functions_t io = {stdin_read, NULL, NULL, NULL};
+        cookie_stream = fopencookie(NULL, "r", io);
+        if (!cookie_stream)
+            return;
+        stdin = cookie_stream;
+    }
+    clearerr(cookie_stream); /* an EOF of the previous cell must not stick */
+}
+
+static int is_text_mime(const char *mime)
+{
+    return strncmp(mime, "text/", 5) == 0 || strcmp(mime, "image/svg+xml") == 0 ||
+           strstr(mime, "json") != NULL || strstr(mime, "javascript") != NULL;
+}
+
+static void sink(int kind, const display_part *parts, int nparts, const char *display_id, int wait)
+{
+    static const char *kinds[] = {"display_data", "update_display_data", "execute_result", "clear_output"};
+    if (kind < 0 || kind > 3)
+        return;
+    if (display_silent && kind == DISPLAY_RESULT)
+        return;
+    json_t *data = json_object();
+    ipc_buffer bufs[IPC_MAX_BUFFERS];
+    int nb = 0;
+    for (int i = 0; i < nparts; i++) {
+        if (!parts[i].mime)
+            continue;
+        if (is_text_mime(parts[i].mime)) {
+            json_t *s = json_stringn_nocheck(parts[i].data ? parts[i].data : "", parts[i].size);
+            json_object_set_new(data, parts[i].mime, s);
+        } else if (nb < IPC_MAX_BUFFERS) {
+            bufs[nb].data = parts[i].data;
+            bufs[nb].size = parts[i].size;
+            json_object_set_new(data, parts[i].mime, json_pack("{s:i}", "buffer", nb));
+            nb++;
+        }
+    }
+    json_t *msg = json_pack("{s:s, s:s, s:o, s:{}, s:b}", "type", "display", "kind", kinds[kind],
+                            "data", data, "metadata", "wait", wait ? 1 : 0);
+    json_object_set_new(msg, "display_id", display_id ? json_string(display_id) : json_null());
+    fflush(stdout);
+    fflush(stderr);
+    ipc_send(exec_g.fd, msg, bufs, nb);
+    json_decref(msg);
+}
+
+void cell_io_install_display(int silent)
+{
+    display_silent = silent;
+    display_set_sink(sink);
+}

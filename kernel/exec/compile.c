@@ -1,0 +1,223 @@
+/* compile.c — one cell, one libtcc state, code kept in memory the executor owns.
+ *
+ * The translation unit is compiled in memory, bound to earlier cells' globals and
+ * functions with tcc_add_symbol (runtime and libc functions resolve through dlsym, the
+ * kernel binary exports them), then relocated into an mmap'ed region that we keep for
+ * the rest of the session: the TCCState is deleted right away, which is what keeps a
+ * long session from growing by a compiler state per cell.
+ *
+ * Diagnostics come back as "cell:L: error: msg" (the unit maps the cell's own lines
+ * with `#line L "cell"`); they become traceback lines that quote the line and name the
+ * cell, which is what the notebook shows under the cell. */
+#include "exec_internal.h"
+
+#include <libtcc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+typedef struct diag_ctx {
+    const char *code;
+    int number;
+    json_t *lines;
+    char *first_error;
+    int errors;
+} diag_ctx;
+
+/* Line `line` (1-based) of `code`, into buf. Returns 0 when there is no such line. */
+static int code_line(const char *code, int line, char *buf, size_t size)
+{
+    if (!code || line < 1)
+        return 0;
+    const char *p = code;
+    for (int l = 1; l < line; l++) {
+        p = strchr(p, '\n');
+        if (!p)
+            return 0;
+        p++;
+    }
+    size_t n = strcspn(p, "\n");
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return 1;
+}
+
+static int count_lines(const char *code)
+{
+    int n = 1;
+    for (const char *p = code; *p; p++)
+        if (*p == '\n' && p[1])
+            n++;
+    return n;
+}
+
+/* tcc reports "file:line: kind: message" or "tcc: error: message". */
+static void on_diagnostic(void *opaque, const char *msg)
+{
+    diag_ctx *d = opaque;
+    const char *kind_pos = strstr(msg, ": error: ");
+    const char *warn_pos = strstr(msg, ": warning: ");
+    int is_error = kind_pos && (!warn_pos || kind_pos < warn_pos);
+    const char *sep = is_error ? kind_pos : warn_pos;
+    char text[2048];
+    if (sep) {
+        const char *what = sep + (is_error ? 9 : 11);
+        /* file:line before sep */
+        const char *colon = NULL;
+        for (const char *p = sep - 1; p >= msg; p--)
+            if (*p == ':') {
+                colon = p;
+                break;
+            }
+        int line = colon ? atoi(colon + 1) : 0;
+        size_t flen = colon ? (size_t)(colon - msg) : 0;
+        int in_cell = flen >= 4 && strncmp(msg, "cell", 4) == 0;
+        if (in_cell && d->code) {
+            /* tcc sometimes reports the line after the end of the cell for an error on
+             * its last line (it read ahead): show the last line then. */
+            int last = count_lines(d->code);
+            if (line > last)
+                line = last;
+            char src[512];
+            snprintf(text, sizeof text, "cell [%d], line %d: %s: %s", d->number, line,
+                     is_error ? "error" : "warning", what);
+            json_array_append_new(d->lines, json_string(text));
+            if (code_line(d->code, line, src, sizeof src)) {
+                snprintf(text, sizeof text, "    %s", src);
+                json_array_append_new(d->lines, json_string(text));
+            }
+            if (is_error && !d->first_error) {
+                snprintf(text, sizeof text, "line %d: %s", line, what);
+                d->first_error = strdup(text);
+            }
+        } else {
+            json_array_append_new(d->lines, json_string(msg));
+            if (is_error && !d->first_error) {
+                /* "tcc: error: undefined symbol 'foo'" — no line; name the cause. */
+                if (strncmp(msg, "tcc:", 4) == 0 && strstr(what, "undefined symbol"))
+                    snprintf(text, sizeof text, "%s (declared but never defined, or a typo)", what);
+                else
+                    snprintf(text, sizeof text, "%s", what);
+                d->first_error = strdup(text);
+            }
+        }
+        if (is_error)
+            d->errors++;
+    } else {
+        json_array_append_new(d->lines, json_string(msg));
+    }
+}
+
+typedef struct list_ctx {
+    uintptr_t start, text_end;
+    int number;
+    const char *entry;
+} list_ctx;
+
+static void on_symbol(void *opaque, const char *name, const void *val)
+{
+    list_ctx *l = opaque;
+    uintptr_t a = (uintptr_t)val;
+    if (a < l->start || a >= l->text_end || strchr(name, '@') || name[0] == '_')
+        return;
+    code_add_function(a, name, l->number, strcmp(name, l->entry) == 0);
+}
+
+static int is_redefined(const cell_unit *unit, const char *name)
+{
+    if (!unit)
+        return 0;
+    for (size_t i = 0; i < unit->ndefined; i++)
+        if (unit->defined[i].name && strcmp(unit->defined[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+int compile_cell(const char *source, const char *code, const char *entry_name, int number,
+                 cell_unit *unit, compiled_cell *out)
+{
+    memset(out, 0, sizeof *out);
+    diag_ctx d = {code, number, json_array(), NULL, 0};
+    out->diagnostics = d.lines;
+
+    TCCState *s = tcc_new();
+    if (!s) {
+        out->first_error = strdup("cannot create a compiler state (out of memory?)");
+        return -1;
+    }
+    tcc_set_lib_path(s, CAIRN_TCC_LIB_DIR);
+    tcc_set_error_func(s, &d, on_diagnostic);
+    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    tcc_add_include_path(s, CAIRN_RUNTIME_INCLUDE_DIR);
+    int rc = tcc_compile_string(s, source);
+    if (rc == 0 && exec_g.session) {
+        size_t n = 0;
+        const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
+        for (size_t i = 0; i < n; i++) {
+            if ((syms[i].kind == SYMBOL_VARIABLE || syms[i].kind == SYMBOL_FUNCTION) &&
+                syms[i].address && !is_redefined(unit, syms[i].name))
+                tcc_add_symbol(s, syms[i].name, syms[i].address);
+        }
+    }
+    void *mem = NULL;
+    int size = 0;
+    if (rc == 0) {
+        size = tcc_relocate(s, NULL);
+        if (size < 0)
+            rc = -1;
+    }
+    if (rc == 0) {
+        mem = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED) {
+            mem = NULL;
+            rc = -1;
+            if (!d.first_error)
+                d.first_error = strdup("cannot map memory for the cell's code");
+        } else if (tcc_relocate(s, mem) < 0) {
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        out->entry = (void (*)(void))tcc_get_symbol(s, entry_name);
+        if (!out->entry) {
+            rc = -1;
+            if (!d.first_error)
+                d.first_error = strdup("the cell's entry function is missing (translator bug)");
+        }
+    }
+    if (rc == 0 && unit) {
+        for (size_t i = 0; i < unit->ndefined; i++) {
+            cell_symbol *sym = &unit->defined[i];
+            if (sym->kind == SYMBOL_VARIABLE || sym->kind == SYMBOL_FUNCTION)
+                sym->address = tcc_get_symbol(s, sym->name);
+        }
+    }
+    if (rc == 0) {
+        uintptr_t start = (uintptr_t)mem;
+        void *etext = tcc_get_symbol(s, "_etext");
+        uintptr_t text_end = etext ? (uintptr_t)etext : start + (uintptr_t)size;
+        code_add_region(start, text_end, number);
+        list_ctx l = {start, text_end, number, entry_name};
+        tcc_list_symbols(s, &l, on_symbol);
+    }
+    tcc_delete(s);
+    if (rc != 0 && mem)
+        munmap(mem, (size_t)size);
+    if (rc != 0 && !d.first_error)
+        d.first_error = strdup("compilation failed");
+    out->first_error = d.first_error;
+    out->ok = rc == 0;
+    return rc;
+}
+
+void compiled_cell_free(compiled_cell *c)
+{
+    if (c->diagnostics)
+        json_decref(c->diagnostics);
+    free(c->first_error);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,137 @@
+/* exec_internal.h — what the executor's files share (not a public API).
+ *
+ * executor.c   the loop of the current executor: fork a cell process per execute, wait,
+ *              report deaths, %undo, shutdown.
+ * compile.c    libtcc: compile a translation unit in memory, bind earlier cells' symbols,
+ *              keep the code in memory we own, turn diagnostics into a traceback.
+ * crash.c      the report page shared by an executor and its cell process, the fatal
+ *              signal handlers and the map from a code address to "function foo (cell [3])".
+ * cell_io.c    the cell process's stdin (input_request) and display sink (display).
+ * introspect.c inspect / complete answers from the session's names and values.
+ * show.c (runtime/core) formats trailing-expression values.
+ *
+ * Every process of the chain has its own copy of these globals (fork), which is the
+ * point: a cell process changes its copy only, and becomes the next executor only after
+ * its cell compiled and ran. */
+#ifndef CAIRN_EXEC_INTERNAL_H
+#define CAIRN_EXEC_INTERNAL_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cell/cell.h"
+#include "ipc.h"
+
+/* Weak until the cell model is linked everywhere: without it the executor wraps a whole
+ * cell in one function (see translate() in executor.c). */
+#pragma weak cell_session_new
+#pragma weak cell_translate
+#pragma weak cell_session_commit
+#pragma weak cell_unit_free
+#pragma weak cell_session_symbols
+#pragma weak cell_session_find
+
+/* Exit code of a committed executor that hands the session back to its parent (%undo). */
+#define EXEC_EXIT_UNDO 77
+/* Exit code of a cell process that left a prepared `done` in the report page. */
+#define EXEC_EXIT_REPORTED 78
+
+#define REPORT_DONE_MAX (240 * 1024)
+#define REPORT_FRAMES 8
+
+/* One page per fork, MAP_SHARED between an executor (parent) and its cell process. The
+ * cell process writes it (also from signal handlers); the parent reads it after waitpid. */
+typedef struct exec_report {
+    volatile sig_atomic_t committed;           /* the cell ran; the child is now the executor */
+    volatile sig_atomic_t busy;                /* the child, as executor, runs an execute now */
+    volatile sig_atomic_t shutdown;            /* the child shut the session down: exit too */
+    volatile sig_atomic_t interrupt_requested; /* SIGINT reached the cell process */
+    volatile sig_atomic_t crashed;             /* a fatal signal was caught: fields below valid */
+    volatile sig_atomic_t prepared;            /* `done` holds the JSON of the done message */
+    volatile sig_atomic_t last_count;          /* execution count being run by the child executor */
+    int signo;
+    int si_code;
+    int stack_overflow;
+    int write_access;      /* SIGSEGV: the faulting access was a write */
+    uintptr_t fault_address;
+    uintptr_t pc;          /* where the signal hit */
+    int pc_in_cell;        /* pc is in cell code (where starts with its function) */
+    int nframes;           /* cell frames found on the stack, innermost first */
+    char where[1024];      /* "in function foo (cell [3]), called from cell [5]" (cell frames only) */
+    char done[REPORT_DONE_MAX];
+} exec_report;
+
+/* A region of code that a cell compiled (kept for the whole session). */
+typedef struct code_function {
+    uintptr_t address;
+    char *name;
+    int cell;          /* execution count of the defining cell */
+    int is_entry;      /* the generated cairn_cell_N function */
+} code_function;
+
+typedef struct exec_state {
+    int fd;                  /* exec_fd */
+    cell_session *session;   /* NULL when the cell module is not linked (wrapping fallback) */
+    exec_report *parent_report; /* shared with the executor that forked us, or NULL */
+    pid_t prev_pid;          /* the executor kept for %undo (our parent), 0 when none */
+    int last_count;          /* execution count of the last committed cell */
+    ipc_reader reader;
+    /* code of every committed cell plus the running one */
+    code_function *functions;
+    size_t nfunctions, capfunctions;
+    struct { uintptr_t start, end; int cell; } *regions;
+    size_t nregions, capregions;
+} exec_state;
+
+extern exec_state exec_g;
+
+/* ---- compile.c ---- */
+typedef struct compiled_cell {
+    void (*entry)(void);
+    json_t *diagnostics; /* array of traceback lines (warnings when ok, errors otherwise) */
+    char *first_error;   /* first error message with the cell's line, or NULL */
+    int ok;
+} compiled_cell;
+
+/* Compile `source` (a translation unit whose cell lines are under `#line N "cell"`),
+ * bind earlier symbols, relocate into kept memory and fill unit addresses. `code` is the
+ * cell text (for quoting lines in diagnostics). */
+int compile_cell(const char *source, const char *code, const char *entry_name, int number,
+                 cell_unit *unit, compiled_cell *out);
+void compiled_cell_free(compiled_cell *c);
+
+/* ---- crash.c ---- */
+exec_report *report_new(void);
+void report_free(exec_report *r);
+/* Install SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT (alt stack) and SIGINT handlers for a cell
+ * process writing into r. */
+void crash_install(exec_report *r);
+/* Fill r->where with the cell frames at pc (0: none) and on the stack above sp. */
+void crash_where_from(exec_report *r, uintptr_t pc, uintptr_t sp);
+/* Describe a code address: "function foo (cell [3])", "mat_zeros (runtime)", ... */
+void crash_describe_address(uintptr_t pc, char *buf, size_t size);
+/* The name of a signal ("SIGSEGV"). */
+const char *crash_signal_name(int signo);
+/* Register code compiled for cell `cell` in [start, end) with its function symbols. */
+void code_add_region(uintptr_t start, uintptr_t end, int cell);
+void code_add_function(uintptr_t address, const char *name, int cell, int is_entry);
+/* The function of a cell containing pc, or NULL. */
+const code_function *code_find(uintptr_t pc);
+
+/* ---- cell_io.c ---- */
+/* Replace stdin by a FILE that asks the front (input_request) when allowed. */
+void cell_io_install_stdin(int allow_stdin);
+/* Install the display sink that frames bundles as `display` messages. silent drops results. */
+void cell_io_install_display(int silent);
+/* Send a message on exec_fd after flushing stdio (keeps order with the stream pipes). */
+int exec_send(json_t *msg);
+
+/* ---- introspect.c ---- */
+json_t *introspect_names(void);
+json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level);
+json_t *introspect_complete(const char *code, int cursor_pos);
+
+#endif

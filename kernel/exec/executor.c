@@ -1,0 +1,548 @@
+/* executor.c — the session's process chain: one fork per cell, one level of undo.
+ *
+ * The current executor S_k holds everything the first k cells made. For an `execute` it
+ * forks a cell process C, which compiles and runs the cell in its copy of the session.
+ * If the cell compiles and runs, C commits the cell's names, reports `done` and carries
+ * on AS the executor S_{k+1}; S_k stays blocked in waitpid(C) as the snapshot for %undo,
+ * and C kills S_{k-1} (one level is kept; the front, a child subreaper, reaps it).
+ * If C dies before committing — a crash, exit(), a compile or runtime error, an
+ * interrupt that had to be killed — S_k is untouched: it reads the report page C shared
+ * with it (exec_report), sends the `done` error and serves the next request as if the
+ * cell had never run.
+ *
+ * When a committed C ends later, S_k wakes up again: with EXEC_EXIT_UNDO it becomes the
+ * current executor (%undo); after a shutdown it exits too; if C was killed some other
+ * way, S_k takes over with the state it holds and says so. */
+#include "executor.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cairn/display.h"
+#include "cairn/error.h"
+#include "exec_internal.h"
+
+exec_state exec_g;
+
+/* ---- messages ---- */
+
+static void send_simple(const char *type)
+{
+    json_t *m = json_pack("{s:s, s:i}", "type", type, "pid", (int)getpid());
+    exec_send(m);
+    json_decref(m);
+}
+
+static void send_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void send_log(const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    json_t *m = json_pack("{s:s, s:s}", "type", "log", "text", text);
+    exec_send(m);
+    json_decref(m);
+}
+
+static json_t *done_error(const char *ename, const char *evalue, json_t *traceback)
+{
+    json_t *tb = traceback ? traceback : json_array();
+    char head[4096];
+    snprintf(head, sizeof head, "%s: %s", ename, evalue);
+    json_array_insert_new(tb, 0, json_string(head));
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{}}", "type", "done", "status", "error", "ename",
+                     ename, "evalue", evalue, "traceback", tb, "user_expressions");
+}
+
+/* Finish a done message as the current executor and send it. */
+static void send_done(json_t *done)
+{
+    json_object_set_new(done, "pid", json_integer(getpid()));
+    json_object_set_new(done, "names", introspect_names());
+    if (!json_object_get(done, "user_expressions"))
+        json_object_set_new(done, "user_expressions", json_object());
+    exec_send(done);
+    json_decref(done);
+}
+
+/* A cell process leaves its done for the parent and ends (the session is not changed). */
+static _Noreturn void leave_done(exec_report *r, json_t *done)
+{
+    char *text = json_dumps(done, JSON_COMPACT);
+    if (text && strlen(text) < sizeof r->done) {
+        strcpy(r->done, text);
+        r->prepared = 1;
+    }
+    free(text);
+    json_decref(done);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(EXEC_EXIT_REPORTED);
+}
+
+/* ---- memory limit of a cell process ---- */
+
+static size_t parse_size(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return (size_t)-1;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': v *= 1024.0; break;
+    case 'M': v *= 1024.0 * 1024; break;
+    case 'G': v *= 1024.0 * 1024 * 1024; break;
+    case 'T': v *= 1024.0 * 1024 * 1024 * 1024; break;
+    default: break;
+    }
+    return (size_t)v;
+}
+
+static size_t meminfo_bytes(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    size_t kb = 0, klen = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            kb = strtoull(line + klen + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb * 1024;
+}
+
+static size_t address_space_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    unsigned long pages = 0;
+    if (fscanf(f, "%lu", &pages) != 1)
+        pages = 0;
+    fclose(f);
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A cell that allocates without bound must fail its allocations, not take the machine
+ * down: the cell process may grow its address space by 80% of the memory available now
+ * (CAIRN_CELL_MEMORY_LIMIT=bytes[KMG] overrides; 0 disables). Address space, not RSS, is
+ * what the kernel can limit per process; OpenBLAS and the compiler's mappings are in the
+ * baseline already. AddressSanitizer reserves terabytes of shadow, so no limit there. */
+static void limit_memory(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return;
+#else
+    size_t grow;
+    const char *env = getenv("CAIRN_CELL_MEMORY_LIMIT");
+    if (env && *env) {
+        grow = parse_size(env);
+        if (grow == 0 || grow == (size_t)-1)
+            return;
+    } else {
+        grow = meminfo_bytes("MemAvailable") / 10 * 8;
+        if (!grow)
+            return;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0)
+        return;
+    size_t want = address_space_now() + grow;
+    if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+        want = rl.rlim_max;
+    rl.rlim_cur = want;
+    setrlimit(RLIMIT_AS, &rl);
+#endif
+}
+
+static void unlimit_memory(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_AS, &rl);
+    }
+}
+
+/* ---- translation (cell module, or a plain wrapper until it is linked) ---- */
+
+
+static int translate(const char *code, int number, cell_unit *u)
+{
+    if (cell_translate && exec_g.session)
+        return cell_translate(exec_g.session, code, number, u);
+    /* Without the cell model the whole cell is the body of the entry function. */
+    memset(u, 0, sizeof *u);
+    snprintf(u->entry, sizeof u->entry, "cairn_cell_%d", number);
+    size_t len = strlen(code) + 256;
+    u->source = malloc(len);
+    if (!u->source)
+        return -1;
+    snprintf(u->source, len, "#include \"cairn.h\"\nvoid %s(void){\n#line 1 \"cell\"\n%s\n}\n",
+             u->entry, code);
+    return 0;
+}
+
+static void unit_free(cell_unit *u)
+{
+    if (cell_unit_free && exec_g.session)
+        cell_unit_free(u);
+    else
+        free(u->source);
+}
+
+/* ---- the cell process ---- */
+
+static sigjmp_buf cell_jump;
+static int cell_running;
+static char runtime_error[2048];
+
+static exec_report error_frames; /* cell frames of the runtime error (only `where` used) */
+
+/* cairn_error inside a cell: find the cell frames on the stack while they are still
+ * there, then leave the cell. The cell process is discarded, so whatever the runtime
+ * function had allocated does not matter. */
+static void on_runtime_error(const char *message)
+{
+    if (!cell_running)
+        return;
+    snprintf(runtime_error, sizeof runtime_error, "%s", message);
+    volatile char here = 0;
+    crash_where_from(&error_frames, 0, (uintptr_t)&here);
+    cell_running = 0;
+    siglongjmp(cell_jump, 1);
+}
+
+/* Runs in the cell process. Returns only after the cell committed: the caller then
+ * serves requests as the new executor. */
+static void run_cell(exec_report *r, json_t *req, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    crash_install(r);
+    cairn_set_interrupted(0);
+    limit_memory();
+    const char *code = json_string_value(json_object_get(req, "code"));
+    int number = (int)json_integer_value(json_object_get(req, "execution_count"));
+    if (number <= 0)
+        number = exec_g.last_count + 1;
+    int silent = json_is_true(json_object_get(req, "silent"));
+    cell_io_install_stdin(json_is_true(json_object_get(req, "allow_stdin")));
+    cell_io_install_display(silent);
+    send_simple("started");
+
+    cell_unit unit;
+    memset(&unit, 0, sizeof unit);
+    if (translate(code ? code : "", number, &unit) != 0 || unit.error) {
+        char ev[2048];
+        snprintf(ev, sizeof ev, "%s", unit.error ? unit.error : "the cell could not be translated");
+        json_t *tb = json_array();
+        char line[2100];
+        snprintf(line, sizeof line, "cell [%d], %s", number, ev);
+        json_array_append_new(tb, json_string(line));
+        leave_done(r, done_error("SyntaxError", ev, tb));
+    }
+
+    compiled_cell cc;
+    if (compile_cell(unit.source, code, unit.entry, number, &unit, &cc) != 0) {
+        json_t *tb = json_copy(cc.diagnostics);
+        leave_done(r, done_error("CompileError", cc.first_error, tb));
+    }
+    /* Warnings of a cell that compiled go to stderr, where a C programmer expects them. */
+    for (size_t i = 0; i < json_array_size(cc.diagnostics); i++)
+        fprintf(stderr, "%s\n", json_string_value(json_array_get(cc.diagnostics, i)));
+    if (cairn_interrupted())
+        leave_done(r, done_error("KeyboardInterrupt", "interrupted before the cell ran", NULL));
+
+    cairn_set_error_handler(on_runtime_error);
+    if (sigsetjmp(cell_jump, 1) == 0) {
+        cell_running = 1;
+        cc.entry();
+        cell_running = 0;
+    } else {
+        json_t *tb = json_array();
+        if (error_frames.where[0])
+            json_array_append_new(tb, json_string(error_frames.where));
+        json_array_append_new(tb, json_string("The cell was not kept: the session is as it was before it."));
+        leave_done(r, done_error("CairnError", runtime_error, tb));
+    }
+    cairn_set_error_handler(NULL);
+    compiled_cell_free(&cc);
+
+    /* Commit: from here on this process is the executor. */
+    if (exec_g.session && cell_session_commit)
+        cell_session_commit(exec_g.session, &unit);
+    unit_free(&unit);
+    int interrupted = cairn_interrupted();
+    cairn_set_interrupted(0);
+    fflush(stdout);
+    fflush(stderr);
+    r->committed = 1;
+    prctl(PR_SET_PDEATHSIG, 0);
+    signal(SIGINT, SIG_IGN);
+    unlimit_memory();
+    if (exec_g.prev_pid > 0)
+        kill(exec_g.prev_pid, SIGKILL);
+    if (exec_g.parent_report)
+        report_free(exec_g.parent_report);
+    exec_g.parent_report = r;
+    exec_g.prev_pid = parent;
+    exec_g.last_count = number;
+    r->busy = 1;
+    r->last_count = number;
+    json_t *done;
+    if (interrupted)
+        done = done_error("KeyboardInterrupt",
+                          "the cell stopped early; what it did until then is kept", NULL);
+    else
+        done = json_pack("{s:s, s:s}", "type", "done", "status", "ok");
+    send_done(done);
+    r->busy = 0;
+}
+
+/* ---- the parent: what happened to the cell process ---- */
+
+static json_t *describe_death(exec_report *r, int status, int number)
+{
+    char ev[2048], line[2048];
+    json_t *tb = json_array();
+    if (WIFEXITED(status)) {
+        int code = WEXITSTATUS(status);
+        char en[32];
+        snprintf(en, sizeof en, "exit(%d)", code);
+        snprintf(ev, sizeof ev, "the cell called exit(%d); its process ended", code);
+        json_array_append_new(tb, json_string("The cell was not kept: the session is as it was before it."));
+        return done_error(en, ev, tb);
+    }
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    if ((sig == SIGKILL || sig == SIGINT) && r->interrupt_requested) {
+        json_array_append_new(tb, json_string("The cell did not stop in time and was killed; "
+                                              "the session is as it was before it."));
+        return done_error("KeyboardInterrupt", "interrupted", tb);
+    }
+    const char *name = crash_signal_name(sig);
+    char ename[32];
+    if (name)
+        snprintf(ename, sizeof ename, "%s", name);
+    else
+        snprintf(ename, sizeof ename, "signal %d", sig);
+    char what[512];
+    what[0] = '\0';
+    if (r->crashed) {
+        unsigned long fa = (unsigned long)r->fault_address;
+        if (sig == SIGSEGV && r->stack_overflow)
+            snprintf(what, sizeof what, "stack overflow (infinite recursion?)");
+        else if (sig == SIGSEGV && fa < 4096)
+            snprintf(what, sizeof what, "invalid memory access at address 0x%lx (a NULL pointer)", fa);
+        else if (sig == SIGSEGV)
+            snprintf(what, sizeof what, "invalid memory access at address 0x%lx", fa);
+        else if (sig == SIGFPE)
+            snprintf(what, sizeof what, "%s",
+                     r->si_code == FPE_INTDIV   ? "integer division by zero"
+                     : r->si_code == FPE_INTOVF ? "integer overflow (INT_MIN / -1?)"
+                                                : "arithmetic exception");
+        else if (sig == SIGBUS)
+            snprintf(what, sizeof what, "bus error at address 0x%lx (past the end of a mapped file?)", fa);
+        else if (sig == SIGABRT)
+            snprintf(what, sizeof what, "abort() was called (a failed assert?)");
+        else if (sig == SIGILL)
+            snprintf(what, sizeof what, "illegal instruction");
+        else
+            snprintf(what, sizeof what, "fatal signal");
+    } else if (sig == SIGKILL) {
+        snprintf(what, sizeof what, "the cell process was killed (out of memory?)");
+    } else {
+        snprintf(what, sizeof what, "the cell process was killed by %s", ename);
+    }
+    char where[2048];
+    where[0] = '\0';
+    if (r->crashed) {
+        if (r->pc_in_cell) {
+            snprintf(where, sizeof where, "%s", r->where);
+        } else if (r->pc) {
+            /* The PC is outside cell code: name it (runtime, libc); the parent has the
+             * same libraries at the same addresses. */
+            char fn[512];
+            crash_describe_address(r->pc, fn, sizeof fn);
+            if (r->where[0])
+                snprintf(where, sizeof where, "in %.500s, %.1000s", fn, r->where);
+            else
+                snprintf(where, sizeof where, "in %s", fn);
+        }
+    }
+    if (where[0])
+        snprintf(ev, sizeof ev, "%s %s", what, where);
+    else
+        snprintf(ev, sizeof ev, "%s in cell [%d]", what, number);
+    snprintf(line, sizeof line, "The cell process died of %s; the session is as it was before cell [%d] "
+             "(earlier variables are intact).", ename, number);
+    json_array_append_new(tb, json_string(line));
+    return done_error(ename, ev, tb);
+}
+
+static int is_magic(const char *code, const char *name)
+{
+    while (isspace((unsigned char)*code))
+        code++;
+    size_t n = strlen(name);
+    if (strncmp(code, name, n) != 0)
+        return 0;
+    code += n;
+    while (isspace((unsigned char)*code))
+        code++;
+    return *code == '\0';
+}
+
+enum { KEEP_SERVING = 0, STOP_SERVING = 1 };
+
+static int execute(json_t *req)
+{
+    const char *code = json_string_value(json_object_get(req, "code"));
+    int number = (int)json_integer_value(json_object_get(req, "execution_count"));
+    if (code && is_magic(code, "%undo")) {
+        send_simple("started");
+        if (!exec_g.parent_report || exec_g.prev_pid <= 0) {
+            send_done(done_error("UndoError",
+                                 "nothing to undo: cairn keeps the state before the last cell only, once",
+                                 NULL));
+            return KEEP_SERVING;
+        }
+        fflush(stdout);
+        fflush(stderr);
+        _exit(EXEC_EXIT_UNDO); /* the parent takes over and answers */
+    }
+
+    if (exec_g.parent_report)
+        exec_g.parent_report->busy = 1;
+    exec_report *r = report_new();
+    if (!r) {
+        send_done(done_error("OSError", "cannot map the report page for a cell process", NULL));
+        return KEEP_SERVING;
+    }
+    fflush(NULL);
+    pid_t me = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        char ev[256];
+        snprintf(ev, sizeof ev, "cannot fork the cell process: %s", strerror(errno));
+        report_free(r);
+        send_done(done_error("OSError", ev, NULL));
+        return KEEP_SERVING;
+    }
+    if (pid == 0) {
+        run_cell(r, req, me);
+        return KEEP_SERVING; /* we are the executor now */
+    }
+
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int rc = KEEP_SERVING;
+    if (r->committed) {
+        /* Our child had become the executor; it killed our parent when it committed, so
+         * no older snapshot is left for us. */
+        exec_g.prev_pid = 0;
+        if (r->shutdown) {
+            if (exec_g.parent_report)
+                exec_g.parent_report->shutdown = 1;
+            rc = STOP_SERVING;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == EXEC_EXIT_UNDO) {
+            printf("undo: back to the session as it was before cell [%d]\n", r->last_count);
+            send_done(json_pack("{s:s, s:s}", "type", "done", "status", "ok"));
+        } else {
+            char what[64];
+            if (WIFSIGNALED(status))
+                snprintf(what, sizeof what, "was killed by signal %d", WTERMSIG(status));
+            else
+                snprintf(what, sizeof what, "exited with status %d", WEXITSTATUS(status));
+            send_log("executor %d %s; executor %d takes over with the state before cell [%d]",
+                     (int)pid, what, (int)getpid(), r->last_count);
+            if (r->busy) {
+                char ev[256];
+                snprintf(ev, sizeof ev, "the session process %s; the state is back to before cell [%d]",
+                         what, r->last_count);
+                send_done(done_error("ExecutorDied", ev, NULL));
+            } else {
+                send_simple("ready");
+            }
+        }
+    } else if (r->prepared) {
+        json_error_t err;
+        json_t *done = json_loads(r->done, 0, &err);
+        if (!done)
+            done = done_error("InternalError", "the cell process left an unreadable report", NULL);
+        send_done(done);
+    } else {
+        send_done(describe_death(r, status, number));
+    }
+    if (exec_g.parent_report)
+        exec_g.parent_report->busy = 0;
+    report_free(r);
+    return rc;
+}
+
+int executor_run(int exec_fd)
+{
+    memset(&exec_g, 0, sizeof exec_g);
+    exec_g.fd = exec_fd;
+    setpgid(0, 0);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (cell_session_new)
+        exec_g.session = cell_session_new();
+    send_simple("ready");
+    for (;;) {
+        ipc_msg m;
+        int got = ipc_recv(exec_fd, &exec_g.reader, &m);
+        if (got < 0)
+            break; /* the front is gone */
+        if (got == 0)
+            continue;
+        const char *op = json_string_value(json_object_get(m.header, "op"));
+        int rc = KEEP_SERVING;
+        if (!op) {
+            send_log("executor: message without op");
+        } else if (strcmp(op, "execute") == 0) {
+            rc = execute(m.header);
+        } else if (strcmp(op, "inspect") == 0 || strcmp(op, "complete") == 0) {
+            const char *code = json_string_value(json_object_get(m.header, "code"));
+            int pos = (int)json_integer_value(json_object_get(m.header, "cursor_pos"));
+            json_t *content = strcmp(op, "inspect") == 0
+                                  ? introspect_inspect(code ? code : "", pos,
+                                                       (int)json_integer_value(json_object_get(m.header, "detail_level")))
+                                  : introspect_complete(code ? code : "", pos);
+            json_t *reply = json_pack("{s:s, s:s, s:o}", "type", "reply", "op", op, "content", content);
+            exec_send(reply);
+            json_decref(reply);
+        } else if (strcmp(op, "shutdown") == 0) {
+            rc = STOP_SERVING;
+        } else if (strcmp(op, "input_reply") == 0) {
+            /* a reply that arrived after its cell ended: nothing waits for it */
+        } else {
+            send_log("executor: unknown op '%s'", op);
+        }
+        ipc_msg_free(&m);
+        if (rc == STOP_SERVING)
+            break;
+    }
+    if (exec_g.parent_report)
+        exec_g.parent_report->shutdown = 1;
+    fflush(NULL);
+    return 0;
+}

@@ -1,0 +1,185 @@
+/* introspect.c — what the executor can say about the session's names.
+ *
+ * `names` (sent with every done) lets the front complete and inspect without asking us.
+ * `inspect` and `complete` reach the executor only when the front wants live values: the
+ * value of a variable (an int, a string, a mat's shape, memory and first entries) and
+ * the members of a struct variable. The executor reads its own memory: it holds the
+ * session, and it is idle when it answers. */
+#include "exec_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/alloc.h"
+#include "cairn/mat.h"
+
+
+static const char *kind_name(int kind)
+{
+    switch (kind) {
+    case SYMBOL_VARIABLE: return "variable";
+    case SYMBOL_FUNCTION: return "function";
+    case SYMBOL_TYPE: return "type";
+    case SYMBOL_MACRO: return "macro";
+    default: return "name";
+    }
+}
+
+json_t *introspect_names(void)
+{
+    json_t *out = json_array();
+    if (!exec_g.session || !cell_session_symbols)
+        return out;
+    size_t n = 0;
+    const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
+    for (size_t i = 0; i < n; i++) {
+        const cell_symbol *s = &syms[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "name", s->name ? s->name : "",
+                              "kind", kind_name(s->kind), "type",
+                              s->kind == SYMBOL_VARIABLE && s->type ? s->type : "", "signature",
+                              s->kind == SYMBOL_FUNCTION && s->type ? s->type : "", "doc",
+                              s->declaration ? s->declaration : "", "cell", s->cell);
+        if (o)
+            json_array_append_new(out, o);
+    }
+    return out;
+}
+
+/* The identifier (or a.b member chain) that ends at or contains the cursor. */
+static void token_at(const char *code, int cursor, char *buf, size_t size)
+{
+    int len = (int)strlen(code);
+    if (cursor > len || cursor < 0)
+        cursor = len;
+    int start = cursor, end = cursor;
+    while (start > 0 && (isalnum((unsigned char)code[start - 1]) || code[start - 1] == '_'))
+        start--;
+    while (end < len && (isalnum((unsigned char)code[end]) || code[end] == '_'))
+        end++;
+    size_t n = (size_t)(end - start);
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, code + start, n);
+    buf[n] = '\0';
+}
+
+static int type_is(const char *type, const char *want)
+{
+    while (isspace((unsigned char)*type))
+        type++;
+    size_t n = strlen(want);
+    if (strncmp(type, want, n) != 0)
+        return 0;
+    type += n;
+    while (isspace((unsigned char)*type))
+        type++;
+    return *type == '\0';
+}
+
+/* A short description of the value at addr of the declared type (text). */
+static void describe_value(const char *type, const void *addr, char *buf, size_t size)
+{
+    if (!addr || !type) {
+        snprintf(buf, size, "(no value)");
+        return;
+    }
+    if (type_is(type, "int") || type_is(type, "signed") || type_is(type, "signed int"))
+        snprintf(buf, size, "%d", *(const int *)addr);
+    else if (type_is(type, "unsigned") || type_is(type, "unsigned int"))
+        snprintf(buf, size, "%u", *(const unsigned *)addr);
+    else if (type_is(type, "long") || type_is(type, "long int") || type_is(type, "long long") ||
+             type_is(type, "int64_t") || type_is(type, "ptrdiff_t") || type_is(type, "ssize_t"))
+        snprintf(buf, size, "%ld", *(const long *)addr);
+    else if (type_is(type, "unsigned long") || type_is(type, "size_t") || type_is(type, "uint64_t") ||
+             type_is(type, "unsigned long long"))
+        snprintf(buf, size, "%lu", *(const unsigned long *)addr);
+    else if (type_is(type, "short"))
+        snprintf(buf, size, "%d", *(const short *)addr);
+    else if (type_is(type, "double"))
+        snprintf(buf, size, "%.17g", *(const double *)addr);
+    else if (type_is(type, "float"))
+        snprintf(buf, size, "%.9g", (double)*(const float *)addr);
+    else if (type_is(type, "char"))
+        snprintf(buf, size, "'%c' (%d)", isprint(*(const unsigned char *)addr) ? *(const char *)addr : '?',
+                 *(const char *)addr);
+    else if (type_is(type, "bool") || type_is(type, "_Bool"))
+        snprintf(buf, size, "%s", *(const _Bool *)addr ? "true" : "false");
+    else if (type_is(type, "char *") || type_is(type, "const char *") || type_is(type, "char*") ||
+             type_is(type, "const char*")) {
+        const char *s = *(const char *const *)addr;
+        if (s)
+            snprintf(buf, size, "\"%.200s\"%s", s, strlen(s) > 200 ? "..." : "");
+        else
+            snprintf(buf, size, "NULL");
+    } else if (type_is(type, "mat")) {
+        const mat *m = addr;
+        size_t bytes = m->data ? cairn_alloc_size(m->data) : 0;
+        int n = snprintf(buf, size, "mat %d x %d%s, %zu bytes", m->rows, m->cols,
+                         (m->flags & MAT_OWNS) ? "" : " (view)",
+                         bytes ? bytes : (size_t)m->rows * (size_t)m->cols * sizeof(double));
+        if (m->data && m->rows > 0 && m->cols > 0 && n > 0 && (size_t)n < size) {
+            size_t off = (size_t)n;
+            off += (size_t)snprintf(buf + off, size - off, "; first row: [");
+            int shown = m->cols < 6 ? m->cols : 6;
+            for (int j = 0; j < shown && off < size; j++)
+                off += (size_t)snprintf(buf + off, size - off, "%s%g", j ? ", " : "", m->data[j]);
+            if (off < size)
+                snprintf(buf + off, size - off, "%s]", m->cols > shown ? ", ..." : "");
+        }
+    } else if (strchr(type, '*'))
+        snprintf(buf, size, "%p", *(void *const *)addr);
+    else
+        snprintf(buf, size, "(a value of type %s)", type);
+}
+
+json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level)
+{
+    (void)detail_level;
+    char name[256];
+    token_at(code, cursor_pos, name, sizeof name);
+    const cell_symbol *s = (name[0] && exec_g.session && cell_session_find)
+                               ? cell_session_find(exec_g.session, name)
+                               : NULL;
+    if (!s)
+        return json_pack("{s:s, s:b, s:{}, s:{}}", "status", "ok", "found", 0, "data", "metadata");
+    char text[4096];
+    if (s->kind == SYMBOL_VARIABLE) {
+        char value[2048];
+        describe_value(s->type, s->address, value, sizeof value);
+        snprintf(text, sizeof text, "%s %s  (defined in cell [%d])\nvalue: %s", s->type ? s->type : "?",
+                 s->name, s->cell, value);
+    } else {
+        snprintf(text, sizeof text, "%s\n(defined in cell [%d])", s->declaration ? s->declaration : s->name,
+                 s->cell);
+    }
+    return json_pack("{s:s, s:b, s:{s:s}, s:{}}", "status", "ok", "found", 1, "data", "text/plain", text,
+                     "metadata");
+}
+
+json_t *introspect_complete(const char *code, int cursor_pos)
+{
+    char prefix[256];
+    int len = (int)strlen(code);
+    if (cursor_pos > len || cursor_pos < 0)
+        cursor_pos = len;
+    int start = cursor_pos;
+    while (start > 0 && (isalnum((unsigned char)code[start - 1]) || code[start - 1] == '_'))
+        start--;
+    size_t n = (size_t)(cursor_pos - start);
+    if (n >= sizeof prefix)
+        n = sizeof prefix - 1;
+    memcpy(prefix, code + start, n);
+    prefix[n] = '\0';
+    json_t *matches = json_array();
+    if (exec_g.session && cell_session_symbols) {
+        size_t count = 0;
+        const cell_symbol *syms = cell_session_symbols(exec_g.session, &count);
+        for (size_t i = 0; i < count; i++)
+            if (syms[i].name && strncmp(syms[i].name, prefix, n) == 0)
+                json_array_append_new(matches, json_string(syms[i].name));
+    }
+    return json_pack("{s:s, s:o, s:i, s:i, s:{}}", "status", "ok", "matches", matches, "cursor_start", start,
+                     "cursor_end", cursor_pos, "metadata");
+}
