@@ -21,5 +21,7 @@
 #include "cairn/random.h"
 #include "cairn/display.h"
 #include "cairn/linalg.h"
+#include "cairn/io.h"
+#include "cairn/volume.h"
 
 #endif

@@ -1,0 +1,168 @@
+/* idx.c — IDX files, the format of MNIST and Fashion-MNIST, plain or gzip-compressed.
+ *
+ * Layout: two zero bytes, a type byte (0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32,
+ * 0x0E f64), the number of dimensions, each dimension as a big-endian u32, then the
+ * elements, big-endian, row-major. zlib's gz* functions read gzip and plain files alike;
+ * the data is inflated in 1 MiB chunks and converted to doubles as it arrives, so the
+ * whole uint8 image set never sits in memory next to the matrix. */
+#include "cairn/io.h"
+#include "cairn/display.h"
+#include "cairn/error.h"
+#include "io_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define CHUNK (1u << 20)
+
+static const char *FUNC = "idx_read";
+
+/* Read up to n bytes through zlib: the count read (short only at end of file), or -1
+ * after reporting corrupt compressed data. */
+static long long gz_some(gzFile g, const char *path, void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        unsigned ask = n - got > (1u << 30) ? (1u << 30) : (unsigned)(n - got);
+        int r = gzread(g, (char *)buf + got, ask);
+        if (r < 0) {
+            int errnum;
+            const char *msg = gzerror(g, &errnum);
+            cairn_error(FUNC, "'%s': corrupt data: %s", path, errnum == Z_ERRNO ? strerror(errno) : msg);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (long long)got;
+}
+
+/* Read exactly n header bytes; reports truncation naming what was being read. */
+static int gz_exact(gzFile g, const char *path, void *buf, size_t n, const char *what)
+{
+    long long got = gz_some(g, path, buf, n);
+    if (got < 0)
+        return -1;
+    if ((size_t)got < n) {
+        cairn_error(FUNC, "'%s' is truncated: expected %zu bytes of %s, got %lld", path, n, what, got);
+        return -1;
+    }
+    return 0;
+}
+
+mat idx_read(const char *path)
+{
+    FILE *probe = io_open_read(FUNC, path); /* for a strerror message naming the path */
+    if (!probe)
+        return mat_empty();
+    unsigned char magic2[2] = {0, 0};
+    size_t nmagic = fread(magic2, 1, 2, probe);
+    fclose(probe);
+    int gz = nmagic == 2 && magic2[0] == 0x1f && magic2[1] == 0x8b;
+    const char *kind = gz ? "gzip-compressed IDX" : "IDX";
+
+    gzFile g = gzopen(path, "rb");
+    if (!g) {
+        cairn_error(FUNC, "cannot open '%s': %s", path, strerror(errno));
+        return mat_empty();
+    }
+    gzbuffer(g, CHUNK);
+    mat out = mat_empty();
+    unsigned char *chunk = NULL;
+    unsigned char head[4];
+    if (gz_exact(g, path, head, 4, "the IDX magic number") < 0)
+        goto done;
+    if (head[0] != 0 || head[1] != 0) {
+        cairn_error(FUNC, "'%s' is not an IDX file: bad magic %02x %02x %02x %02x (expected 00 00 <type> <ndim>)",
+                    path, head[0], head[1], head[2], head[3]);
+        goto done;
+    }
+    io_dtype dt = {0, 0, 1};
+    switch (head[2]) {
+    case 0x08: dt.kind = 'u'; dt.size = 1; break;
+    case 0x09: dt.kind = 'i'; dt.size = 1; break;
+    case 0x0B: dt.kind = 'i'; dt.size = 2; break;
+    case 0x0C: dt.kind = 'i'; dt.size = 4; break;
+    case 0x0D: dt.kind = 'f'; dt.size = 4; break;
+    case 0x0E: dt.kind = 'f'; dt.size = 8; break;
+    default:
+        cairn_error(FUNC, "'%s': unknown IDX element type 0x%02x (magic %02x %02x %02x %02x)", path, head[2],
+                    head[0], head[1], head[2], head[3]);
+        goto done;
+    }
+    int ndim = head[3];
+    if (ndim < 1 || ndim > 4) {
+        cairn_error(FUNC, "'%s': IDX file with %d dimensions (1 to 4 are supported)", path, ndim);
+        goto done;
+    }
+    unsigned char dbytes[16];
+    if (gz_exact(g, path, dbytes, 4 * (size_t)ndim, "the IDX dimensions") < 0)
+        goto done;
+    long long dims[4];
+    long long cols = 1;
+    for (int d = 0; d < ndim; d++) {
+        const unsigned char *p = dbytes + 4 * d;
+        dims[d] = (long long)p[0] << 24 | (long long)p[1] << 16 | (long long)p[2] << 8 | (long long)p[3];
+        if (d > 0)
+            cols *= dims[d];
+    }
+    long long rows = dims[0];
+    if (rows > INT_MAX || cols > INT_MAX || rows * cols > (1LL << 40)) {
+        cairn_error(FUNC, "'%s': IDX array of %lld x %lld elements is too large", path, rows, cols);
+        goto done;
+    }
+    if (rows == 0 || cols == 0) {
+        cairn_error(FUNC, "'%s': IDX array is empty (%lld x %lld)", path, rows, cols);
+        goto done;
+    }
+    out = mat_alloc((int)rows, (int)cols);
+    chunk = malloc(CHUNK);
+    if (mat_is_empty(out) || !chunk) {
+        cairn_error(FUNC, "out of memory reading '%s' (%lld x %lld)", path, rows, cols);
+        mat_free(&out);
+        goto done;
+    }
+    size_t count = (size_t)rows * (size_t)cols;
+    size_t per_chunk = CHUNK / (size_t)dt.size;
+    size_t done_elems = 0, got_bytes = 0;
+    while (done_elems < count) {
+        if (cairn_interrupted()) {
+            cairn_error(FUNC, "interrupted while reading '%s'", path);
+            mat_free(&out);
+            goto done;
+        }
+        size_t n = count - done_elems < per_chunk ? count - done_elems : per_chunk;
+        long long got = gz_some(g, path, chunk, n * (size_t)dt.size);
+        if (got < 0) {
+            mat_free(&out);
+            goto done;
+        }
+        got_bytes += (size_t)got;
+        if ((size_t)got < n * (size_t)dt.size) {
+            cairn_error(FUNC, "'%s' (%s) is truncated: %lld x %lld elements need %zu bytes of data, got %zu", path,
+                        kind, rows, cols, count * (size_t)dt.size, got_bytes);
+            mat_free(&out);
+            goto done;
+        }
+        io_convert(chunk, dt, n, out.data + done_elems);
+        done_elems += n;
+    }
+    if (ndim == 3) {
+        out.channels = 1;
+        out.height = (int)dims[1];
+        out.width = (int)dims[2];
+    } else if (ndim == 4) {
+        out.channels = (int)dims[1];
+        out.height = (int)dims[2];
+        out.width = (int)dims[3];
+    }
+done:
+    free(chunk);
+    gzclose(g);
+    return out;
+}
