@@ -20,6 +20,7 @@
 #include "cairn/mat_ops.h"
 #include "cairn/random.h"
 #include "cairn/display.h"
+#include "cairn/show.h"
 #include "cairn/linalg.h"
 #include "cairn/io.h"
 #include "cairn/volume.h"
