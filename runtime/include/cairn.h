@@ -20,6 +20,8 @@
 #include "cairn/mat_ops.h"
 #include "cairn/random.h"
 #include "cairn/display.h"
+#include "cairn/plot.h"
+#include "cairn/progress.h"
 #include "cairn/show.h"
 #include "cairn/linalg.h"
 #include "cairn/io.h"
