@@ -195,10 +195,10 @@ class Kernel:
     # -- messages ----------------------------------------------------------
     def flush(self, wait=0.05):
         """Drop whatever is queued on shell and iopub."""
-        for ch in (self.kc.shell_channel, self.kc.iopub_channel):
+        for get in (self.kc.get_shell_msg, self.kc.get_iopub_msg):
             while True:
                 try:
-                    ch.get_msg(timeout=wait)
+                    get(timeout=wait)
                 except queue.Empty:
                     break
 

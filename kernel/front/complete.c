@@ -1,0 +1,350 @@
+/* complete.c — completion and inspection that the front answers by itself.
+ *
+ * Sources: C keywords and common types, the runtime API (api_docs.c, generated from the
+ * headers), the magics, and the session's names that the executor sends with every
+ * `done`. `x.` / `p->` complete the fields of runtime structs (mat, svd_result, ...) when
+ * x is a session variable of that type. This works while a cell runs, since nothing here
+ * needs the executor; when idle the front also asks the executor (live values) and
+ * prefers its answer.
+ *
+ * Jupyter counts cursor positions in Unicode code points, so positions are converted to
+ * byte offsets on the way in and back on the way out. */
+#include "front.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_docs.h"
+
+static const char *const c_keywords[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+    "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas", "_Alignof",
+    "_Atomic", "_Bool", "_Generic", "_Noreturn", "_Static_assert", "_Thread_local",
+    "bool", "true", "false", "NULL", "size_t", "int64_t", "uint64_t", "int32_t",
+    "uint32_t", "uint8_t", "ptrdiff_t", "FILE", "printf", "fprintf", "puts", "putchar",
+    "scanf", "fgets", "getchar", "malloc", "calloc", "realloc", "free", "memcpy", "memset",
+    "strlen", "strcmp", "strcpy", "snprintf", "sqrt", "exp", "log", "pow", "fabs", "sin",
+    "cos", "tan", "floor", "ceil", "round", "stdout", "stderr", "stdin",
+};
+
+typedef struct magic_doc {
+    const char *name;
+    const char *doc;
+} magic_doc;
+
+static const magic_doc magics[] = {
+    {"%lsmagic", "List the magics."},
+    {"%whos", "List the session's names with their type, size and memory."},
+    {"%who", "List the session's names."},
+    {"%undo", "Roll the session back to before the last cell."},
+    {"%reset", "Start a fresh, empty session."},
+    {"%time", "Time the cell once."},
+    {"%timeit", "Time the cell over repeated runs (median)."},
+    {"%cflags", "Show or set flags for compiling cells."},
+    {"%history", "Show the inputs of earlier cells."},
+};
+
+/* Byte offset of code point `cp` in s (clamped to the string). */
+static size_t byte_offset(const char *s, int cp)
+{
+    size_t i = 0;
+    for (int n = 0; s[i] && n < cp; n++) {
+        i++;
+        while (((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+    }
+    return i;
+}
+
+static int code_points(const char *s, size_t bytes)
+{
+    int n = 0;
+    for (size_t i = 0; i < bytes && s[i]; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static int ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Start of the identifier that ends at byte b. */
+static size_t ident_start(const char *s, size_t b)
+{
+    while (b > 0 && ident_char(s[b - 1]))
+        b--;
+    return b;
+}
+
+char *complete_name_at(const char *code, int cursor_pos)
+{
+    size_t len = strlen(code);
+    size_t b = byte_offset(code, cursor_pos);
+    size_t end = b;
+    while (end < len && ident_char(code[end]))
+        end++;
+    size_t start = ident_start(code, b);
+    if (start == end) {
+        /* Inside a call's arguments: inspect the function whose '(' is still open. */
+        int depth = 0;
+        size_t i = b;
+        while (i > 0) {
+            char c = code[--i];
+            if (c == ')')
+                depth++;
+            else if (c == '(') {
+                if (depth == 0) {
+                    end = i;
+                    while (end > 0 && isspace((unsigned char)code[end - 1]))
+                        end--;
+                    start = ident_start(code, end);
+                    break;
+                }
+                depth--;
+            } else if (c == ';' || c == '{' || c == '}')
+                break;
+        }
+        if (start == end)
+            return NULL;
+    }
+    if (isdigit((unsigned char)code[start]))
+        return NULL;
+    return strndup(code + start, end - start);
+}
+
+/* A sorted, unique list of candidates with their type for the JupyterLab metadata. */
+typedef struct cand {
+    char *text;
+    const char *type;
+    const char *signature;
+} cand;
+
+typedef struct cand_list {
+    cand *items;
+    size_t n, cap;
+} cand_list;
+
+static void cand_add(cand_list *l, const char *text, size_t len, const char *type, const char *sig)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strlen(l->items[i].text) == len && memcmp(l->items[i].text, text, len) == 0)
+            return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        cand *ni = realloc(l->items, cap * sizeof *ni);
+        if (!ni)
+            return;
+        l->items = ni;
+        l->cap = cap;
+    }
+    l->items[l->n].text = strndup(text, len);
+    l->items[l->n].type = type;
+    l->items[l->n].signature = sig;
+    l->n++;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    return strcmp(((const cand *)a)->text, ((const cand *)b)->text);
+}
+
+static int starts_with(const char *s, const char *prefix, size_t plen)
+{
+    return strncmp(s, prefix, plen) == 0;
+}
+
+/* The type name of session variable `name` with qualifiers, '*' and "struct " removed. */
+static char *variable_base_type(const json_t *names, const char *name, size_t nlen)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(names, i, e) {
+        const char *n = json_string_value(json_object_get(e, "name"));
+        const char *t = json_string_value(json_object_get(e, "type"));
+        if (!n || !t || strlen(n) != nlen || memcmp(n, name, nlen) != 0)
+            continue;
+        char *buf = strdup(t);
+        if (!buf)
+            return NULL;
+        char *out = buf, *p = buf;
+        /* keep the last identifier that is not a qualifier or "struct" */
+        char *best = NULL;
+        size_t bestlen = 0;
+        while (*p) {
+            if (ident_char(*p)) {
+                char *s = p;
+                while (ident_char(*p))
+                    p++;
+                size_t l = (size_t)(p - s);
+                if (!((l == 5 && !memcmp(s, "const", 5)) || (l == 6 && !memcmp(s, "struct", 6)) ||
+                      (l == 8 && !memcmp(s, "volatile", 8)))) {
+                    if (!best) {
+                        best = s;
+                        bestlen = l;
+                    }
+                }
+            } else
+                p++;
+        }
+        if (!best) {
+            free(buf);
+            return NULL;
+        }
+        memmove(out, best, bestlen);
+        out[bestlen] = 0;
+        return out;
+    }
+    return NULL;
+}
+
+json_t *complete_reply(const char *code, int cursor_pos, const json_t *names)
+{
+    size_t len = strlen(code);
+    size_t b = byte_offset(code, cursor_pos);
+    if (b > len)
+        b = len;
+    size_t start = ident_start(code, b);
+    const char *prefix = code + start;
+    size_t plen = b - start;
+    cand_list l = {0};
+
+    /* %magic at the start of a line */
+    size_t ls = start;
+    while (ls > 0 && code[ls - 1] != '\n')
+        ls--;
+    int only_space = 1;
+    for (size_t i = ls; i + 1 < start; i++)
+        if (!isspace((unsigned char)code[i]))
+            only_space = 0;
+    if (start > 0 && code[start - 1] == '%' && only_space) {
+        start--;
+        for (size_t i = 0; i < sizeof magics / sizeof *magics; i++)
+            if (starts_with(magics[i].name + 1, prefix, plen))
+                cand_add(&l, magics[i].name, strlen(magics[i].name), "magic", "");
+        goto done;
+    }
+
+    /* x.field or p->field */
+    size_t q = start;
+    while (q > 0 && (code[q - 1] == ' ' || code[q - 1] == '\t'))
+        q--;
+    int member = 0;
+    if (q > 0 && code[q - 1] == '.')
+        member = 1, q--;
+    else if (q > 1 && code[q - 1] == '>' && code[q - 2] == '-')
+        member = 1, q -= 2;
+    if (member) {
+        while (q > 0 && (code[q - 1] == ' ' || code[q - 1] == '\t'))
+            q--;
+        size_t vs = ident_start(code, q);
+        char *type = vs < q ? variable_base_type(names, code + vs, q - vs) : NULL;
+        if (type) {
+            for (size_t i = 0; i < api_fields_count; i++)
+                if (strcmp(api_fields[i].type_name, type) == 0 &&
+                    starts_with(api_fields[i].field, prefix, plen))
+                    cand_add(&l, api_fields[i].field, strlen(api_fields[i].field), "field",
+                             api_fields[i].decl);
+            free(type);
+        }
+        goto done;
+    }
+
+    /* Nothing typed yet and not after '.': listing everything would be noise. */
+    if (plen == 0 || isdigit((unsigned char)prefix[0]))
+        goto done;
+    size_t i;
+    json_t *e;
+    json_array_foreach(names, i, e) {
+        const char *n = json_string_value(json_object_get(e, "name"));
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        const char *sig = json_string_value(json_object_get(e, "signature"));
+        if (!sig)
+            sig = json_string_value(json_object_get(e, "type"));
+        if (n && starts_with(n, prefix, plen))
+            cand_add(&l, n, strlen(n), kind ? kind : "variable", sig ? sig : "");
+    }
+    for (size_t k = 0; k < api_docs_count; k++)
+        if (starts_with(api_docs[k].name, prefix, plen))
+            cand_add(&l, api_docs[k].name, strlen(api_docs[k].name), api_docs[k].kind,
+                     api_docs[k].signature);
+    for (size_t k = 0; k < sizeof c_keywords / sizeof *c_keywords; k++)
+        if (starts_with(c_keywords[k], prefix, plen))
+            cand_add(&l, c_keywords[k], strlen(c_keywords[k]), "keyword", "");
+
+done:;
+    if (l.n > 1)
+        qsort(l.items, l.n, sizeof *l.items, cand_cmp);
+    json_t *matches = json_array();
+    json_t *types = json_array();
+    int cs = code_points(code, start), ce = code_points(code, b);
+    for (size_t k = 0; k < l.n; k++) {
+        json_array_append_new(matches, json_string(l.items[k].text));
+        json_array_append_new(types, json_pack("{s:i, s:i, s:s, s:s, s:s}", "start", cs, "end", ce,
+                                               "text", l.items[k].text, "type", l.items[k].type,
+                                               "signature", l.items[k].signature));
+        free(l.items[k].text);
+    }
+    free(l.items);
+    return json_pack("{s:s, s:o, s:i, s:i, s:{s:o}}", "status", "ok", "matches", matches,
+                     "cursor_start", cs, "cursor_end", ce, "metadata",
+                     "_jupyter_types_experimental", types);
+}
+
+static json_t *inspect_found(const char *plain, const char *markdown)
+{
+    return json_pack("{s:s, s:b, s:{s:s, s:s}, s:{}}", "status", "ok", "found", 1, "data",
+                     "text/plain", plain, "text/markdown", markdown, "metadata");
+}
+
+json_t *inspect_reply(const char *code, int cursor_pos, int detail_level, const json_t *names)
+{
+    char *name = complete_name_at(code, cursor_pos);
+    json_t *reply = NULL;
+    char plain[4096], md[4096];
+    if (name) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(names, i, e) {
+            const char *n = json_string_value(json_object_get(e, "name"));
+            if (!n || strcmp(n, name) != 0)
+                continue;
+            const char *kind = json_string_value(json_object_get(e, "kind"));
+            const char *type = json_string_value(json_object_get(e, "type"));
+            const char *sig = json_string_value(json_object_get(e, "signature"));
+            const char *doc = json_string_value(json_object_get(e, "doc"));
+            const char *decl = sig && *sig ? sig : type ? type : "";
+            snprintf(plain, sizeof plain, "%s %s: %s%s%s", kind ? kind : "name", name, decl,
+                     doc && *doc ? "\n\n" : "", doc ? doc : "");
+            snprintf(md, sizeof md, "```c\n%s\n```\n%s", decl, doc ? doc : "");
+            reply = inspect_found(plain, md);
+            break;
+        }
+        for (size_t k = 0; !reply && k < api_docs_count; k++) {
+            if (strcmp(api_docs[k].name, name) != 0)
+                continue;
+            snprintf(plain, sizeof plain, "%s\n\n%s%s%s", api_docs[k].signature, api_docs[k].doc,
+                     detail_level > 0 ? "\n\nDeclared in " : "",
+                     detail_level > 0 ? api_docs[k].header : "");
+            snprintf(md, sizeof md, "```c\n%s\n```\n%s\n\n*%s*", api_docs[k].signature,
+                     api_docs[k].doc, api_docs[k].header);
+            reply = inspect_found(plain, md);
+        }
+        if (!reply && code[0] == '%') {
+            for (size_t k = 0; k < sizeof magics / sizeof *magics; k++)
+                if (strcmp(magics[k].name + 1, name) == 0) {
+                    snprintf(plain, sizeof plain, "%s\n\n%s", magics[k].name, magics[k].doc);
+                    snprintf(md, sizeof md, "`%s` %s", magics[k].name, magics[k].doc);
+                    reply = inspect_found(plain, md);
+                }
+        }
+        free(name);
+    }
+    if (!reply)
+        reply = json_pack("{s:s, s:b, s:{}, s:{}}", "status", "ok", "found", 0, "data", "metadata");
+    return reply;
+}

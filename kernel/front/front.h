@@ -1,0 +1,176 @@
+/* front.h — the front process: Jupyter sockets, message dispatch, executor supervision.
+ *
+ * The front never runs user code. Its main thread polls the shell, control and stdin
+ * ROUTER sockets, the executor's IPC socket and its stdout/stderr pipes, and a signalfd
+ * (SIGCHLD, SIGINT, SIGTERM), so control requests (interrupt, shutdown, kernel_info)
+ * and the quick shell requests (complete, inspect, is_complete, history, comm_info) are
+ * answered at once even while a cell runs. Requests that need the executor (execute,
+ * inspect of a live value) wait in a FIFO until it is idle. The heartbeat echoes from
+ * its own thread.
+ *
+ * This header is shared by the files of kernel/front only. */
+#ifndef CAIRN_FRONT_H
+#define CAIRN_FRONT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ipc.h"
+#include "wire.h"
+
+/* Log a line to stderr with the "cairn:" prefix. Never pass key material. */
+void front_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic clock in seconds. */
+double front_now(void);
+
+/* ---- supervisor.c: the executor process chain ---- */
+
+typedef struct supervisor {
+    int fd;                 /* our end of the IPC socketpair (non-blocking), -1 when none */
+    int out_fd, err_fd;     /* read ends of the chain's stdout/stderr pipes, -1 at EOF */
+    pid_t first_pid;        /* first executor of this chain = its process group id */
+    pid_t current_pid;      /* executor holding the session (from ready/done) */
+    pid_t started_pid;      /* cell process of the running execute, 0 when none */
+    int ready;              /* the executor said ready and nothing is in flight */
+    int ever_ready;         /* this chain reached ready at least once */
+    int generation;         /* how many chains were started (restarts + 1) */
+    double sigkill_at;      /* interrupt escalation: SIGKILL started_pid at this time */
+    double give_up_at;      /* after SIGKILL, restart the chain if still no done */
+    ipc_reader reader;
+} supervisor;
+
+/* Fork a fresh executor chain (pipes, socketpair, process group). 0 or -1. */
+int supervisor_start(supervisor *s);
+
+/* Ask the chain to exit, then kill its process group after a short grace and reap
+ * every child of the front (so nothing is left as zombie or orphan). */
+void supervisor_stop(supervisor *s, double grace_seconds);
+
+/* Reap every exited child without blocking (called on SIGCHLD). */
+void supervisor_reap(supervisor *s);
+
+/* Interrupt the running cell: SIGINT now, SIGKILL after the grace period. */
+void supervisor_interrupt(supervisor *s);
+
+/* Send one op to the executor. 0 or -1. */
+int supervisor_send(supervisor *s, json_t *op);
+
+/* Become a child subreaper (once, at start). */
+void supervisor_init_process(void);
+
+/* Kill every remaining child of this process and reap it (shutdown and restarts). */
+void supervisor_kill_all_children(double timeout_seconds);
+
+/* ---- streams.c: the chain's stdout/stderr pipes to `stream` messages ---- */
+
+#define STREAM_FLUSH_SECONDS 0.05
+#define STREAM_CELL_CAP ((size_t)5 << 20)
+
+typedef struct stream_buf {
+    const char *name;       /* "stdout" or "stderr" */
+    char *buf;
+    size_t len, cap;
+    double partial_since;   /* when the unterminated tail was first buffered; 0 if none */
+    size_t cell_bytes;      /* bytes forwarded for the current cell */
+    size_t dropped;         /* bytes dropped for the current cell beyond the cap */
+} stream_buf;
+
+struct front;
+
+/* Read what the pipe has (up to `budget` bytes; (size_t)-1 = until empty) and publish
+ * complete lines. Returns -1 at EOF (the fd is closed and set to -1), else 0. */
+int stream_pump(struct front *f, stream_buf *sb, int *fd, size_t budget);
+
+/* Publish whatever is buffered, partial line included. */
+void stream_flush(struct front *f, stream_buf *sb);
+
+/* Publish partial lines that waited STREAM_FLUSH_SECONDS; returns the seconds until the
+ * next such deadline (or a large number). */
+double stream_tick(struct front *f, stream_buf *sb, double now);
+
+/* Start accounting a new cell; end_cell publishes a truncation notice if bytes were dropped. */
+void stream_begin_cell(stream_buf *sb);
+void stream_end_cell(struct front *f, stream_buf *sb);
+void stream_free(stream_buf *sb);
+
+/* ---- history.c ---- */
+
+typedef struct history_entry {
+    int line;
+    char *input;
+    char *output; /* text/plain of the execute_result, or NULL */
+} history_entry;
+
+typedef struct history {
+    history_entry *items;
+    size_t count, cap;
+    int session;
+} history;
+
+void history_add(history *h, int line, const char *input);
+void history_set_output(history *h, int line, const char *output);
+/* The history_reply content for a history_request content. */
+json_t *history_reply(const history *h, const json_t *request);
+void history_free(history *h);
+
+/* ---- complete.c: completion and inspection without the executor ---- */
+
+/* complete_reply content for code/cursor_pos given the executor's cached names. */
+json_t *complete_reply(const char *code, int cursor_pos, const json_t *names);
+
+/* inspect_reply content; found=false when nothing is known about the name. */
+json_t *inspect_reply(const char *code, int cursor_pos, int detail_level, const json_t *names);
+
+/* The identifier at or before cursor_pos (code points), malloc'd, or NULL. */
+char *complete_name_at(const char *code, int cursor_pos);
+
+/* ---- install.c ---- */
+
+/* `cairn-kernel install ...`: argv after "install". Returns the process exit status. */
+int install_main(int argc, char **argv);
+
+/* ---- front.c ---- */
+
+typedef struct pending {
+    wire_msg msg;           /* the request (owned) */
+    int channel;            /* which socket it came on (CHANNEL_*) */
+    struct pending *next;
+} pending;
+
+enum { CHANNEL_SHELL = 0, CHANNEL_CONTROL = 1, CHANNEL_STDIN = 2 };
+
+typedef struct front {
+    void *zctx;
+    void *sockets[3];       /* shell, control, stdin (ROUTER) */
+    void *iopub;            /* PUB */
+    void *hb;               /* REP, served by hb_thread */
+    pthread_t hb_thread;
+    int hb_running;
+    wire_key key;
+    char session[33];
+    int sigfd;
+    supervisor sup;
+    stream_buf out, err;
+    history hist;
+    int execution_count;
+    pending *queue_head, *queue_tail;
+    pending *running;       /* the execute (or forwarded inspect) in flight */
+    int running_is_inspect;
+    double inspect_deadline;
+    int waiting_input;      /* the cell asked for input; reply goes to the executor */
+    json_t *names;          /* names array from the last `done` */
+    json_t *last_parent;    /* parent header for output that arrives outside an execute */
+    int quit;               /* 1 = shutdown requested */
+    double started_at;
+} front;
+
+/* Publish on iopub with the given parent header (may be NULL). Steals content. */
+void front_publish(front *f, const char *msg_type, const json_t *parent, json_t *content);
+
+/* Run the kernel for a connection file. Returns the process exit status. */
+int front_main(const char *connection_file);
+
+#endif

@@ -1,0 +1,261 @@
+/* supervisor.c — start, interrupt, stop and reap the executor process chain.
+ *
+ * The front is a child subreaper (PR_SET_CHILD_SUBREAPER): when an executor generation
+ * exits, its cell-process child is re-parented to the front rather than to init, so the
+ * front can reap every process the session ever made. All of them share one process
+ * group (the first executor's pid), which lets shutdown kill the whole chain at once.
+ *
+ * The chain is "gone" when no process holds the executor end of the socketpair any more:
+ * recv on our end then reports EOF, which is more reliable than tracking pids because the
+ * current executor is usually a grandchild that the front cannot wait for. */
+#include "front.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec/executor.h"
+
+#define INTERRUPT_GRACE_SECONDS 0.4
+#define INTERRUPT_GIVE_UP_SECONDS 3.0
+
+static void set_nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* In the forked child: only async-signal-safe-ish work until executor_run, and nothing
+ * that touches the front's ZeroMQ context (its threads do not exist here). */
+static void child_enter_executor(int exec_fd, int out_w, int err_w)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    setpgid(0, 0);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        if (devnull > 2)
+            close(devnull);
+    }
+    dup2(out_w, 1);
+    dup2(err_w, 2);
+    /* Everything else of the front (sockets, signalfd, pipes' read ends) must not leak
+     * into user code. exec_fd stays (it is close-on-exec, so programs that cells run with
+     * system() do not keep the chain "alive"). */
+    int maxfd = (int)sysconf(_SC_OPEN_MAX);
+    if (maxfd < 0 || maxfd > 65536)
+        maxfd = 65536;
+    for (int fd = 3; fd < maxfd; fd++)
+        if (fd != exec_fd)
+            close(fd);
+    int status = executor_run(exec_fd);
+    _exit(status);
+}
+
+int supervisor_start(supervisor *s)
+{
+    int fds[2], outp[2], errp[2];
+    if (ipc_pair(fds) < 0) {
+        front_log("cannot create the executor socketpair: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        front_log("cannot create the output pipes: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    /* Stdio of the front may hold buffered bytes that the child would print again. */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        front_log("cannot fork the executor: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        close(outp[0]);
+        close(outp[1]);
+        close(errp[0]);
+        close(errp[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        close(outp[0]);
+        close(errp[0]);
+        child_enter_executor(fds[1], outp[1], errp[1]);
+    }
+    /* Both sides call setpgid so the group exists before either relies on it. */
+    setpgid(pid, pid);
+    close(fds[1]);
+    close(outp[1]);
+    close(errp[1]);
+    set_nonblocking(fds[0]);
+    set_nonblocking(outp[0]);
+    set_nonblocking(errp[0]);
+    ipc_reader_free(&s->reader);
+    s->fd = fds[0];
+    s->out_fd = outp[0];
+    s->err_fd = errp[0];
+    s->first_pid = pid;
+    s->current_pid = pid;
+    s->started_pid = 0;
+    s->ready = 0;
+    s->ever_ready = 0;
+    s->sigkill_at = 0;
+    s->give_up_at = 0;
+    s->generation++;
+    front_log("executor started (pid %d, generation %d)", (int)pid, s->generation);
+    return 0;
+}
+
+int supervisor_send(supervisor *s, json_t *op)
+{
+    if (s->fd < 0)
+        return -1;
+    int rc = ipc_send(s->fd, op, NULL, 0);
+    if (rc < 0)
+        front_log("cannot send '%s' to the executor: %s",
+                  json_string_value(json_object_get(op, "op")), strerror(errno));
+    return rc;
+}
+
+void supervisor_reap(supervisor *s)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            break;
+        if (pid == s->first_pid || pid == s->current_pid) {
+            if (WIFSIGNALED(status))
+                front_log("executor %d ended by signal %d", (int)pid, WTERMSIG(status));
+        }
+    }
+}
+
+void supervisor_interrupt(supervisor *s)
+{
+    if (s->started_pid <= 0) {
+        front_log("interrupt: no cell is running");
+        return;
+    }
+    front_log("interrupt: SIGINT to cell process %d", (int)s->started_pid);
+    kill(s->started_pid, SIGINT);
+    double now = front_now();
+    if (s->sigkill_at == 0)
+        s->sigkill_at = now + INTERRUPT_GRACE_SECONDS;
+}
+
+/* Children of this process according to /proc (threads are not listed there). */
+static int list_children(pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t self = getpid();
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = 0;
+        char *rp = strrchr(buf, ')');
+        if (!rp)
+            continue;
+        char state;
+        int ppid;
+        if (sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == self)
+            out[n++] = (pid_t)atoi(e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+void supervisor_kill_all_children(double timeout_seconds)
+{
+    double end = front_now() + timeout_seconds;
+    for (;;) {
+        pid_t kids[256];
+        int n = list_children(kids, 256);
+        for (int i = 0; i < n; i++)
+            kill(kids[i], SIGKILL);
+        int status;
+        while (waitpid(-1, &status, WNOHANG) > 0)
+            ;
+        if (n == 0)
+            break;
+        if (front_now() > end) {
+            front_log("%d child process(es) did not go away", n);
+            break;
+        }
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void supervisor_stop(supervisor *s, double grace_seconds)
+{
+    if (s->fd >= 0) {
+        json_t *op = json_pack("{s:s}", "op", "shutdown");
+        supervisor_send(s, op);
+        json_decref(op);
+        /* Wait for the chain to close its end (EOF) within the grace period. */
+        double end = front_now() + grace_seconds;
+        while (front_now() < end) {
+            char flag[256];
+            ssize_t n = recv(s->fd, flag, sizeof flag, MSG_DONTWAIT);
+            if (n == 0)
+                break;
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                break;
+            if (n < 0) {
+                struct timespec ts = {0, 2 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    if (s->first_pid > 0)
+        kill(-s->first_pid, SIGKILL);
+    supervisor_kill_all_children(2.0);
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->out_fd >= 0)
+        close(s->out_fd);
+    if (s->err_fd >= 0)
+        close(s->err_fd);
+    s->fd = s->out_fd = s->err_fd = -1;
+    s->first_pid = s->current_pid = s->started_pid = 0;
+    s->ready = 0;
+    s->sigkill_at = s->give_up_at = 0;
+    ipc_reader_free(&s->reader);
+}
+
+void supervisor_init_process(void)
+{
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        front_log("cannot become a child subreaper: %s", strerror(errno));
+}
