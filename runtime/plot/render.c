@@ -1403,6 +1403,8 @@ int render_to_svg(figure *fig, char **svg, size_t *size)
         size_t len, cap;
     } b = {0};
     cairo_surface_t *surface = cairo_svg_surface_create_for_stream(stream_append, &b, fig->width, fig->height);
+    /* Pixels, not cairo's default points: the notebook then shows it at 640 px, like the PNG. */
+    cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX);
     cairo_t *cr = cairo_create(surface);
     ctx c = {cr, 1, 2, 1};
     draw_figure(&c, fig);

@@ -1,8 +1,8 @@
 /* ticks.c — where ticks go and what they say.
  *
- * Linear axes use the "nice numbers" rule matplotlib's MaxNLocator uses: the step is
- * the smallest of 1, 2, 2.5, 5, 10 x 10^k that keeps the tick count within the bins the
- * axis length allows, and ticks are the multiples of the step inside the range.
+ * Linear axes use the "nice numbers" rule of matplotlib's MaxNLocator: the step is
+ * the smallest of 1, 2, 2.5, 5, 10 x 10^k not below (range / bins), the bins the axis
+ * length allows, and ticks are the multiples of the step inside the range.
  * Labels get just enough decimals to tell every tick apart; very large or very small
  * values share a factor ("1e12") and narrow ranges far from zero share an offset
  * ("+1e12"), as matplotlib's ScalarFormatter does, so labels stay short.
@@ -137,23 +137,26 @@ int ticks_linear(double lo, double hi, int max_bins, tick_set *out)
         label_linear(out, fabs(lo) > 0 ? fabs(lo) : 1);
         return 1;
     }
+    /* matplotlib's rule: the smallest nice step at least (hi - lo) / max_bins, or a
+     * smaller one when that leaves fewer than two ticks inside the range. */
     static const double steps[] = {1, 2, 2.5, 5, 10};
     double raw = (hi - lo) / max_bins;
     double mag = pow(10, floor(log10(raw)));
-    double step = 0;
-    /* Smallest nice step giving at most max_bins + 1 ticks but at least two in range. */
-    for (int k = 0; k < 2 && step == 0; k++, mag *= 10) {
-        for (int i = 0; i < 5; i++) {
-            double s = steps[i] * mag;
-            double first = ceil(lo / s - 1e-9), last = floor(hi / s + 1e-9);
-            if (last - first + 1 <= max_bins + 1) {
-                step = s;
-                break;
-            }
-        }
+    double cand[10];
+    int nc = 0;
+    for (int k = -1; k <= 0; k++)
+        for (int i = 0; i < 5; i++)
+            cand[nc++] = steps[i] * mag * pow(10, k);
+    int pick = 0;
+    while (pick < nc - 1 && cand[pick] < raw * (1 - 1e-12))
+        pick++;
+    double step = cand[pick];
+    for (; pick >= 0; pick--) {
+        step = cand[pick];
+        double first = ceil(lo / step - 1e-9), last = floor(hi / step + 1e-9);
+        if (last - first + 1 >= 2)
+            break;
     }
-    if (step == 0)
-        step = 10 * mag;
     double first = ceil(lo / step - 1e-9), last = floor(hi / step + 1e-9);
     if (last < first) {
         out->value[0] = lo;
