@@ -16,5 +16,15 @@ ninja -C build-asan >/dev/null || status=1
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite protocol || status=1
 
-/usr/bin/python3 tests/summarize.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+# Fuzz the Jupyter message decoder for 20 s when clang's libFuzzer runtime is installed
+# (own build directory: only the fuzz target is built there).
+logs="build/meson-logs/testlog.json build-asan/meson-logs/testlog.json"
+if command -v clang >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  [ -f build-fuzz/build.ninja ] || meson setup build-fuzz -Dfuzz=true >/dev/null
+  { ninja -C build-fuzz tests/fuzz/fuzz_wire >/dev/null &&
+    meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz; } || status=1
+  logs="$logs build-fuzz/meson-logs/testlog.json"
+fi
+
+/usr/bin/python3 tests/summarize.py $logs
 exit $status

@@ -652,7 +652,7 @@ static void request_interrupt(front *f)
             supervisor_interrupt(&f->sup);
         else
             f->sup.sigkill_at = -1; /* deliver when the cell process has started */
-    } else {
+    } else if (debug_enabled()) {
         front_log("interrupt: nothing is running");
     }
 }

@@ -141,10 +141,10 @@ void supervisor_reap(supervisor *s)
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             break;
-        if (pid == s->first_pid || pid == s->current_pid) {
-            if (WIFSIGNALED(status))
-                front_log("executor %d ended by signal %d", (int)pid, WTERMSIG(status));
-        }
+        /* Old generations are re-parented here and killed by their successor (SIGKILL)
+         * as part of normal operation; only other deaths of the current one are news. */
+        if (pid == s->current_pid && WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+            front_log("executor %d ended by signal %d", (int)pid, WTERMSIG(status));
     }
 }
 
