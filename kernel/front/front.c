@@ -271,18 +271,23 @@ static void finish_forward(front *f, json_t *exec_reply)
             json_t *lm = json_object_get(local, "matches");
             int same_start = json_integer_value(json_object_get(exec_reply, "cursor_start")) ==
                              json_integer_value(json_object_get(local, "cursor_start"));
-            if (json_array_size(lm) == 0 || !same_start) {
+            if (json_array_size(lm) == 0) {
                 json_decref(local);
                 local = json_incref(exec_reply);
-            } else {
+            } else if (same_start) {
+                /* Both know something: add the executor's names that extend what was typed. */
+                char *typed = complete_name_at(code, cursor);
+                size_t tl = typed ? strlen(typed) : 0;
                 size_t i, j;
                 json_t *m, *n;
                 json_array_foreach(em, i, m) {
-                    int dup = 0;
+                    const char *ms = json_string_value(m);
+                    int dup = !ms || tl == 0 || strncmp(ms, typed, tl) != 0;
                     json_array_foreach(lm, j, n) if (json_equal(m, n)) dup = 1;
                     if (!dup)
                         json_array_append(lm, m);
                 }
+                free(typed);
             }
         }
         if (!json_object_get(local, "status"))

@@ -152,7 +152,9 @@ def alive(pid):
 class Kernel:
     """A running cairn kernel: km (KernelManager), kc (BlockingKernelClient)."""
 
-    def __init__(self, interrupt_mode="message", extra_env=None, startup_timeout=TIMEOUT):
+    def __init__(self, interrupt_mode="message", extra_env=None, startup_timeout=TIMEOUT,
+                 capture_log=False):
+        """capture_log: the kernel's stderr goes to a file read by log_text()."""
         self.tmp = tempfile.mkdtemp(prefix="cairn-test-")
         kernels = write_kernelspec(os.path.join(self.tmp, "kernels"), interrupt_mode=interrupt_mode)
         ksm = KernelSpecManager(kernel_dirs=[kernels])
@@ -160,11 +162,29 @@ class Kernel:
         env = dict(os.environ)
         if extra_env:
             env.update(extra_env)
-        self.km.start_kernel(env=env)
+        kw = {}
+        self.log_path = None
+        if capture_log:
+            self.log_path = os.path.join(self.tmp, "kernel.log")
+            self._log_file = open(self.log_path, "w")
+            kw["stderr"] = self._log_file
+        self.km.start_kernel(env=env, **kw)
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=startup_timeout)
         self.flush()
+
+    def log_text(self):
+        """What the kernel wrote to stderr so far (capture_log=True)."""
+        if not self.log_path:
+            return ""
+        with open(self.log_path) as f:
+            return f.read()
+
+    @property
+    def connection(self):
+        """The connection info (ports, ip, key) the kernel was started with."""
+        return self.km.get_connection_info()
 
     # -- lifecycle ---------------------------------------------------------
     @property
