@@ -43,16 +43,57 @@ typedef struct cell_unit {
     int has_result;      /* the cell ends with an expression shown as execute_result */
     cell_symbol *defined;/* symbols this cell defines (address unset until relocation) */
     size_t ndefined;
-    char *error;         /* non-NULL when the cell could not be split: "line L, column C: message\n  <the line>" */
+    char *error;         /* non-NULL when the cell could not be split: "line L, column C: message\n  <the line>\n  ^" */
     int error_line;
     int error_column;
+    char *notes;         /* NULL, or lines the executor prints before running: "note: x was int, now double\n" */
+    char **uses;         /* names of earlier cells' variables/functions this unit declares extern
+                          * (binding just these is enough; binding every session symbol that
+                          * this unit does not define itself also works) */
+    size_t nuses;
+    void *pending;       /* private: what cell_session_commit adds to the session */
 } cell_unit;
 
-/* Translate `code` (the cell text, magics already removed) as cell number `number`. */
+/* Translate `code` (the cell text, magics already removed) as cell number `number`.
+ * Returns 0, or -1 with out->error set (out must be freed with cell_unit_free either way).
+ * The source's #line directives name the file "cell", so tcc reports "cell:L: error: ...";
+ * the entry function is `void cairn_cell_<number>(void)`. Symbols listed in out->defined
+ * are defined by this unit: never tcc_add_symbol an older address for those names. */
 int cell_translate(const cell_session *s, const char *code, int number, cell_unit *out);
 
-/* Make a unit's definitions visible to later cells (after it compiled and ran). */
+/* Make a unit's definitions visible to later cells (after it compiled and ran; the
+ * executor has set defined[i].address for variables and functions first). */
 void cell_session_commit(cell_session *s, const cell_unit *u);
+
+/* Free a session and everything in it. */
+void cell_session_free(cell_session *s);
+
+/* Members of a struct/union type for completion: type is a variable's type text as in
+ * cell_symbol.type ("mat", "struct point *", "P") — pointers and qualifiers are
+ * stripped, typedefs followed. Returns the member names (count in *count) or NULL.
+ * If types is not NULL it receives each member's type text ("double *"). */
+const char *const *cell_session_members(const cell_session *s, const char *type, size_t *count,
+                                        const char *const **types);
+
+/* Whether name is a type name (builtin, standard, runtime or earlier-cell typedef). */
+int cell_session_is_type(const cell_session *s, const char *name);
+
+/* A tcc diagnostic ("cell:L: error: msg") made readable for the user: "line L, column C:
+ * msg\n  <the line>\n  ^" with the column of the quoted name when the message quotes one
+ * ('x' undeclared) and the line corrected when tcc read ahead past a line end. Returns a
+ * malloc'ed string, or NULL when msg does not point into the cell. */
+char *cell_explain_diagnostic(const char *code, const char *msg, int *line, int *column);
+
+/* What sits before the cursor, for complete/inspect. cursor is a BYTE offset into code. */
+typedef struct cell_cursor_token {
+    size_t start, end;    /* the identifier under/before the cursor: code[start..end) (may be empty: start == end == cursor) */
+    char kind;            /* 0 plain name, '.' after ".", '>' after "->", '%' a magic name, '#' a preprocessor word, '"' inside an #include path */
+    size_t base_start, base_end; /* '.' and '>': the expression before the operator ("pts[2]", "p"), else empty */
+} cell_cursor_token;
+
+/* Fill *out for cursor; returns 0, or -1 when the cursor is inside a comment or string
+ * literal (nothing to complete). */
+int cell_token_at(const char *code, size_t cursor, cell_cursor_token *out);
 
 /* Free what cell_translate allocated. */
 void cell_unit_free(cell_unit *u);

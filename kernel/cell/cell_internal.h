@@ -1,0 +1,124 @@
+/* cell_internal.h — what the cell model's files share and nobody else sees.
+ *
+ * cell_session.c owns the session: the ordered prelude entries (includes, macros,
+ * types, declarations of live variables and functions), the newest symbol per name,
+ * the type names the splitter must know, and struct members for completion.
+ * cell_translate.c reads it (const) to build one translation unit and leaves what the
+ * cell adds in a cell_pending, which cell_session_commit applies after the cell ran.
+ * Lookups go through hash maps so cell 500 costs what cell 1 costs. */
+#ifndef CAIRN_CELL_INTERNAL_H
+#define CAIRN_CELL_INTERNAL_H
+
+#include <stddef.h>
+
+#include "cell.h"
+#include "cell_split.h"
+
+/* ---- a growable text buffer ---- */
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} strbuf;
+
+void sb_putn(strbuf *b, const char *s, size_t n);
+void sb_puts(strbuf *b, const char *s);
+void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Take the text (never NULL unless out of memory); the buffer is left empty. */
+char *sb_take(strbuf *b);
+
+/* ---- string -> size_t hash map (keys copied) ---- */
+typedef struct strmap_slot {
+    char *key; /* NULL: empty; strmap_tombstone: deleted */
+    size_t value;
+} strmap_slot;
+
+typedef struct strmap {
+    strmap_slot *slots;
+    size_t cap, used, live;
+} strmap;
+
+extern char strmap_tombstone[];
+int strmap_put(strmap *m, const char *key, size_t n, size_t value);
+/* Returns 1 and *value when key[0..n) is present. */
+int strmap_get(const strmap *m, const char *key, size_t n, size_t *value);
+void strmap_del(strmap *m, const char *key, size_t n);
+void strmap_free(strmap *m);
+
+/* ---- prelude entries ---- */
+enum prelude_kind {
+    PRELUDE_INCLUDE, /* an #include line, deduplicated by its text */
+    PRELUDE_MACRO,   /* #define NAME ... (key "#NAME") */
+    PRELUDE_UNDEF,   /* #undef NAME of a name no cell defined (key "#NAME") */
+    PRELUDE_TYPE,    /* struct/union/enum definition or typedef (keys: "struct P", "P", enumerators) */
+    PRELUDE_DECL     /* extern declaration or prototype (key: the name); emitted only when the cell uses it */
+};
+
+typedef struct prelude_entry {
+    int kind;
+    char *text;   /* ends with '\n' */
+    char **keys;
+    size_t nkeys;
+    int live;
+} prelude_entry;
+
+typedef struct member_list {
+    char *type;   /* "struct P" or a typedef name */
+    char **names;
+    char **types;
+    size_t n;
+} member_list;
+
+struct cell_session {
+    prelude_entry *entries;
+    size_t nentries, capentries, nlive;
+    strmap entry_by_key;   /* key -> index of the live entry holding it */
+
+    cell_symbol *symbols;  /* newest per name; removed ones are compacted away */
+    size_t nsymbols, capsymbols;
+    strmap symbol_by_name;
+
+    strmap types;          /* typedef names */
+    strmap void_functions; /* functions known to return void */
+    strmap constants;      /* macro names and enumerators (constant initializers) */
+    member_list *members;
+    size_t nmembers, capmembers;
+    strmap member_by_type;
+};
+
+/* What a translated cell adds to the session (owned by cell_unit.pending). */
+typedef struct pending_entry {
+    int kind;
+    char *text;
+    char **keys;
+    size_t nkeys;
+} pending_entry;
+
+typedef struct cell_pending {
+    pending_entry *entries;
+    size_t nentries, capentries;
+    char **types, **void_functions, **constants;
+    size_t ntypes, nvoid, nconstants;
+    member_list *members;
+    size_t nmembers;
+} cell_pending;
+
+void cell_pending_free(cell_pending *p);
+
+/* Session helpers the translator uses. */
+int session_has_type(const cell_session *s, const char *name, size_t n);
+int session_is_void_function(const cell_session *s, const char *name, size_t n);
+int session_is_constant(const cell_session *s, const char *name, size_t n);
+
+/* Token text helpers shared by the translator and the session. */
+/* Tokens [first, last) as text: one space where the source had any whitespace. Tokens
+ * listed in skip (may be NULL, nskip entries, token indices) are left out. */
+void sb_tokens(strbuf *b, const char *code, const c_token *t, size_t first, size_t last);
+char *tokens_text(const char *code, const c_token *t, size_t first, size_t last);
+
+/* Record the members of the struct/union body tokens [body_first+1, body_last-1) of a
+ * split cell under type name `type` into *list (appends). */
+void members_from_body(const cell_session *s, const char *code, const c_token *t, size_t body_first,
+                       size_t body_last, member_list *list);
+
+#endif

@@ -1,0 +1,1018 @@
+/* cell_translate.c — one cell becomes one translation unit.
+ *
+ * Layout of the unit:
+ *     #include "cairn.h"
+ *     <prelude: includes, macros, types of earlier cells in definition order, and the
+ *      extern declarations / prototypes of earlier variables and functions this cell
+ *      names — only those, so the unit of cell 500 is as small as that of cell 1>
+ *     #line L "cell"   <each definition of this cell at file scope, in order>
+ *     void cairn_cell_N(void) {
+ *     #line L "cell"   <each statement, and each initializer as an assignment, in order>
+ *     }
+ * A top-level `mat A = f();` is a global `mat A;` plus `A = f();` at its place among the
+ * statements, so initializers run in statement order and may call anything. Arrays and
+ * aggregates with constant brace initializers, and const objects, keep the initializer
+ * on the definition; a non-constant brace initializer becomes a compound-literal
+ * assignment. `static` is dropped so later cells can bind to everything. Prelude entries
+ * that this cell redefines are left out, so a new definition never collides with an
+ * older one: the newest wins. */
+#include "cell_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct translator {
+    const cell_session *s;
+    const char *code;
+    const c_token *t;
+    size_t n;
+    cell_pending *p;
+    strbuf defs, body, notes;
+    cell_symbol *defined;
+    size_t ndefined, capdefined;
+    strmap keys;        /* keys this cell defines: older prelude entries with them are left out */
+    strmap idents;      /* identifiers the cell (and the macros it may expand) names */
+    strmap cell_consts; /* macros and enumerators defined in this cell */
+    strmap cell_void;   /* functions of this cell that return void */
+    char *error;
+    int error_line, error_column;
+} translator;
+
+static int tok_is(const translator *tr, size_t i, const char *s)
+{
+    return i < tr->n && c_token_is(tr->code, &tr->t[i], s);
+}
+
+static int tok_kind(const translator *tr, size_t i) { return i < tr->n ? tr->t[i].kind : C_TOKEN_EOF; }
+
+static void line_directive(strbuf *b, int line) { sb_printf(b, "#line %d \"cell\"\n", line); }
+
+/* The source text of tokens [first, last), comments and line breaks as written. */
+static void verbatim(translator *tr, strbuf *b, size_t first, size_t last)
+{
+    if (first < last)
+        sb_putn(b, tr->code + tr->t[first].start, tr->t[last - 1].end - tr->t[first].start);
+}
+
+static char *str_ndup(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static char *tok_str(const translator *tr, size_t i) { return str_ndup(tr->code + tr->t[i].start, tr->t[i].end - tr->t[i].start); }
+
+static void push_string(char ***v, size_t *n, char *s)
+{
+    if (!s)
+        return;
+    char **w = realloc(*v, (*n + 1) * sizeof *w);
+    if (!w) {
+        free(s);
+        return;
+    }
+    *v = w;
+    w[(*n)++] = s;
+}
+
+/* A new pending prelude entry; keys are added with entry_key. */
+static pending_entry *new_entry(translator *tr, int kind, char *text)
+{
+    cell_pending *p = tr->p;
+    if (!text)
+        return NULL;
+    if (p->nentries == p->capentries) {
+        size_t cap = p->capentries ? p->capentries * 2 : 16;
+        pending_entry *v = realloc(p->entries, cap * sizeof *v);
+        if (!v) {
+            free(text);
+            return NULL;
+        }
+        p->entries = v;
+        p->capentries = cap;
+    }
+    pending_entry *e = &p->entries[p->nentries++];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->text = text;
+    return e;
+}
+
+static void entry_key(translator *tr, pending_entry *e, const char *key)
+{
+    if (!e || !key)
+        return;
+    push_string(&e->keys, &e->nkeys, strdup(key));
+    strmap_put(&tr->keys, key, strlen(key), 1);
+}
+
+static void add_symbol(translator *tr, int kind, char *name, char *declaration, char *type)
+{
+    if (!name) {
+        free(declaration);
+        free(type);
+        return;
+    }
+    /* A name defined twice in one cell: the later definition is the one that counts. */
+    for (size_t i = 0; i < tr->ndefined; i++)
+        if (strcmp(tr->defined[i].name, name) == 0) {
+            free(tr->defined[i].name);
+            free(tr->defined[i].declaration);
+            free(tr->defined[i].type);
+            memmove(&tr->defined[i], &tr->defined[i + 1], (tr->ndefined - i - 1) * sizeof *tr->defined);
+            tr->ndefined--;
+            break;
+        }
+    if (tr->ndefined == tr->capdefined) {
+        size_t cap = tr->capdefined ? tr->capdefined * 2 : 8;
+        cell_symbol *v = realloc(tr->defined, cap * sizeof *v);
+        if (!v) {
+            free(name);
+            free(declaration);
+            free(type);
+            return;
+        }
+        tr->defined = v;
+        tr->capdefined = cap;
+    }
+    cell_symbol *y = &tr->defined[tr->ndefined++];
+    memset(y, 0, sizeof *y);
+    y->name = name;
+    y->kind = kind;
+    y->declaration = declaration;
+    y->type = type;
+}
+
+static int is_storage_keyword(const translator *tr, size_t i)
+{
+    static const char *const storage[] = {"static", "extern", "auto", "register", "typedef", "inline",
+                                          "__inline", "__inline__", NULL};
+    if (tok_kind(tr, i) != C_TOKEN_KEYWORD)
+        return 0;
+    for (const char *const *k = storage; *k; k++)
+        if (tok_is(tr, i, *k))
+            return 1;
+    return 0;
+}
+
+/* The specifiers of it as text without storage classes; the struct body is left out
+ * when drop_body (its definition lives in its own entry), const when drop_const. */
+static void spec_text(translator *tr, strbuf *b, const cell_item *it, int drop_body, int drop_const)
+{
+    size_t before = b->len;
+    for (size_t i = it->spec_first; i < it->spec_last; i++) {
+        if (drop_body && it->body_first != CELL_NONE && i >= it->body_first && i < it->body_last)
+            continue;
+        if (is_storage_keyword(tr, i) || (drop_const && (tok_is(tr, i, "const") || tok_is(tr, i, "__const"))))
+            continue;
+        if (b->len > before)
+            sb_puts(b, " ");
+        sb_putn(b, tr->code + tr->t[i].start, tr->t[i].end - tr->t[i].start);
+    }
+}
+
+/* Number of elements of a brace initializer at [first, last), or 0 if unknown
+ * (designators, empty braces). */
+static size_t count_elements(const translator *tr, size_t first, size_t last)
+{
+    if (!tok_is(tr, first, "{") || !tok_is(tr, last - 1, "}"))
+        return 0;
+    size_t count = 0;
+    int depth = 0, element_open = 0;
+    for (size_t i = first + 1; i + 1 < last; i++) {
+        int opener = tok_is(tr, i, "(") || tok_is(tr, i, "[") || tok_is(tr, i, "{");
+        int closer = tok_is(tr, i, ")") || tok_is(tr, i, "]") || tok_is(tr, i, "}");
+        if (depth == 0 && !element_open && (tok_is(tr, i, "[") || tok_is(tr, i, ".")))
+            return 0;
+        if (depth == 0 && tok_is(tr, i, ",")) {
+            element_open = 0;
+            continue;
+        }
+        if (depth == 0 && !element_open) {
+            element_open = 1;
+            count++;
+        }
+        if (opener)
+            depth++;
+        else if (closer)
+            depth--;
+    }
+    return count;
+}
+
+/* Characters of adjacent string literals [first, last) plus the terminating NUL, or 0. */
+static size_t string_length(const translator *tr, size_t first, size_t last)
+{
+    size_t n = 0;
+    for (size_t i = first; i < last; i++) {
+        if (tok_kind(tr, i) != C_TOKEN_STRING)
+            return 0;
+        const char *p = tr->code + tr->t[i].start, *e = tr->code + tr->t[i].end;
+        while (p < e && *p != '"')
+            p++;
+        for (p++; p < e - 1; p++) {
+            n++;
+            if (*p != '\\')
+                continue;
+            p++;
+            if (p < e - 1 && *p >= '0' && *p <= '7') {
+                for (int k = 0; k < 2 && p + 1 < e - 1 && p[1] >= '0' && p[1] <= '7'; k++)
+                    p++;
+            } else if (p < e - 1 && *p == 'x') {
+                while (p + 1 < e - 1 && strchr("0123456789abcdefABCDEF", p[1]))
+                    p++;
+            }
+        }
+    }
+    return n + 1;
+}
+
+/* The declarator of d as text (name included when with_name), with an empty first
+ * array bound filled with `count` when known. */
+static void declarator_text(translator *tr, strbuf *b, const cell_declarator *d, int with_name, size_t count)
+{
+    size_t before = b->len;
+    for (size_t i = d->first; i < d->last; i++) {
+        if (i == d->name && !with_name)
+            continue;
+        if (b->len > before && tr->t[i].start > tr->t[i - 1].end)
+            sb_puts(b, " ");
+        sb_putn(b, tr->code + tr->t[i].start, tr->t[i].end - tr->t[i].start);
+        if (i == d->name + 1 && d->is_array && count && tok_is(tr, i, "[") && tok_is(tr, i + 1, "]"))
+            sb_printf(b, "%zu", count);
+    }
+}
+
+/* Whether an initializer can stay on a file-scope definition: only literals,
+ * operators, casts/sizeof, macros and enumerators (identifiers in capitals are taken
+ * for macros such as M_PI or INT_MAX). */
+static int is_constant(translator *tr, size_t first, size_t last)
+{
+    for (size_t i = first; i < last; i++) {
+        int k = tok_kind(tr, i);
+        if (k == C_TOKEN_NUMBER || k == C_TOKEN_STRING || k == C_TOKEN_CHAR)
+            continue;
+        if (k == C_TOKEN_PUNCT) {
+            if (tok_is(tr, i, "++") || tok_is(tr, i, "--") || tok_is(tr, i, "=") || tok_is(tr, i, "&"))
+                return 0;
+            continue;
+        }
+        if (k == C_TOKEN_KEYWORD)
+            continue;
+        if (k != C_TOKEN_IDENTIFIER)
+            return 0;
+        const char *p = tr->code + tr->t[i].start;
+        size_t n = tr->t[i].end - tr->t[i].start;
+        if (session_is_constant(tr->s, p, n) || strmap_get(&tr->cell_consts, p, n, NULL) || session_has_type(tr->s, p, n))
+            continue;
+        int upper = 1;
+        for (size_t j = 0; j < n; j++)
+            if (p[j] >= 'a' && p[j] <= 'z')
+                upper = 0;
+        if (upper && !tok_is(tr, i + 1, "("))
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
+static void tag_key(translator *tr, strbuf *b, const cell_item *it)
+{
+    sb_putn(b, tr->code + tr->t[it->aggregate].start, tr->t[it->aggregate].end - tr->t[it->aggregate].start);
+    sb_puts(b, " ");
+    sb_putn(b, tr->code + tr->t[it->tag].start, tr->t[it->tag].end - tr->t[it->tag].start);
+}
+
+/* Enumerators of an enum body: identifiers right after `{` or `,` at its top level. */
+static void enumerators(translator *tr, const cell_item *it, pending_entry *e)
+{
+    int depth = 0;
+    for (size_t i = it->body_first + 1; i + 1 < it->body_last; i++) {
+        if (tok_is(tr, i, "(") || tok_is(tr, i, "[") || tok_is(tr, i, "{"))
+            depth++;
+        else if (tok_is(tr, i, ")") || tok_is(tr, i, "]") || tok_is(tr, i, "}"))
+            depth--;
+        else if (depth == 0 && tok_kind(tr, i) == C_TOKEN_IDENTIFIER &&
+                 (tok_is(tr, i - 1, "{") || tok_is(tr, i - 1, ","))) {
+            char *name = tok_str(tr, i);
+            if (!name)
+                continue;
+            if (e)
+                entry_key(tr, e, name);
+            strmap_put(&tr->cell_consts, name, strlen(name), 1);
+            push_string(&tr->p->constants, &tr->p->nconstants, name);
+        }
+    }
+}
+
+static int is_enum(const translator *tr, const cell_item *it) { return it->aggregate != CELL_NONE && tok_is(tr, it->aggregate, "enum"); }
+
+/* A tagged struct/union/enum body in the specifiers becomes its own prelude entry;
+ * returns 1 when it did. The definition is also emitted in this cell's file scope. */
+static int emit_tag_definition(translator *tr, const cell_item *it)
+{
+    if (it->aggregate == CELL_NONE || it->tag == CELL_NONE || it->body_first == CELL_NONE)
+        return 0;
+    strbuf text = {0}, key = {0};
+    /* From the keyword through the closing brace, as written (attributes included). */
+    verbatim(tr, &text, it->aggregate, it->body_last);
+    sb_puts(&text, ";\n");
+    line_directive(&tr->defs, tr->t[it->aggregate].line);
+    sb_putn(&tr->defs, text.s ? text.s : "", text.len);
+    tag_key(tr, &key, it);
+    char *k = sb_take(&key);
+    pending_entry *e = new_entry(tr, PRELUDE_TYPE, sb_take(&text));
+    entry_key(tr, e, k);
+    if (is_enum(tr, it))
+        enumerators(tr, it, e);
+    if (e)
+        add_symbol(tr, SYMBOL_TYPE, strdup(k), strdup(e->text), strdup(k));
+    free(k);
+    return 1;
+}
+
+static int returns_void(const translator *tr, const cell_item *it, const cell_declarator *d)
+{
+    if (d->first != d->name)
+        return 0; /* `void *f(...)`, `void (*f(...))(int)` */
+    int has_void = 0;
+    for (size_t i = it->spec_first; i < it->spec_last; i++)
+        if (tok_is(tr, i, "void"))
+            has_void = 1;
+        else if (tok_kind(tr, i) == C_TOKEN_IDENTIFIER)
+            return 0;
+    return has_void;
+}
+
+static void note_redefinition(translator *tr, const char *name, int kind, const char *type)
+{
+    const cell_symbol *old = cell_session_find(tr->s, name);
+    if (!old || !old->type || !type)
+        return;
+    if (old->kind == kind && strcmp(old->type, type) == 0)
+        return;
+    if (old->kind == SYMBOL_VARIABLE && kind == SYMBOL_VARIABLE)
+        sb_printf(&tr->notes, "note: %s was %s (cell [%d]), now %s\n", name, old->type, old->cell, type);
+    else if (old->kind == SYMBOL_FUNCTION && kind == SYMBOL_FUNCTION)
+        sb_printf(&tr->notes, "note: %s was `%s`, now `%s`\n", name, old->type, type);
+    else if (old->kind == SYMBOL_VARIABLE || old->kind == SYMBOL_FUNCTION)
+        sb_printf(&tr->notes, "note: %s was a %s (%s), now a %s (%s)\n", name,
+                  old->kind == SYMBOL_VARIABLE ? "variable" : "function", old->type,
+                  kind == SYMBOL_VARIABLE ? "variable" : kind == SYMBOL_FUNCTION ? "function" : "type", type);
+}
+
+/* Prototype or extern declaration: emitted here and kept for later cells. */
+static void emit_declaration_only(translator *tr, const cell_item *it, const cell_declarator *d, int drop_body)
+{
+    strbuf text = {0};
+    if (it->is_extern && !d->is_function)
+        sb_puts(&text, "extern ");
+    spec_text(tr, &text, it, drop_body, 0);
+    sb_puts(&text, " ");
+    declarator_text(tr, &text, d, 1, 0);
+    sb_puts(&text, ";\n");
+    line_directive(&tr->defs, tr->t[d->name].line);
+    sb_putn(&tr->defs, text.s ? text.s : "", text.len);
+    char *name = tok_str(tr, d->name);
+    pending_entry *e = new_entry(tr, PRELUDE_DECL, sb_take(&text));
+    entry_key(tr, e, name);
+    if (d->is_function && returns_void(tr, it, d)) {
+        strmap_put(&tr->cell_void, name, strlen(name), 1);
+        push_string(&tr->p->void_functions, &tr->p->nvoid, strdup(name));
+    }
+    free(name);
+}
+
+static void emit_variable(translator *tr, const cell_item *it, const cell_declarator *d, int drop_body)
+{
+    char *name = tok_str(tr, d->name);
+    if (!name)
+        return;
+    int has_init = d->init_first < d->init_last;
+    int brace = has_init && tok_is(tr, d->init_first, "{");
+    int string = has_init && tok_kind(tr, d->init_first) == C_TOKEN_STRING;
+    int constant = has_init && is_constant(tr, d->init_first, d->init_last);
+    size_t count = 0;
+    if (d->is_array && has_init)
+        count = brace ? count_elements(tr, d->init_first, d->init_last) : string ? string_length(tr, d->init_first, d->init_last) : 0;
+
+    if (d->is_array && has_init && !brace && !string) {
+        if (!tr->error) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "the array '%s' can only be initialized with {...} or a string literal", name);
+            tr->error = cell_format_error(tr->code, tr->t[d->init_first].line, tr->t[d->init_first].column, msg);
+            tr->error_line = tr->t[d->init_first].line;
+            tr->error_column = tr->t[d->init_first].column;
+        }
+        free(name);
+        return;
+    }
+    int unsized = d->is_array && tok_is(tr, d->name + 1, "[") && tok_is(tr, d->name + 2, "]");
+    if (unsized && has_init && !count && !constant) {
+        if (!tr->error) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "give '%s' a size: its initializer is not constant, so the cell runs it as an assignment", name);
+            tr->error = cell_format_error(tr->code, tr->t[d->name].line, tr->t[d->name].column, msg);
+            tr->error_line = tr->t[d->name].line;
+            tr->error_column = tr->t[d->name].column;
+        }
+        free(name);
+        return;
+    }
+    /* Arrays, aggregates and const objects keep a constant initializer on the definition. */
+    int keep = has_init && constant && (d->is_array || brace || it->is_const);
+
+    /* Definition at file scope. */
+    line_directive(&tr->defs, tr->t[d->name].line);
+    spec_text(tr, &tr->defs, it, drop_body, it->is_const && has_init && !keep);
+    sb_puts(&tr->defs, " ");
+    if (keep && unsized && !count)
+        declarator_text(tr, &tr->defs, d, 1, 0); /* the initializer sizes it */
+    else
+        declarator_text(tr, &tr->defs, d, 1, count);
+    if (keep) {
+        sb_puts(&tr->defs, " = ");
+        verbatim(tr, &tr->defs, d->init_first, d->init_last);
+    }
+    sb_puts(&tr->defs, ";\n");
+
+    /* The initializer runs in statement order. */
+    if (has_init && !keep) {
+        line_directive(&tr->body, tr->t[d->init_first].line);
+        strbuf type = {0};
+        spec_text(tr, &type, it, drop_body, 0);
+        sb_puts(&type, " ");
+        declarator_text(tr, &type, d, 0, count);
+        if (d->is_array) {
+            sb_printf(&tr->body, "memcpy(%s, (%s)", name, type.s ? type.s : "");
+            verbatim(tr, &tr->body, d->init_first, d->init_last);
+            sb_printf(&tr->body, ", sizeof %s);\n", name);
+        } else if (brace) {
+            sb_printf(&tr->body, "%s = (%s)", name, type.s ? type.s : "");
+            verbatim(tr, &tr->body, d->init_first, d->init_last);
+            sb_puts(&tr->body, ";\n");
+        } else {
+            /* A const object with a run-time initializer is defined without const in
+             * this unit (later cells still see it const), so this is allowed. */
+            sb_printf(&tr->body, "%s = ", name);
+            verbatim(tr, &tr->body, d->init_first, d->init_last);
+            sb_puts(&tr->body, ";\n");
+        }
+        free(sb_take(&type));
+    }
+
+    /* What later cells see. */
+    strbuf decl = {0}, type = {0};
+    sb_puts(&decl, "extern ");
+    spec_text(tr, &decl, it, drop_body, 0);
+    sb_puts(&decl, " ");
+    declarator_text(tr, &decl, d, 1, count);
+    sb_puts(&decl, ";\n");
+    spec_text(tr, &type, it, drop_body, 0);
+    size_t mark = type.len;
+    sb_puts(&type, " ");
+    declarator_text(tr, &type, d, 0, count);
+    if (type.len == mark + 1) { /* no declarator left: "int", not "int " */
+        type.len = mark;
+        type.s[mark] = 0;
+    }
+    char *type_text = sb_take(&type);
+    char *decl_text = sb_take(&decl);
+    note_redefinition(tr, name, SYMBOL_VARIABLE, type_text);
+    pending_entry *e = new_entry(tr, PRELUDE_DECL, decl_text ? strdup(decl_text) : NULL);
+    entry_key(tr, e, name);
+    if (decl_text) /* the symbol's declaration without its newline */
+        decl_text[strlen(decl_text) - 1] = 0;
+    add_symbol(tr, SYMBOL_VARIABLE, name, decl_text, type_text);
+}
+
+static void emit_function(translator *tr, const cell_item *it)
+{
+    const cell_declarator *d = &it->decls[0];
+    /* The definition as written, minus `static`/`inline` so later cells can call it:
+     * the removed words become spaces, so lines and columns stay where they were. */
+    line_directive(&tr->defs, it->line);
+    size_t from = tr->t[it->first].start;
+    for (size_t i = it->spec_first; i < it->spec_last; i++) {
+        if (tok_is(tr, i, "static") || tok_is(tr, i, "inline") || tok_is(tr, i, "__inline") || tok_is(tr, i, "__inline__")) {
+            sb_putn(&tr->defs, tr->code + from, tr->t[i].start - from);
+            for (size_t k = tr->t[i].start; k < tr->t[i].end; k++)
+                sb_puts(&tr->defs, " ");
+            from = tr->t[i].end;
+        }
+    }
+    sb_putn(&tr->defs, tr->code + from, tr->t[it->last - 1].end - from);
+    sb_puts(&tr->defs, "\n");
+
+    strbuf proto = {0};
+    spec_text(tr, &proto, it, 1, 0);
+    sb_puts(&proto, " ");
+    declarator_text(tr, &proto, d, 1, 0);
+    char *signature = sb_take(&proto);
+    char *name = tok_str(tr, d->name);
+    if (!signature || !name) {
+        free(signature);
+        free(name);
+        return;
+    }
+    strbuf text = {0};
+    sb_puts(&text, signature);
+    sb_puts(&text, ";\n");
+    pending_entry *e = new_entry(tr, PRELUDE_DECL, sb_take(&text));
+    entry_key(tr, e, name);
+    if (returns_void(tr, it, d)) {
+        strmap_put(&tr->cell_void, name, strlen(name), 1);
+        push_string(&tr->p->void_functions, &tr->p->nvoid, strdup(name));
+    }
+    note_redefinition(tr, name, SYMBOL_FUNCTION, signature);
+    strbuf declaration = {0};
+    sb_puts(&declaration, signature);
+    sb_puts(&declaration, ";");
+    add_symbol(tr, SYMBOL_FUNCTION, name, sb_take(&declaration), signature);
+}
+
+static void emit_typedef(translator *tr, const cell_item *it)
+{
+    int tagged = emit_tag_definition(tr, it);
+    strbuf text = {0};
+    sb_puts(&text, "typedef ");
+    spec_text(tr, &text, it, tagged, 0);
+    for (size_t d = 0; d < it->ndecls; d++) {
+        sb_puts(&text, d ? ", " : " ");
+        declarator_text(tr, &text, &it->decls[d], 1, 0);
+    }
+    sb_puts(&text, ";\n");
+    line_directive(&tr->defs, it->decls[0].name != CELL_NONE ? tr->t[it->decls[0].name].line : it->line);
+    if (tagged)
+        sb_putn(&tr->defs, text.s ? text.s : "", text.len);
+    else {
+        /* Untagged: as written, so an error inside the body shows its own line. */
+        verbatim(tr, &tr->defs, it->first, it->last);
+        sb_puts(&tr->defs, it->missing_semicolon ? ";\n" : "\n");
+    }
+    char *t = sb_take(&text);
+    pending_entry *e = new_entry(tr, PRELUDE_TYPE, t ? strdup(t) : NULL);
+    for (size_t d = 0; d < it->ndecls; d++) {
+        char *name = tok_str(tr, it->decls[d].name);
+        if (!name)
+            continue;
+        entry_key(tr, e, name);
+        push_string(&tr->p->types, &tr->p->ntypes, strdup(name));
+        strbuf aliased = {0};
+        spec_text(tr, &aliased, it, tagged, 0);
+        add_symbol(tr, SYMBOL_TYPE, name, t ? strdup(t) : NULL, sb_take(&aliased));
+    }
+    if (!tagged && is_enum(tr, it) && it->body_first != CELL_NONE)
+        enumerators(tr, it, e);
+    free(t);
+}
+
+/* Item kinds -> unit text, pending entries and symbols. */
+static void translate_item(translator *tr, const cell_item *it)
+{
+    switch (it->kind) {
+    case CELL_ITEM_PREPROC: {
+        const c_token *pt = &tr->t[it->first];
+        const char *p = tr->code + pt->start + 1, *e = tr->code + pt->end;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *w = p;
+        while (p < e && ((*p >= 'a' && *p <= 'z') || *p == '_'))
+            p++;
+        size_t wn = (size_t)(p - w);
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *nm = p;
+        while (p < e && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            p++;
+        char *name = str_ndup(nm, (size_t)(p - nm));
+        char *text = str_ndup(tr->code + pt->start, pt->end - pt->start);
+        if (!name || !text) {
+            free(name);
+            free(text);
+            return;
+        }
+        if (wn == 7 && !memcmp(w, "include", 7)) {
+            /* Already in the prelude: including it again could redefine what a
+             * header without include guards defines. */
+            strbuf key = {0};
+            sb_puts(&key, "include:");
+            sb_puts(&key, text);
+            char *k = sb_take(&key);
+            size_t at;
+            if (k && !(strmap_get(&tr->s->entry_by_key, k, strlen(k), &at) && tr->s->entries[at].live) &&
+                !strmap_get(&tr->keys, k, strlen(k), NULL)) {
+                line_directive(&tr->defs, pt->line);
+                sb_puts(&tr->defs, text);
+                sb_puts(&tr->defs, "\n");
+                strbuf t2 = {0};
+                sb_puts(&t2, text);
+                sb_puts(&t2, "\n");
+                pending_entry *pe = new_entry(tr, PRELUDE_INCLUDE, sb_take(&t2));
+                entry_key(tr, pe, k);
+            }
+            free(k);
+        } else {
+            line_directive(&tr->defs, pt->line);
+            sb_puts(&tr->defs, text);
+            sb_puts(&tr->defs, "\n");
+            int define = wn == 6 && !memcmp(w, "define", 6), undef = wn == 5 && !memcmp(w, "undef", 5);
+            if ((define || undef) && *name) {
+                strbuf t2 = {0}, key = {0};
+                sb_puts(&t2, text);
+                sb_puts(&t2, "\n");
+                sb_printf(&key, "#%s", name);
+                char *k = sb_take(&key);
+                pending_entry *pe = new_entry(tr, define ? PRELUDE_MACRO : PRELUDE_UNDEF, sb_take(&t2));
+                entry_key(tr, pe, k);
+                free(k);
+                if (define) {
+                    strmap_put(&tr->cell_consts, name, strlen(name), 1);
+                    push_string(&tr->p->constants, &tr->p->nconstants, strdup(name));
+                    add_symbol(tr, SYMBOL_MACRO, strdup(name), strdup(text), NULL);
+                } else {
+                    strmap_del(&tr->cell_consts, name, strlen(name));
+                }
+            }
+        }
+        free(name);
+        free(text);
+        return;
+    }
+    case CELL_ITEM_TYPE:
+        if (it->is_typedef) {
+            emit_typedef(tr, it);
+        } else if (!emit_tag_definition(tr, it)) {
+            /* `struct P;`, an anonymous `enum {A, B};`: as written. */
+            line_directive(&tr->defs, it->line);
+            verbatim(tr, &tr->defs, it->first, it->last);
+            sb_puts(&tr->defs, it->missing_semicolon ? ";\n" : "\n");
+            strbuf text = {0};
+            verbatim(tr, &text, it->first, it->last);
+            sb_puts(&text, it->missing_semicolon ? ";\n" : "\n");
+            pending_entry *e = new_entry(tr, PRELUDE_TYPE, sb_take(&text));
+            if (it->tag != CELL_NONE) {
+                strbuf key = {0};
+                tag_key(tr, &key, it);
+                char *k = sb_take(&key);
+                entry_key(tr, e, k);
+                free(k);
+            }
+            if (is_enum(tr, it) && it->body_first != CELL_NONE)
+                enumerators(tr, it, e);
+            if (e && !e->nkeys) { /* keyed by its own text so re-running it is harmless */
+                strbuf key = {0};
+                sb_puts(&key, "type:");
+                sb_puts(&key, e->text);
+                char *k = sb_take(&key);
+                entry_key(tr, e, k);
+                free(k);
+            }
+        }
+        return;
+    case CELL_ITEM_DECLARATION: {
+        int tagged = emit_tag_definition(tr, it);
+        for (size_t d = 0; d < it->ndecls; d++) {
+            const cell_declarator *dc = &it->decls[d];
+            if (dc->is_function || it->is_extern)
+                emit_declaration_only(tr, it, dc, tagged);
+            else
+                emit_variable(tr, it, dc, tagged);
+        }
+        return;
+    }
+    case CELL_ITEM_FUNCTION:
+        emit_function(tr, it);
+        return;
+    case CELL_ITEM_STATEMENT:
+        line_directive(&tr->body, it->line);
+        verbatim(tr, &tr->body, it->first, it->last);
+        sb_puts(&tr->body, it->missing_semicolon ? ";\n" : "\n");
+        return;
+    default:
+        return;
+    }
+}
+
+/* `f(...)` where f is known to return void: run it, there is nothing to show. */
+static int is_void_call(const translator *tr, const cell_item *it)
+{
+    if (tok_kind(tr, it->first) != C_TOKEN_IDENTIFIER || !tok_is(tr, it->first + 1, "("))
+        return 0;
+    int depth = 0;
+    for (size_t i = it->first + 1; i < it->last; i++) {
+        if (tok_is(tr, i, "(") || tok_is(tr, i, "[") || tok_is(tr, i, "{"))
+            depth++;
+        else if (tok_is(tr, i, ")") || tok_is(tr, i, "]") || tok_is(tr, i, "}"))
+            if (--depth == 0 && i + 1 != it->last)
+                return 0;
+    }
+    const char *p = tr->code + tr->t[it->first].start;
+    size_t n = tr->t[it->first].end - tr->t[it->first].start;
+    return strmap_get(&tr->cell_void, p, n, NULL) || session_is_void_function(tr->s, p, n);
+}
+
+static void collect_identifiers(strmap *set, const char *text, size_t len)
+{
+    c_lexer lx;
+    c_token t;
+    c_lexer_init(&lx, text, len, 0);
+    while (c_lexer_next(&lx, &t) != C_TOKEN_EOF)
+        if (t.kind == C_TOKEN_IDENTIFIER)
+            strmap_put(set, text + t.start, t.end - t.start, 1);
+        else if (t.kind == C_TOKEN_PREPROC && t.end - t.start > 1)
+            collect_identifiers(set, text + t.start + 1, t.end - t.start - 1);
+}
+
+static int entry_redefined(const translator *tr, const prelude_entry *e)
+{
+    for (size_t k = 0; k < e->nkeys; k++)
+        if (strmap_get(&tr->keys, e->keys[k], strlen(e->keys[k]), NULL))
+            return 1;
+    return 0;
+}
+
+/* Type facts of a split text: typedef names, void functions, constants and members.
+ * Used for the runtime headers (cell_session.c) and, through the translator, for cells. */
+int cell_collect_facts(const cell_session *s, const char *code, const cell_split_result *r, cell_pending *p)
+{
+    const c_token *t = r->tokens;
+    for (size_t i = 0; i < r->nitems; i++) {
+        const cell_item *it = &r->items[i];
+        if (it->kind == CELL_ITEM_PREPROC) {
+            const char *q = code + t[it->first].start + 1;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (strncmp(q, "define", 6) == 0 && (q[6] == ' ' || q[6] == '\t')) {
+                q += 6;
+                while (*q == ' ' || *q == '\t')
+                    q++;
+                const char *e = q;
+                while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') || *e == '_')
+                    e++;
+                if (e > q)
+                    push_string(&p->constants, &p->nconstants, str_ndup(q, (size_t)(e - q)));
+            }
+            continue;
+        }
+        if (it->kind != CELL_ITEM_TYPE && it->kind != CELL_ITEM_DECLARATION && it->kind != CELL_ITEM_FUNCTION)
+            continue;
+        int is_enum_body = it->aggregate != CELL_NONE && c_token_is(code, &t[it->aggregate], "enum");
+        if (it->body_first != CELL_NONE && is_enum_body) {
+            int depth = 0;
+            for (size_t k = it->body_first + 1; k + 1 < it->body_last; k++) {
+                if (c_token_is(code, &t[k], "(") || c_token_is(code, &t[k], "{") || c_token_is(code, &t[k], "["))
+                    depth++;
+                else if (c_token_is(code, &t[k], ")") || c_token_is(code, &t[k], "}") || c_token_is(code, &t[k], "]"))
+                    depth--;
+                else if (!depth && t[k].kind == C_TOKEN_IDENTIFIER && (c_token_is(code, &t[k - 1], "{") || c_token_is(code, &t[k - 1], ",")))
+                    push_string(&p->constants, &p->nconstants, str_ndup(code + t[k].start, t[k].end - t[k].start));
+            }
+        }
+        /* Members of a struct/union body, under its tag and under each plain typedef name. */
+        member_list body = {0};
+        int has_body = it->body_first != CELL_NONE && !is_enum_body;
+        if (has_body)
+            members_from_body(s, code, t, it->body_first, it->body_last, &body);
+        char *alias = NULL; /* `typedef struct P Q;` or `typedef mat matrix;`: Q gets P's members */
+        if (!has_body && it->is_typedef) {
+            if (it->aggregate != CELL_NONE && it->tag != CELL_NONE)
+                alias = tokens_text(code, t, it->aggregate, it->tag + 1);
+            else
+                for (size_t k = it->spec_first; k < it->spec_last; k++)
+                    if (t[k].kind == C_TOKEN_IDENTIFIER)
+                        alias = str_ndup(code + t[k].start, t[k].end - t[k].start);
+        }
+        member_list *targets[16];
+        char *target_names[16];
+        size_t ntargets = 0;
+        if (has_body && it->tag != CELL_NONE)
+            target_names[ntargets++] = tokens_text(code, t, it->aggregate, it->tag + 1);
+        for (size_t d = 0; d < it->ndecls; d++) {
+            const cell_declarator *dc = &it->decls[d];
+            if (dc->name == CELL_NONE)
+                continue;
+            char *name = str_ndup(code + t[dc->name].start, t[dc->name].end - t[dc->name].start);
+            if (!name)
+                continue;
+            if (it->is_typedef) {
+                push_string(&p->types, &p->ntypes, strdup(name));
+                if ((has_body || alias) && dc->first == dc->name && dc->last == dc->name + 1 && ntargets < 16) {
+                    target_names[ntargets++] = name;
+                    continue;
+                }
+            } else if (dc->is_function && dc->first == dc->name) {
+                int has_void = 0, other = 0;
+                for (size_t k = it->spec_first; k < it->spec_last; k++)
+                    if (c_token_is(code, &t[k], "void"))
+                        has_void = 1;
+                    else if (t[k].kind == C_TOKEN_IDENTIFIER)
+                        other = 1;
+                if (has_void && !other) {
+                    push_string(&p->void_functions, &p->nvoid, name);
+                    continue;
+                }
+            }
+            free(name);
+        }
+        (void)targets;
+        for (size_t k = 0; k < ntargets; k++) {
+            if (!target_names[k])
+                continue;
+            member_list m = {0};
+            const member_list *src = &body;
+            size_t idx;
+            if (alias && !has_body) {
+                /* Members known already (from the session or this same text). */
+                if (strmap_get(&s->member_by_type, alias, strlen(alias), &idx))
+                    src = &s->members[idx];
+                else {
+                    src = NULL;
+                    for (size_t j = 0; j < p->nmembers; j++)
+                        if (strcmp(p->members[j].type, alias) == 0)
+                            src = &p->members[j];
+                }
+            }
+            if (!src || !src->n) {
+                free(target_names[k]);
+                continue;
+            }
+            m.type = target_names[k];
+            m.names = calloc(src->n, sizeof *m.names);
+            m.types = calloc(src->n, sizeof *m.types);
+            if (!m.names || !m.types) {
+                free(m.names);
+                free(m.types);
+                free(m.type);
+                continue;
+            }
+            for (size_t j = 0; j < src->n; j++) {
+                m.names[j] = strdup(src->names[j]);
+                m.types[j] = strdup(src->types[j]);
+            }
+            m.n = src->n;
+            member_list *v = realloc(p->members, (p->nmembers + 1) * sizeof *v);
+            if (!v) {
+                for (size_t j = 0; j < m.n; j++) {
+                    free(m.names[j]);
+                    free(m.types[j]);
+                }
+                free(m.names);
+                free(m.types);
+                free(m.type);
+                continue;
+            }
+            p->members = v;
+            p->members[p->nmembers++] = m;
+        }
+        for (size_t j = 0; j < body.n; j++) {
+            free(body.names[j]);
+            free(body.types[j]);
+        }
+        free(body.names);
+        free(body.types);
+        free(alias);
+    }
+    return 0;
+}
+
+static int split_is_type(void *ctx, const char *name, size_t n) { return session_has_type(ctx, name, n); }
+
+int cell_translate(const cell_session *s, const char *code, int number, cell_unit *out)
+{
+    static const cell_session empty;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        s = &empty;
+    if (!code)
+        code = "";
+    snprintf(out->entry, sizeof out->entry, "cairn_cell_%d", number);
+    translator tr;
+    memset(&tr, 0, sizeof tr);
+    tr.s = s;
+    tr.code = code;
+    tr.p = calloc(1, sizeof *tr.p);
+    out->pending = tr.p;
+    if (!tr.p) {
+        out->error = strdup("out of memory");
+        return -1;
+    }
+
+    cell_split_result r;
+    if (cell_split(code, split_is_type, (void *)s, &r) < 0) {
+        out->error = r.error;
+        out->error_line = r.error_line;
+        out->error_column = r.error_column;
+        r.error = NULL;
+        cell_split_free(&r);
+        return -1;
+    }
+    tr.t = r.tokens;
+    tr.n = r.ntokens;
+
+    int shows = 0;
+    for (size_t i = 0; i < r.nitems && !tr.error; i++) {
+        const cell_item *it = &r.items[i];
+        if (it->kind == CELL_ITEM_EXPRESSION) {
+            line_directive(&tr.body, it->line);
+            if (is_void_call(&tr, it)) {
+                verbatim(&tr, &tr.body, it->first, it->last);
+                sb_puts(&tr.body, ";\n");
+            } else {
+                sb_puts(&tr.body, "cairn_show_value((");
+                verbatim(&tr, &tr.body, it->first, it->last);
+                sb_puts(&tr.body, "));\n");
+                shows = 1;
+            }
+            continue;
+        }
+        translate_item(&tr, it);
+    }
+    cell_collect_facts(s, code, &r, tr.p);
+
+    if (tr.error) {
+        out->error = tr.error;
+        out->error_line = tr.error_line;
+        out->error_column = tr.error_column;
+    } else {
+        /* Identifiers the unit may need declared: the cell's own, and those of every
+         * live macro (a macro body may name a variable of an earlier cell). */
+        for (size_t i = 0; i < r.ntokens; i++)
+            if (r.tokens[i].kind == C_TOKEN_IDENTIFIER)
+                strmap_put(&tr.idents, code + r.tokens[i].start, r.tokens[i].end - r.tokens[i].start, 1);
+            else if (r.tokens[i].kind == C_TOKEN_PREPROC)
+                collect_identifiers(&tr.idents, code + r.tokens[i].start + 1, r.tokens[i].end - r.tokens[i].start - 1);
+        for (size_t i = 0; i < s->nentries; i++)
+            if (s->entries[i].live && s->entries[i].kind == PRELUDE_MACRO && !entry_redefined(&tr, &s->entries[i]))
+                collect_identifiers(&tr.idents, s->entries[i].text, strlen(s->entries[i].text));
+
+        strbuf src = {0};
+        sb_puts(&src, "#include \"cairn.h\"\n");
+        for (size_t i = 0; i < s->nentries; i++) {
+            const prelude_entry *e = &s->entries[i];
+            if (!e->live || entry_redefined(&tr, e))
+                continue;
+            if (e->kind == PRELUDE_DECL) {
+                if (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL))
+                    continue;
+                push_string(&out->uses, &out->nuses, strdup(e->keys[0]));
+            }
+            sb_puts(&src, e->text);
+        }
+        sb_putn(&src, tr.defs.s ? tr.defs.s : "", tr.defs.len);
+        sb_printf(&src, "void %s(void)\n{\n", out->entry);
+        sb_putn(&src, tr.body.s ? tr.body.s : "", tr.body.len);
+        sb_puts(&src, "}\n");
+        out->source = sb_take(&src);
+        if (!out->source)
+            out->error = strdup("out of memory");
+        out->has_result = shows;
+        out->notes = tr.notes.len ? sb_take(&tr.notes) : NULL;
+        for (size_t i = 0; i < tr.ndefined; i++)
+            tr.defined[i].cell = number;
+        out->defined = tr.defined;
+        out->ndefined = tr.ndefined;
+        tr.defined = NULL;
+        tr.ndefined = 0;
+    }
+    for (size_t i = 0; i < tr.ndefined; i++) {
+        free(tr.defined[i].name);
+        free(tr.defined[i].declaration);
+        free(tr.defined[i].type);
+    }
+    free(tr.defined);
+    free(sb_take(&tr.defs));
+    free(sb_take(&tr.body));
+    free(sb_take(&tr.notes));
+    strmap_free(&tr.keys);
+    strmap_free(&tr.idents);
+    strmap_free(&tr.cell_consts);
+    strmap_free(&tr.cell_void);
+    cell_split_free(&r);
+    return out->error ? -1 : 0;
+}
+
+void cell_unit_free(cell_unit *u)
+{
+    if (!u)
+        return;
+    free(u->source);
+    for (size_t i = 0; i < u->ndefined; i++) {
+        free(u->defined[i].name);
+        free(u->defined[i].declaration);
+        free(u->defined[i].type);
+    }
+    free(u->defined);
+    free(u->error);
+    free(u->notes);
+    for (size_t i = 0; i < u->nuses; i++)
+        free(u->uses[i]);
+    free(u->uses);
+    cell_pending_free(u->pending);
+    memset(u, 0, sizeof *u);
+}

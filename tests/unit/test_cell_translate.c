@@ -1,0 +1,329 @@
+/* test_cell_translate.c — cells translated by kernel/cell and really compiled by libtcc,
+ * one TCCState per cell like the executor does: each unit is relocated into its own
+ * mmap'ed memory, earlier cells' symbols are bound with tcc_add_symbol, the cell
+ * function runs, and the unit is committed. Checks that definitions persist, that
+ * initializers run in statement order, that redefinition works (the newest wins, a
+ * changed type says so), that a trailing expression is shown, and that diagnostics
+ * carry the cell's own line and column. The show functions are captured by this test so
+ * it can check the value that would reach the notebook. Ends with 500 cells in a row
+ * and prints the time of cell 1 and cell 500 (no timing assertion). */
+#include <libtcc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "../../kernel/cell/cell.h"
+#include "cairn.h"
+#include "check.h"
+
+/* ---- what the cell showed ---- */
+static char shown[256];
+
+static void show_int(const void *v, size_t size, const char *type)
+{
+    (void)type;
+    long long x = size == 8 ? *(const long long *)v : size == 4 ? *(const int *)v : size == 2 ? *(const short *)v : *(const signed char *)v;
+    snprintf(shown, sizeof shown, "int %lld", x);
+}
+static void show_uint(const void *v, size_t size, const char *type)
+{
+    (void)type;
+    unsigned long long x = size == 8 ? *(const unsigned long long *)v : *(const unsigned *)v;
+    snprintf(shown, sizeof shown, "uint %llu", x);
+}
+static void show_double(const void *v, size_t size, const char *type)
+{
+    (void)size;
+    (void)type;
+    snprintf(shown, sizeof shown, "double %.17g", *(const double *)v);
+}
+static void show_string(const void *v, size_t size, const char *type)
+{
+    (void)size;
+    (void)type;
+    snprintf(shown, sizeof shown, "string %s", *(const char *const *)v);
+}
+static void show_other(const void *v, size_t size, const char *type)
+{
+    (void)v;
+    snprintf(shown, sizeof shown, "other %zu %s", size, type ? type : "?");
+}
+static void show_mat(const void *v, size_t size, const char *type)
+{
+    (void)size;
+    (void)type;
+    const mat *m = v;
+    snprintf(shown, sizeof shown, "mat %dx%d", m->rows, m->cols);
+}
+
+/* ---- a session run like the executor runs it ---- */
+typedef struct runner {
+    cell_session *s;
+    int number;
+    char diag[4096];   /* tcc messages of the last cell */
+    char *explained;   /* cell_explain_diagnostic of the first error */
+    int error_line, error_column;
+    char *notes;
+    void *maps[1024];
+    size_t sizes[1024];
+    size_t nmaps;
+    double translate_ms, compile_ms;
+} runner;
+
+static void on_tcc_error(void *opaque, const char *msg)
+{
+    runner *r = opaque;
+    size_t k = strlen(r->diag);
+    snprintf(r->diag + k, sizeof r->diag - k, "%s\n", msg);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *current_code;
+
+/* 0: ran and committed; 1: split error (r->explained = unit error); 2: compile error. */
+static int run(runner *r, const char *code)
+{
+    r->diag[0] = 0;
+    shown[0] = 0;
+    free(r->explained);
+    free(r->notes);
+    r->explained = r->notes = NULL;
+    r->error_line = r->error_column = 0;
+    current_code = code;
+    cell_unit u;
+    double t0 = now_ms();
+    int number = ++r->number;
+    if (cell_translate(r->s, code, number, &u) != 0) {
+        r->explained = u.error ? strdup(u.error) : NULL;
+        r->error_line = u.error_line;
+        r->error_column = u.error_column;
+        cell_unit_free(&u);
+        return 1;
+    }
+    double t1 = now_ms();
+    r->notes = u.notes ? strdup(u.notes) : NULL;
+    TCCState *st = tcc_new();
+    tcc_set_lib_path(st, CAIRN_TCC_LIB_DIR);
+    tcc_add_include_path(st, CAIRN_RUNTIME_INCLUDE_DIR);
+    tcc_set_error_func(st, r, on_tcc_error);
+    tcc_set_output_type(st, TCC_OUTPUT_MEMORY);
+    if (getenv("CELL_TEST_VERBOSE"))
+        fprintf(stderr, "---- cell %d\n%s", number, u.source);
+    int rc = tcc_compile_string(st, u.source);
+    /* Runtime functions the cells here call (the kernel binary exports them all). */
+    tcc_add_symbol(st, "cairn_show_int", show_int);
+    tcc_add_symbol(st, "cairn_show_char", show_int);
+    tcc_add_symbol(st, "cairn_show_bool", show_int);
+    tcc_add_symbol(st, "cairn_show_uint", show_uint);
+    tcc_add_symbol(st, "cairn_show_double", show_double);
+    tcc_add_symbol(st, "cairn_show_string", show_string);
+    tcc_add_symbol(st, "cairn_show_other", show_other);
+    tcc_add_symbol(st, "cairn_show_mat", show_mat);
+    tcc_add_symbol(st, "mat_zeros", mat_zeros);
+    tcc_add_symbol(st, "mat_free", mat_free);
+    for (size_t i = 0; i < u.nuses; i++) {
+        const cell_symbol *y = cell_session_find(r->s, u.uses[i]);
+        if (y && y->address)
+            tcc_add_symbol(st, y->name, y->address);
+        if (getenv("CELL_TEST_VERBOSE"))
+            fprintf(stderr, "  bind %s to %p\n", u.uses[i], y ? y->address : NULL);
+    }
+    void *mem = NULL;
+    int size = rc == 0 ? tcc_relocate(st, NULL) : -1;
+    if (size > 0) {
+        mem = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED || tcc_relocate(st, mem) < 0)
+            size = -1;
+    }
+    void (*entry)(void) = size > 0 ? (void (*)(void))tcc_get_symbol(st, u.entry) : NULL;
+    if (!entry) {
+        const char *first = strstr(r->diag, "error:");
+        while (first && first > r->diag && first[-1] != '\n')
+            first--;
+        r->explained = first ? cell_explain_diagnostic(code, first, &r->error_line, &r->error_column) : NULL;
+        if (!r->explained)
+            fprintf(stderr, "  cell %d did not compile:\n%s\n%s", number, u.source, r->diag);
+        tcc_delete(st);
+        cell_unit_free(&u);
+        return 2;
+    }
+    for (size_t i = 0; i < u.ndefined; i++)
+        if (u.defined[i].kind == SYMBOL_VARIABLE || u.defined[i].kind == SYMBOL_FUNCTION) {
+            u.defined[i].address = tcc_get_symbol(st, u.defined[i].name);
+            if (getenv("CELL_TEST_VERBOSE"))
+                fprintf(stderr, "  %s at %p (mem %p..+%d)\n", u.defined[i].name, u.defined[i].address, mem, size);
+        }
+    tcc_delete(st);
+    double t2 = now_ms();
+    r->maps[r->nmaps] = mem;
+    r->sizes[r->nmaps++] = (size_t)size;
+    entry();
+    cell_session_commit(r->s, &u);
+    cell_unit_free(&u);
+    r->translate_ms = t1 - t0;
+    r->compile_ms = t2 - t1;
+    return 0;
+}
+
+static int run_ok(runner *r, const char *code)
+{
+    int rc = run(r, code);
+    if (rc != 0)
+        fprintf(stderr, "  cell failed (%d): %s\n%s%s\n", rc, code, r->diag, r->explained ? r->explained : "");
+    return rc == 0;
+}
+
+static int shows(runner *r, const char *code, const char *want)
+{
+    if (!run_ok(r, code))
+        return 0;
+    if (strcmp(shown, want) != 0) {
+        fprintf(stderr, "  [%s] showed [%s], want [%s]\n", code, shown, want);
+        return 0;
+    }
+    return 1;
+}
+
+static void runner_free(runner *r)
+{
+    for (size_t i = 0; i < r->nmaps; i++)
+        munmap(r->maps[i], r->sizes[i]);
+    free(r->explained);
+    free(r->notes);
+    cell_session_free(r->s);
+}
+
+int main(void)
+{
+    runner r;
+    memset(&r, 0, sizeof r);
+    r.s = cell_session_new();
+    CHECK(r.s != NULL);
+
+    /* Variables persist; initializers run in statement order. */
+    CHECK(run_ok(&r, "int x = 41;\nint twice = 2 * x;"));
+    CHECK(run_ok(&r, "x++;"));
+    CHECK(shows(&r, "x", "int 42"));
+    CHECK(shows(&r, "twice", "int 82"));
+    CHECK(shows(&r, "x = 5;\nx * 10", "int 50"));
+    CHECK(shows(&r, "x = 7", "")); /* an assignment runs and shows nothing */
+    CHECK(shows(&r, "x", "int 7"));
+
+    /* Several declarators, arrays, pointers, a for loop whose variable stays local. */
+    CHECK(run_ok(&r, "int a = 1, *pa = &a, c[3] = {10, 20, 30};\nint total = 0;\nfor (int i = 0; i < 3; i++) total += c[i];"));
+    CHECK(shows(&r, "total + *pa", "int 61"));
+    CHECK(run(&r, "i") == 2 && r.error_line == 1);
+
+    /* Functions, static ones too, callable from later cells; a prototype is no definition. */
+    CHECK(run_ok(&r, "static int sq(int v) { return v * v; }\nint cube(int v);\nint cube(int v) { return v * sq(v); }"));
+    CHECK(shows(&r, "sq(9) + cube(2)", "int 89"));
+    CHECK(run_ok(&r, "int calls = 0;\nvoid bump(void) { calls++; }"));
+    CHECK(shows(&r, "bump()", "")); /* a void call is run, not shown */
+    CHECK(shows(&r, "bump(); calls", "int 2"));
+
+    /* Structs, typedefs, re-running the same cell, newest definition wins. */
+    const char *point_cell = "struct P { int x; double y; };\ntypedef struct P P;\nP p = {1, 2.5};";
+    CHECK(run_ok(&r, point_cell));
+    CHECK(run_ok(&r, point_cell));
+    CHECK(run_ok(&r, point_cell));
+    CHECK(shows(&r, "p.y * p.x", "double 2.5"));
+    CHECK(run_ok(&r, "P *pp = &p;\npp->y = 4;"));
+    CHECK(shows(&r, "p.y", "double 4"));
+    {
+        size_t n = 0;
+        const char *const *types = NULL;
+        const char *const *m = cell_session_members(r.s, "P *", &n, &types);
+        CHECK(n == 2 && m && strcmp(m[0], "x") == 0 && strcmp(m[1], "y") == 0 && strcmp(types[1], "double") == 0);
+        const cell_symbol *y = cell_session_find(r.s, "pp");
+        CHECK(y && y->kind == SYMBOL_VARIABLE && strcmp(y->type, "P *") == 0);
+        m = cell_session_members(r.s, "mat", &n, NULL); /* learned from the runtime headers */
+        int has_rows = 0;
+        for (size_t i = 0; m && i < n; i++)
+            has_rows |= strcmp(m[i], "rows") == 0;
+        CHECK(has_rows);
+    }
+    /* A struct with a different layout: the new definition wins. */
+    CHECK(run_ok(&r, "struct P { double w, x, y; };\nstruct P q = {0.5, 1, 2};"));
+    CHECK(shows(&r, "q.w + q.y", "double 2.5"));
+
+    /* Non-constant brace initializers: compound literal / element copy at run time. */
+    CHECK(run_ok(&r, "int k = 5;\nint w[2] = {k, k + 1};\nstruct P s2 = {k, 2 * k, 0};\ndouble v[] = {1, 2, 3};"));
+    CHECK(shows(&r, "w[0] * w[1] + s2.x", "double 40"));
+    CHECK(shows(&r, "sizeof v / sizeof v[0]", "uint 3"));
+    CHECK(run_ok(&r, "char name[] = \"cairn\";"));
+    CHECK(shows(&r, "sizeof name", "uint 6"));
+
+    /* const globals keep their initializer; a run-time one still works. */
+    CHECK(run_ok(&r, "const int M = 7;\nconst double root = sqrt(16.0);"));
+    CHECK(shows(&r, "M * root", "double 28"));
+
+    /* Changing a variable's type: it works, and a note says so. */
+    CHECK(run_ok(&r, "double x = 1.5;"));
+    CHECK(r.notes && strstr(r.notes, "x was int") && strstr(r.notes, "now double"));
+    CHECK(shows(&r, "x * 2", "double 3"));
+    CHECK(run_ok(&r, "int sq(int v) { return -v; }"));
+    CHECK(shows(&r, "sq(3)", "int -3"));
+
+    /* Macros persist, can be redefined and undefined; includes are deduplicated. */
+    CHECK(run_ok(&r, "#define N 4\n#include <stdlib.h>\nint arr[N] = {0};"));
+    CHECK(shows(&r, "N * (int)(sizeof arr / sizeof arr[0])", "int 16"));
+    CHECK(run_ok(&r, "#define N 5\n#include <stdlib.h>"));
+    CHECK(shows(&r, "N", "int 5"));
+    CHECK(run_ok(&r, "#define SCALE(v) ((v) * k)"));
+    CHECK(shows(&r, "SCALE(2)", "int 10")); /* the macro's body names k from an earlier cell */
+    CHECK(run_ok(&r, "#undef N"));
+    CHECK(run(&r, "N") == 2);
+
+    /* Enums and typedef names the splitter must know in later cells. */
+    CHECK(run_ok(&r, "enum color { RED, GREEN = 5, BLUE };\ntypedef double real;\nreal * rp = 0;"));
+    CHECK(shows(&r, "real * rr = &x;\n*rr + BLUE", "double 7.5"));
+    CHECK(shows(&r, "\"text\"", "string text"));
+    CHECK(shows(&r, "q", "other 24 struct P"));
+
+    /* Runtime types: mat. */
+    CHECK(run_ok(&r, "mat A = mat_zeros(2, 3);"));
+    CHECK(shows(&r, "A", "mat 2x3"));
+    CHECK(run_ok(&r, "mat_free(&A);"));
+
+    /* Diagnostics: cell line and column, the quoted line; state unchanged. */
+    CHECK(run(&r, "int fine = 1;\nint z = not_defined + 1;") == 2);
+    CHECK(r.error_line == 2 && r.error_column == 9 && r.explained && strstr(r.explained, "not_defined") &&
+          strstr(r.explained, "  int z = not_defined + 1;"));
+    CHECK(run(&r, "fine") == 2); /* the failed cell defined nothing */
+    CHECK(run(&r, "int y2 = 1;\n\ny2 = y2 +;\n") == 2 && r.error_line == 3);
+    CHECK(run(&r, "x = 1;\nif (x) {\n  x = 2;\n") == 1 && r.error_line == 2 && r.explained && strstr(r.explained, "if (x) {"));
+    CHECK(run(&r, "void takes(int *p) { (void)p; }\nstruct P sp;\n  takes(sp);") == 2 && r.error_line == 3 && r.error_column == 3);
+    CHECK(run(&r, "x = 1\ny = 2;") == 1 && r.error_line == 2 && r.explained && strstr(r.explained, "end of line 1"));
+    CHECK(shows(&r, "x", "double 1.5"));
+
+    /* 500 cells: each defines a variable and uses the previous one. */
+    double first_translate = 0, first_compile = 0;
+    int ok = 1;
+    CHECK(run_ok(&r, "int v0 = 0;"));
+    for (int i = 1; i <= 500 && ok; i++) {
+        char code[256];
+        snprintf(code, sizeof code, "int v%d = v%d + %d;\nstruct S%d { int a; };\n#define M%d %d\nint f%d(void) { return v%d; }", i,
+                 i - 1, i, i % 7, i % 5, i, i, i);
+        ok = run_ok(&r, code);
+        if (i == 1) {
+            first_translate = r.translate_ms;
+            first_compile = r.compile_ms;
+        }
+    }
+    CHECK(ok);
+    CHECK(shows(&r, "v500 + f500() - 2 * 125250", "int 0"));
+    printf("cell 1: translate %.3f ms, compile %.3f ms; cell 500: translate %.3f ms, compile %.3f ms\n", first_translate,
+           first_compile, r.translate_ms, r.compile_ms);
+
+    runner_free(&r);
+    return check_summary("cell_translate");
+}

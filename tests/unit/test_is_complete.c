@@ -1,0 +1,67 @@
+/* test_is_complete.c — cell_is_complete (kernel/cell/cell_complete.c), what the console
+ * asks before sending a cell, and cell_token_at, what complete/inspect ask. */
+#include <string.h>
+
+#include "../../kernel/cell/cell.h"
+#include "check.h"
+
+static const char *verdict(const char *code, const char **indent) { return cell_is_complete(code, indent); }
+
+int main(void)
+{
+    const char *indent = NULL;
+
+    CHECK(strcmp(verdict("", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("int x = 3;", &indent), "complete") == 0 && strcmp(indent, "") == 0);
+    CHECK(strcmp(verdict("x + 1", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("for (int i = 0; i < 3; i++) {", &indent), "incomplete") == 0 && strcmp(indent, "    ") == 0);
+    CHECK(strcmp(verdict("void f(void) {\n  if (x) {\n", &indent), "incomplete") == 0 && strcmp(indent, "        ") == 0);
+    CHECK(strcmp(verdict("printf(\"%d\",\n", &indent), "incomplete") == 0 && strcmp(indent, "    ") == 0);
+    CHECK(strcmp(verdict("int a[] = {1, 2,", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("x = a[3", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("/* a comment", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("puts(\"abc", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("#define LONG(x) \\", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("#define LONG(x) \\\n  (x)", &indent), "complete") == 0);
+
+    /* Braces inside strings, characters and comments do not count. */
+    CHECK(strcmp(verdict("puts(\"{\"); char c = '}'; // {", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("/* } */ int x;", &indent), "complete") == 0);
+
+    /* A stray or mismatched closer can never be completed. */
+    CHECK(strcmp(verdict("}", &indent), "invalid") == 0);
+    CHECK(strcmp(verdict("f(a]", &indent), "invalid") == 0);
+    CHECK(strcmp(verdict("x = 1; )", &indent), "invalid") == 0);
+    CHECK(strcmp(verdict("puts(\"ab\n\");", &indent), "invalid") == 0); /* a literal cut by a newline */
+
+    /* Magic lines are not C. */
+    CHECK(strcmp(verdict("%timeit f(\nint x;", &indent), "complete") == 0);
+
+    /* cell_token_at: plain names, members, arrows, magics, comments. */
+    cell_cursor_token t;
+    const char *code = "int total = 0;\ntot";
+    CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == 0 && t.start == 15 && t.end == 18);
+    code = "A.ro";
+    CHECK(cell_token_at(code, 4, &t) == 0 && t.kind == '.' && t.start == 2 && t.base_start == 0 && t.base_end == 1);
+    code = "pts[i + 1]->";
+    CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '>' && t.start == strlen(code) && t.base_start == 0 &&
+          t.base_end == 10);
+    code = "x = s.inner.va + 1";
+    CHECK(cell_token_at(code, 14, &t) == 0 && t.kind == '.' && t.start == 12 && t.end == 14 && t.base_start == 4 &&
+          t.base_end == 11);
+    code = "mat_ze(3)";
+    CHECK(cell_token_at(code, 3, &t) == 0 && t.kind == 0 && t.start == 0 && t.end == 6); /* whole name for inspect */
+    code = "%tim";
+    CHECK(cell_token_at(code, 4, &t) == 0 && t.kind == '%' && t.start == 1);
+    code = "// a comment A.";
+    CHECK(cell_token_at(code, strlen(code), &t) == -1);
+    code = "puts(\"A.";
+    CHECK(cell_token_at(code, strlen(code), &t) == -1);
+    code = "#include <std";
+    CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '"' && t.start == 10);
+    code = "#incl";
+    CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '#' && t.start == 1);
+    code = "f(a).";
+    CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '.' && t.base_start == 0 && t.base_end == 4);
+    return check_summary("is_complete");
+}
