@@ -335,6 +335,34 @@ mat mat_rows_index(mat m, const int *idx, int n)
     return r;
 }
 
+mat mat_rows_where(mat m, mat mask)
+{
+    if (check_nonempty("mat_rows_where", m) < 0 || check_nonempty("mat_rows_where", mask) < 0)
+        return mat_empty();
+    if (vector_length(mask) != m.rows) {
+        cairn_error("mat_rows_where", "mask is %dx%d but needs one value per row of the %dx%d matrix", mask.rows,
+                    mask.cols, m.rows, m.cols);
+        return mat_empty();
+    }
+    int kept = 0;
+    for (int k = 0; k < m.rows; k++) {
+        double v = vector_at(mask, k);
+        if (v != v) {
+            cairn_error("mat_rows_where", "mask value %d is NaN", k);
+            return mat_empty();
+        }
+        kept += v != 0;
+    }
+    mat r = mat_zeros(kept, m.cols);
+    for (int k = 0, i = 0; r.data && k < m.rows; k++)
+        if (vector_at(mask, k) != 0)
+            memcpy(mat_ptr(r, i++, 0), mat_ptr(m, k, 0), (size_t)m.cols * sizeof(double));
+    r.channels = m.channels;
+    r.height = m.height;
+    r.width = m.width;
+    return r;
+}
+
 mat mat_cols_index(mat m, const int *idx, int n)
 {
     if (check_nonempty("mat_cols_index", m) < 0)

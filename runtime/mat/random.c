@@ -17,6 +17,7 @@
 #include "cairn/error.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define RNG_DEFAULT_SEED 42u
 
@@ -153,4 +154,40 @@ mat mat_randint(int rows, int cols, long low, long high)
     for (size_t k = 0; k < n; k++)
         m.data[k] = (double)(long)((uint64_t)low + uniform_below(range));
     return m;
+}
+
+int rng_permutation(int *idx, int n)
+{
+    if (!idx || n < 0) {
+        cairn_error("rng_permutation", "needs an index array and n >= 0 (got n = %d)", n);
+        return -1;
+    }
+    for (int k = 0; k < n; k++)
+        idx[k] = k;
+    /* Fisher–Yates from the top: position k gets a uniform pick among 0..k. */
+    for (int k = n - 1; k > 0; k--) {
+        int j = (int)uniform_below((uint64_t)k + 1);
+        int t = idx[k];
+        idx[k] = idx[j];
+        idx[j] = t;
+    }
+    return 0;
+}
+
+mat mat_shuffle_rows(mat m)
+{
+    if (mat_is_empty(m)) {
+        cairn_error("mat_shuffle_rows", "empty matrix (%dx%d): the input is missing or an earlier call failed",
+                    m.rows, m.cols);
+        return mat_empty();
+    }
+    int *idx = malloc((size_t)m.rows * sizeof *idx);
+    if (!idx) {
+        cairn_error("mat_shuffle_rows", "out of memory for %d row indices", m.rows);
+        return mat_empty();
+    }
+    rng_permutation(idx, m.rows);
+    mat r = mat_rows_index(m, idx, m.rows);
+    free(idx);
+    return r;
 }

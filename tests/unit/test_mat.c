@@ -196,6 +196,16 @@ static void test_copies(void)
     mat ci = mat_cols_index(a, cidx, 2);
     CHECK(ci.rows == 3 && ci.cols == 2 && mat_get(ci, 1, 0) == 2.5 && mat_get(ci, 2, 1) == 6.0);
 
+    mat mask = mat_gt_scalar(mat_col(a, 0), 0); /* rows whose first value is positive */
+    mat pos = mat_rows_where(a, mask);
+    CHECK(pos.rows == 2 && pos.cols == 4 && mat_get(pos, 0, 0) == 1.5 && mat_get(pos, 1, 0) == 4.0);
+    mat none = mat_rows_where(a, mat_sub(mask, mask));
+    CHECK(none.rows == 0 && none.cols == 4 && mat_is_empty(none));
+    CHECK(mat_is_empty(mat_rows_where(a, mat_row(a, 0))) &&
+          has_error("mat_rows_where: mask is 1x4 but needs one value per row of the 3x4 matrix"));
+    mat_free(&mask);
+    mat_free(&pos);
+
     mat h = mat_hcat(a, ci);
     CHECK(h.rows == 3 && h.cols == 6 && mat_get(h, 1, 4) == 2.5 && mat_get(h, 2, 3) == -0.75);
     mat v = mat_vcat(a, mat_row(a, 0));

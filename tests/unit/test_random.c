@@ -85,6 +85,25 @@ int main(void)
     for (int k = 0; k < 5; k++)
         CHECK(abs(counts[k] - 10000) < 600);
 
+    /* Permutations: fixed by the seed, each index exactly once. */
+    int perm[10];
+    rng_seed(9);
+    CHECK(rng_permutation(perm, 10) == 0);
+    for (int k = 0; k < 10; k++)
+        CHECK(perm[k] == fx_rng9_perm10[k]);
+    mat rows = mat_arange(0, 10, 1);
+    mat col = mat_transpose(rows);
+    mat_set_image_shape(&col, 1, 1, 1);
+    rng_seed(9);
+    mat sh = mat_shuffle_rows(col);
+    CHECK(sh.rows == 10 && sh.cols == 1 && sh.channels == 1);
+    for (int k = 0; k < 10; k++)
+        CHECK(sh.data[k] == fx_rng9_perm10[k]);
+    CHECK(mat_sum_all(sh) == 45);
+    mat_free(&rows);
+    mat_free(&col);
+    mat_free(&sh);
+
     /* Bad arguments are reported, not crashes. */
     long errors = cairn_error_count();
     mat bad = mat_randint(2, 2, 5, 5);

@@ -116,6 +116,9 @@ mat mat_reshape(mat m, int rows, int cols);
 /** New matrix made of the rows of m listed in idx (n of them, repeats allowed), in that order. */
 mat mat_rows_index(mat m, const int *idx, int n);
 
+/** New matrix of the rows of m whose entry in mask (a vector of m.rows 0/1 values) is nonzero, like X[mask] in NumPy. */
+mat mat_rows_where(mat m, mat mask);
+
 /** New matrix made of the columns of m listed in idx (n of them), in that order. */
 mat mat_cols_index(mat m, const int *idx, int n);
 

@@ -33,4 +33,10 @@ mat mat_randn(int rows, int cols);
 /** rows x cols matrix of integers drawn uniformly from [low, high). */
 mat mat_randint(int rows, int cols, long low, long high);
 
+/** Fill idx[0..n) with a random permutation of 0..n-1 (Fisher–Yates); returns 0 or -1. */
+int rng_permutation(int *idx, int n);
+
+/** New matrix with the rows of m in random order (keeps the image shape): shuffling a dataset. */
+mat mat_shuffle_rows(mat m);
+
 #endif
