@@ -158,14 +158,23 @@ static void pending_free(pending *p)
 
 /* ---------------------------------------------------------------- executor side */
 
+/* Read the pipes to the end of what they hold and publish everything (before `done`). */
 static void drain_output(front *f)
 {
     if (f->sup.out_fd >= 0)
         stream_pump(f, &f->out, &f->sup.out_fd, (size_t)-1);
     if (f->sup.err_fd >= 0)
         stream_pump(f, &f->err, &f->sup.err_fd, (size_t)-1);
-    stream_flush(f, &f->out);
-    stream_flush(f, &f->err);
+    stream_flush(f, &f->out, 1);
+    stream_flush(f, &f->err, 1);
+}
+
+/* Publish what was already read, without reading more: bytes still in the pipes were
+ * written after the message being handled (protocol.md, ordering). */
+static void publish_read_output(front *f)
+{
+    stream_flush(f, &f->out, 0);
+    stream_flush(f, &f->err, 0);
 }
 
 static const json_t *running_header(front *f)
@@ -520,7 +529,11 @@ static void pump_executor(front *f)
             continue;
         }
         /* Stream text printed before this message goes out before it. */
-        drain_output(f);
+        const char *type = json_string_value(json_object_get(m.header, "type"));
+        if (type && strcmp(type, "done") == 0)
+            drain_output(f);
+        else
+            publish_read_output(f);
         on_exec_message(f, &m);
         ipc_msg_free(&m);
     }
@@ -1094,13 +1107,15 @@ static int run_loop(front *f)
                     break;
                 receive_one(f, CHANNEL_CONTROL);
             }
-        /* Output is bounded per round so a flood cannot starve the sockets. */
-        if (out_i >= 0 && items[out_i].revents)
-            stream_pump(f, &f->out, &f->sup.out_fd, (size_t)1 << 20);
-        if (err_i >= 0 && items[err_i].revents)
-            stream_pump(f, &f->err, &f->sup.err_fd, (size_t)1 << 20);
+        /* Executor messages before the pipes: whatever the pipes hold now was written
+         * after those messages were sent (protocol.md). Output is bounded per round so
+         * a flood cannot starve the sockets. */
         if (exec_i >= 0 && items[exec_i].revents)
             pump_executor(f);
+        if (out_i >= 0 && items[out_i].revents && f->sup.out_fd >= 0)
+            stream_pump(f, &f->out, &f->sup.out_fd, (size_t)1 << 20);
+        if (err_i >= 0 && items[err_i].revents && f->sup.err_fd >= 0)
+            stream_pump(f, &f->err, &f->sup.err_fd, (size_t)1 << 20);
         for (int ch = 0; ch < 3; ch += 2) {
             if (!(items[ch].revents & ZMQ_POLLIN))
                 continue;

@@ -84,8 +84,9 @@ struct front;
  * complete lines. Returns -1 at EOF (the fd is closed and set to -1), else 0. */
 int stream_pump(struct front *f, stream_buf *sb, int *fd, size_t budget);
 
-/* Publish whatever is buffered, partial line included. */
-void stream_flush(struct front *f, stream_buf *sb);
+/* Publish whatever is buffered, partial line included; unless `all`, an unfinished
+ * UTF-8 sequence at the end stays for the next read. */
+void stream_flush(struct front *f, stream_buf *sb, int all);
 
 /* Publish partial lines that waited STREAM_FLUSH_SECONDS; returns the seconds until the
  * next such deadline (or a large number). */

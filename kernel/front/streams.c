@@ -95,18 +95,20 @@ int stream_pump(front *f, stream_buf *sb, int *fd, size_t budget)
     }
     if (sb->len) {
         if (rc < 0)
-            stream_flush(f, sb);
+            stream_flush(f, sb, 1);
         else
             emit_lines(f, sb);
     }
     return rc;
 }
 
-void stream_flush(front *f, stream_buf *sb)
+void stream_flush(front *f, stream_buf *sb, int all)
 {
-    if (sb->len)
-        emit_prefix(f, sb, sb->len);
-    sb->partial_since = 0;
+    size_t n = all ? sb->len : wire_utf8_complete_prefix(sb->buf, sb->len);
+    if (n)
+        emit_prefix(f, sb, n);
+    if (!sb->len)
+        sb->partial_since = 0;
 }
 
 double stream_tick(front *f, stream_buf *sb, double now)
@@ -117,8 +119,12 @@ double stream_tick(front *f, stream_buf *sb, double now)
     if (now >= due) {
         /* Keep an incomplete UTF-8 sequence for the next read. */
         size_t cut = wire_utf8_complete_prefix(sb->buf, sb->len);
-        if (cut == 0)
-            cut = sb->len;
+        if (cut == 0) {
+            /* Only the start of a UTF-8 sequence: wait for its other bytes (the end
+             * of the cell flushes it in any case). */
+            sb->partial_since = now;
+            return STREAM_FLUSH_SECONDS;
+        }
         emit_prefix(f, sb, cut);
         return sb->len ? STREAM_FLUSH_SECONDS : 1e9;
     }
@@ -133,7 +139,7 @@ void stream_begin_cell(stream_buf *sb)
 
 void stream_end_cell(front *f, stream_buf *sb)
 {
-    stream_flush(f, sb);
+    stream_flush(f, sb, 1);
     if (sb->dropped) {
         char note[128];
         int n = snprintf(note, sizeof note, "\n[output truncated: %zu bytes dropped]\n", sb->dropped);
