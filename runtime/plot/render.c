@@ -632,6 +632,18 @@ static void draw_image(ctx *c, const frame *f, const series *s)
     layer_paint(&l, c, f);
 }
 
+typedef struct stamp_px {
+    short dx, dy;
+    unsigned char a;
+} stamp_px;
+
+/* x / 255 rounded, exact for the products of two bytes, without a division. */
+static inline uint32_t div255(uint32_t x)
+{
+    x += 128;
+    return (x + (x >> 8)) >> 8;
+}
+
 /* Stamps antialiased discs of diameter d (device px) into a layer: coverage is sampled
  * 4 x 4 per pixel once, then each point is a few multiply-adds per pixel. */
 static void stamp_points(ctx *c, const frame *f, const series *s, double d, uint32_t base)
@@ -660,6 +672,23 @@ static void stamp_points(ctx *c, const frame *f, const series *s, double d, uint
                 mask[(size_t)m * (size_t)size * (size_t)size + (size_t)(y * size + x)] = (unsigned char)(hits * 255 / 16);
             }
     }
+    /* The covered pixels of each mask as a list, so stamping skips empty corners. */
+    stamp_px *spans[2];
+    int nspan[2] = {0, 0};
+    spans[0] = malloc(sizeof(stamp_px) * (size_t)size * (size_t)size * 2);
+    if (!spans[0]) {
+        free(mask);
+        cairo_surface_destroy(l.surface);
+        return;
+    }
+    spans[1] = spans[0] + size * size;
+    for (int m = 0; m < 2; m++)
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++) {
+                unsigned char a = mask[(size_t)m * (size_t)size * (size_t)size + (size_t)(y * size + x)];
+                if (a)
+                    spans[m][nspan[m]++] = (stamp_px){(short)x, (short)y, a};
+            }
     double sx = c->raster_scale * f->w / (fwd(f->x1, f->xlog) - fwd(f->x0, f->xlog));
     double sy = c->raster_scale * f->h / (fwd(f->y1, f->ylog) - fwd(f->y0, f->ylog));
     double ox = fwd(f->x0, f->xlog), oy = fwd(f->y0, f->ylog);
@@ -675,32 +704,33 @@ static void stamp_points(ctx *c, const frame *f, const series *s, double d, uint
             col = s->classes[k] < 0 ? 0x7f7f7f : color_cycle(s->classes[k]);
         uint32_t cr = col >> 16 & 255, cg = col >> 8 & 255, cb = col & 255;
         int m = (px - floor(px)) > 0.25 && (px - floor(px)) < 0.75 ? 0 : 1;
-        int x0 = (int)floor(px) - size / 2 + (m ? 0 : 0), y0 = (int)floor(py) - size / 2;
+        int x0 = (int)floor(px) - size / 2, y0 = (int)floor(py) - size / 2;
         if (m) {
             x0 = (int)floor(px + 0.5) - size / 2;
             y0 = (int)floor(py + 0.5) - size / 2;
         }
-        const unsigned char *mk = mask + (size_t)m * (size_t)size * (size_t)size;
-        for (int yy = 0; yy < size; yy++) {
-            int ty = y0 + yy;
-            if (ty < 0 || ty >= l.h)
+        int inside = x0 >= 0 && y0 >= 0 && x0 + size <= l.w && y0 + size <= l.h;
+        const stamp_px *sp = spans[m];
+        uint32_t opaque = 0xFF000000u | col;
+        for (int q = 0; q < nspan[m]; q++) {
+            int tx = x0 + sp[q].dx, ty = y0 + sp[q].dy;
+            if (!inside && (tx < 0 || ty < 0 || tx >= l.w || ty >= l.h))
                 continue;
-            uint32_t *row = l.px + (size_t)ty * (size_t)l.stride;
-            for (int xx = 0; xx < size; xx++) {
-                int tx = x0 + xx;
-                uint32_t a = mk[yy * size + xx];
-                if (!a || tx < 0 || tx >= l.w)
-                    continue;
-                uint32_t dst = row[tx], ia = 255 - a;
-                uint32_t da = dst >> 24, dr = dst >> 16 & 255, dg = dst >> 8 & 255, db = dst & 255;
-                da = a + (da * ia + 127) / 255;
-                dr = (cr * a + dr * ia + 127) / 255;
-                dg = (cg * a + dg * ia + 127) / 255;
-                db = (cb * a + db * ia + 127) / 255;
-                row[tx] = da << 24 | dr << 16 | dg << 8 | db;
+            uint32_t *d = l.px + (size_t)ty * (size_t)l.stride + (size_t)tx;
+            uint32_t a = sp[q].a;
+            if (a == 255) {
+                *d = opaque;
+                continue;
             }
+            uint32_t dst = *d, ia = 255 - a;
+            uint32_t da = a + div255((dst >> 24) * ia);
+            uint32_t dr = div255(cr * a + (dst >> 16 & 255) * ia);
+            uint32_t dg = div255(cg * a + (dst >> 8 & 255) * ia);
+            uint32_t db = div255(cb * a + (dst & 255) * ia);
+            *d = da << 24 | dr << 16 | dg << 8 | db;
         }
     }
+    free(spans[0]);
     free(mask);
     layer_paint(&l, c, f);
 }
