@@ -34,4 +34,8 @@ void la_svd_flip(mat U, mat Vt);
 /* The SVD of a small or large matrix without sign normalization; jobz 'S', 'A' or 'N'. */
 int la_gesdd(const char *func, mat A, char jobz, mat *U, mat *S, mat *Vt);
 
+/* Thin SVD (jobz 'S' or 'N') of a tall or wide A by CholeskyQR2: 0 on success, 1 when A is
+ * too ill-conditioned for it (nothing reported: use gesdd), -1 after reporting an error. */
+int la_svd_cholqr(const char *func, mat A, char jobz, mat *U, mat *S, mat *Vt);
+
 #endif

@@ -1,7 +1,9 @@
 /* svd.c — exact singular value decompositions (LAPACK gesdd) and low-rank reconstruction.
  *
  * gesdd (divide and conquer) is what NumPy's np.linalg.svd calls; the layout work is in
- * la_gesdd (linalg_util.c). Signs follow scikit-learn's svd_flip so a notebook shows the
+ * la_gesdd (linalg_util.c). Clearly tall or wide matrices first try CholeskyQR2
+ * (svd_cholqr.c), which is faster and falls back to gesdd when the input is too
+ * ill-conditioned for it. Signs follow scikit-learn's svd_flip so a notebook shows the
  * same U and Vt on every run and the same as sklearn. */
 #include "cairn/linalg.h"
 #include "cairn/error.h"
@@ -16,12 +18,20 @@ static svd_result svd_empty(void)
     return r;
 }
 
+/* CholeskyQR2 pays off for clearly tall or wide matrices that are not tiny (thin SVD only). */
+static int use_cholqr(mat A, char jobz)
+{
+    int lo = A.rows < A.cols ? A.rows : A.cols, hi = A.rows < A.cols ? A.cols : A.rows;
+    return jobz != 'A' && lo >= 16 && hi >= 2 * lo;
+}
+
 static svd_result svd_exact(const char *func, mat A, char jobz)
 {
     svd_result r = svd_empty();
     if (la_check_input(func, A, "A") < 0)
         return r;
-    if (la_gesdd(func, A, jobz, &r.U, &r.S, &r.Vt) < 0)
+    int c = use_cholqr(A, jobz) ? la_svd_cholqr(func, A, jobz, &r.U, &r.S, &r.Vt) : 1;
+    if (c < 0 || (c == 1 && la_gesdd(func, A, jobz, &r.U, &r.S, &r.Vt) < 0))
         return svd_empty();
     la_svd_flip(r.U, r.Vt);
     return r;
@@ -36,7 +46,8 @@ mat svd_values(mat A)
     mat S = mat_empty();
     if (la_check_input("svd_values", A, "A") < 0)
         return S;
-    if (la_gesdd("svd_values", A, 'N', NULL, &S, NULL) < 0)
+    int c = use_cholqr(A, 'N') ? la_svd_cholqr("svd_values", A, 'N', NULL, &S, NULL) : 1;
+    if (c < 0 || (c == 1 && la_gesdd("svd_values", A, 'N', NULL, &S, NULL) < 0))
         return mat_empty();
     return S;
 }

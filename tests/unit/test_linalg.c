@@ -200,6 +200,59 @@ static mat transpose(mat a)
     return t;
 }
 
+/* Tall and wide inputs take the CholeskyQR2 path when well conditioned and fall back to
+ * gesdd when not; both must agree with the plain gesdd of svd_full. */
+static void test_svd_tall(void)
+{
+    mat A = load("linalg_lowrank.npy"); /* 200 x 80, full rank (signal + noise) */
+    mat At = transpose(A);
+    mat D = mat_alloc(200, 80); /* rank deficient: column 5 repeats column 3 */
+    memcpy(D.data, A.data, 200 * 80 * sizeof(double));
+    for (int i = 0; i < 200; i++)
+        *mat_ptr(D, i, 5) = *mat_ptr(D, i, 3);
+    mat cases[3] = {A, At, D};
+    for (int c = 0; c < 3; c++) {
+        mat M = cases[c];
+        svd_result t = svd_thin(M), f = svd_full(M);
+        int r = M.rows < M.cols ? M.rows : M.cols;
+        CHECK(t.U.rows == M.rows && t.U.cols == r && t.Vt.rows == r && t.Vt.cols == M.cols);
+        double ds = 0, du = 0, dv = 0;
+        for (int j = 0; j < r; j++)
+            ds = fmax(ds, fabs(t.S.data[j] - f.S.data[j]));
+        for (int i = 0; i < M.rows; i++)
+            for (int j = 0; j < r - 1; j++) /* the last pair of D is a null direction, sign-free */
+                du = fmax(du, fabs(*mat_ptr(t.U, i, j) - *mat_ptr(f.U, i, j)));
+        for (int i = 0; i < r - 1; i++)
+            for (int j = 0; j < M.cols; j++)
+                dv = fmax(dv, fabs(*mat_ptr(t.Vt, i, j) - *mat_ptr(f.Vt, i, j)));
+        CHECK(ds < 1e-11 * f.S.data[0]);
+        CHECK(du < 1e-9 && dv < 1e-9);
+        CHECK(orth_error(t.U, 1) < 1e-13);
+        CHECK(orth_error(t.Vt, 0) < 1e-13);
+        mat R = svd_reconstruct(t, 0);
+        CHECK(max_diff(R, M) < 1e-12 * f.S.data[0]);
+        mat v = svd_values(M);
+        CHECK(max_diff(v, f.S) < 1e-11 * f.S.data[0]);
+        if (c == 2)
+            CHECK(t.S.data[r - 1] < 1e-12 * t.S.data[0] && mat_rank(M, -1) == 79);
+        mat_free(&v);
+        mat_free(&R);
+        svd_free(&t);
+        svd_free(&f);
+    }
+    mat S10 = load("linalg_lowrank_S.npy");
+    svd_result t = svd_thin(A);
+    double d = 0;
+    for (int j = 0; j < 10; j++)
+        d = fmax(d, fabs(t.S.data[j] - S10.data[j]));
+    CHECK(d < 1e-12 * S10.data[0]); /* NumPy's singular values */
+    svd_free(&t);
+    mat_free(&S10);
+    mat_free(&D);
+    mat_free(&At);
+    mat_free(&A);
+}
+
 static void test_svd_randomized(void)
 {
     mat A = load("linalg_lowrank.npy");
@@ -480,6 +533,7 @@ int main(void)
     test_svd_exact("A");
     test_svd_exact("W");
     test_svd_view();
+    test_svd_tall();
     test_svd_randomized();
     test_pca();
     test_eig();
