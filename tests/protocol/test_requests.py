@@ -1,0 +1,186 @@
+"""test_requests.py — the shell requests besides execute, and execute's bookkeeping.
+
+kernel_info fields; history tail/range/search (glob, unique, n, with output);
+complete (runtime API, user names, struct members of runtime types, magics, cursor
+positions in code points); inspect (runtime doc, user variable value); is_complete;
+comm_info and comm_open refusal; all answered while a cell is running. execute:
+execution_count, silent and store_history, stop_on_error true/false, input_request
+round trip, a crash of the executor chain reported on the pending execute.
+"""
+import time
+import unittest
+
+from harness import Kernel
+
+
+class RequestTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kernel()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.close()
+
+    def req(self, msg_type, **content):
+        rep = self.k.request(msg_type, content)
+        return rep["content"]
+
+    def test_kernel_info(self):
+        c = self.req("kernel_info_request")
+        self.assertEqual(c["protocol_version"], "5.3")
+        self.assertEqual(c["implementation"], "cairn")
+        li = c["language_info"]
+        self.assertEqual((li["name"], li["mimetype"], li["file_extension"], li["pygments_lexer"],
+                          li["codemirror_mode"]), ("c", "text/x-csrc", ".c", "c", "text/x-csrc"))
+        self.assertIn("cairn", c["banner"])
+        self.assertTrue(all("url" in h and "text" in h for h in c["help_links"]))
+
+    def test_history(self):
+        base = self.k.execute("int hist_a = 1;").content["execution_count"]
+        self.k.execute("int hist_b = 2;")
+        self.k.execute("hist_a + hist_b")
+        self.k.execute("hist_a + hist_b")
+        self.k.execute("int quiet = 0;", store_history=False)
+        tail = self.req("history_request", hist_access_type="tail", n=4, output=False, raw=True)
+        self.assertEqual([h[2] for h in tail["history"]],
+                         ["int hist_a = 1;", "int hist_b = 2;", "hist_a + hist_b", "hist_a + hist_b"])
+        self.assertEqual([h[1] for h in tail["history"]], [base, base + 1, base + 2, base + 3])
+        session = tail["history"][0][0]
+        out = self.req("history_request", hist_access_type="tail", n=1, output=True, raw=True)
+        self.assertEqual(out["history"][0][2], ["hist_a + hist_b", "3"])
+        rng = self.req("history_request", hist_access_type="range", session=session,
+                       start=base + 1, stop=base + 3, output=False, raw=True)
+        self.assertEqual([h[2] for h in rng["history"]], ["int hist_b = 2;", "hist_a + hist_b"])
+        search = self.req("history_request", hist_access_type="search", pattern="*hist_a*",
+                          output=False, raw=True)
+        self.assertEqual([h[2] for h in search["history"]],
+                         ["int hist_a = 1;", "hist_a + hist_b", "hist_a + hist_b"])
+        uniq = self.req("history_request", hist_access_type="search", pattern="*hist_a*",
+                        unique=True, output=False, raw=True)
+        self.assertEqual([h[2] for h in uniq["history"]], ["int hist_a = 1;", "hist_a + hist_b"])
+        last = self.req("history_request", hist_access_type="search", pattern="*hist*", n=2,
+                        output=False, raw=True)
+        self.assertEqual([h[1] for h in last["history"]], [base + 2, base + 3])
+
+    def test_complete(self):
+        self.k.execute("int my_counter = 3; mat my_matrix = mat_zeros(2, 2);")
+        c = self.req("complete_request", code="x = my_c", cursor_pos=8)
+        self.assertEqual(c["matches"], ["my_counter"])
+        self.assertEqual((c["cursor_start"], c["cursor_end"]), (4, 8))
+        c = self.req("complete_request", code="mat_zer", cursor_pos=7)
+        self.assertIn("mat_zeros", c["matches"])
+        c = self.req("complete_request", code="my_matrix.co", cursor_pos=12)
+        self.assertEqual(c["matches"], ["cols"])
+        self.assertEqual(c["cursor_start"], 10)
+        c = self.req("complete_request", code="%ls", cursor_pos=3)
+        self.assertEqual(c["matches"], ["%lsmagic"])
+        self.assertEqual(c["cursor_start"], 0)
+        # cursor positions count code points: "é" is one.
+        code = '/* é */ my_cou'
+        c = self.req("complete_request", code=code, cursor_pos=len(code))
+        self.assertEqual(c["matches"], ["my_counter"])
+        self.assertEqual(c["cursor_start"], len(code) - 6)
+        types = c["metadata"]["_jupyter_types_experimental"]
+        self.assertEqual(types[0]["text"], "my_counter")
+
+    def test_inspect(self):
+        c = self.req("inspect_request", code="mat_zeros(2, ", cursor_pos=13, detail_level=0)
+        self.assertTrue(c["found"])
+        self.assertIn("mat mat_zeros(int rows, int cols)", c["data"]["text/plain"])
+        self.k.execute("int inspected_value = 4242;")
+        c = self.req("inspect_request", code="inspected_value", cursor_pos=3, detail_level=0)
+        self.assertTrue(c["found"])
+        self.assertIn("4242", c["data"]["text/plain"])
+        c = self.req("inspect_request", code="no_such_name_here", cursor_pos=4, detail_level=0)
+        self.assertFalse(c["found"])
+
+    def test_is_complete(self):
+        self.assertEqual(self.req("is_complete_request", code="int x = 1;")["status"], "complete")
+        c = self.req("is_complete_request", code="int f(void) {")
+        self.assertEqual(c["status"], "incomplete")
+        self.assertIn("indent", c)
+        self.assertEqual(self.req("is_complete_request", code="int x = );")["status"], "invalid")
+
+    def test_comm(self):
+        c = self.req("comm_info_request")
+        self.assertEqual(c["comms"], {})
+        msg = self.k.kc.session.msg("comm_open", {"comm_id": "c-1", "target_name": "nope", "data": {}})
+        self.k.kc.shell_channel.send(msg)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            m = self.k.kc.get_iopub_msg(timeout=5)
+            if m["msg_type"] == "comm_close":
+                self.assertEqual(m["content"]["comm_id"], "c-1")
+                break
+        else:
+            self.fail("comm_open was not answered with comm_close")
+
+    def test_answered_while_busy(self):
+        self.k.execute("int busy_name = 5;")
+        msg_id = self.k.kc.execute("#include <unistd.h>\nsleep(3);")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        for msg_type, content in [("kernel_info_request", {}),
+                                  ("complete_request", {"code": "busy_n", "cursor_pos": 6}),
+                                  ("inspect_request", {"code": "mat_ones", "cursor_pos": 3, "detail_level": 0}),
+                                  ("is_complete_request", {"code": "int y = 2;"}),
+                                  ("history_request", {"hist_access_type": "tail", "n": 1, "output": False, "raw": True}),
+                                  ("comm_info_request", {})]:
+            c = self.k.request(msg_type, content, timeout=2)["content"]
+            self.assertEqual(c.get("status", "ok") if msg_type != "is_complete_request" else "ok", "ok")
+            if msg_type == "complete_request":
+                self.assertEqual(c["matches"], ["busy_name"])
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.assertEqual(self.k.shell_reply(msg_id)["content"]["status"], "ok")
+        self.k.iopub_until_idle(msg_id)
+
+    def test_execution_count_and_silent(self):
+        a = self.k.execute("1 + 1").content["execution_count"]
+        r = self.k.execute("2 + 2", silent=True)
+        self.assertEqual(r.of_type("execute_result"), [])
+        self.assertEqual([m for m in r.messages if m["msg_type"] == "execute_input"], [])
+        r = self.k.execute("3 + 3", store_history=False)
+        self.assertEqual(r.content["execution_count"], a)
+        r = self.k.execute("4 + 4")
+        self.assertEqual(r.content["execution_count"], a + 1)
+        self.assertEqual(r.of_type("execute_result")[0]["content"]["execution_count"], a + 1)
+
+    def test_stop_on_error(self):
+        kc = self.k.kc
+        bad = kc.execute("undefined_thing_123();")
+        q1 = kc.execute("int soe_one = 1;")
+        q2 = kc.execute("int soe_two = 2;")
+        self.assertEqual(self.k.shell_reply(bad)["content"]["status"], "error")
+        self.assertEqual(self.k.shell_reply(q1)["content"]["status"], "aborted")
+        self.assertEqual(self.k.shell_reply(q2)["content"]["status"], "aborted")
+        for mid in (bad, q1, q2):
+            states = [m["content"]["execution_state"] for m in self.k.iopub_until_idle(mid)
+                      if m["msg_type"] == "status"]
+            self.assertEqual(states, ["busy", "idle"])
+        # stop_on_error=False: the following cell runs.
+        bad = kc.execute("undefined_thing_456();", stop_on_error=False)
+        q1 = kc.execute("int soe_three = 3;")
+        self.assertEqual(self.k.shell_reply(bad)["content"]["status"], "error")
+        self.assertEqual(self.k.shell_reply(q1)["content"]["status"], "ok")
+        self.k.flush(0.3)
+
+    def test_input_request(self):
+        kc = self.k.kc
+        mid = kc.execute('char name[32] = ""; if (fgets(name, sizeof name, stdin)) printf("hi %s", name);',
+                         allow_stdin=True)
+        req = kc.get_stdin_msg(timeout=10)
+        self.assertEqual(req["msg_type"], "input_request")
+        kc.input("world")
+        self.assertEqual(self.k.shell_reply(mid)["content"]["status"], "ok")
+        msgs = self.k.iopub_until_idle(mid)
+        text = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
+        self.assertIn("hi world", text)
+        # Without allow_stdin the read sees end of file instead of blocking.
+        r = self.k.execute('char n2[8]; printf("%s\\n", fgets(n2, sizeof n2, stdin) ? "got" : "eof");',
+                           allow_stdin=False)
+        self.assertIn("eof", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
