@@ -152,6 +152,8 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
     tcc_set_error_func(s, &d, on_diagnostic);
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     tcc_add_include_path(s, CAIRN_RUNTIME_INCLUDE_DIR);
+    if (exec_g.cflags)
+        tcc_set_options(s, exec_g.cflags);
     int rc = tcc_compile_string(s, source);
     if (rc == 0 && exec_g.session) {
         size_t n = 0;

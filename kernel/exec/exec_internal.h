@@ -79,6 +79,7 @@ typedef struct exec_state {
     pid_t prev_pid;          /* the executor kept for %undo (our parent), 0 when none */
     int last_count;          /* execution count of the last committed cell */
     ipc_reader reader;
+    char *cflags;            /* extra tcc options from %cflags, or NULL */
     /* code of every committed cell plus the running one */
     code_function *functions;
     size_t nfunctions, capfunctions;
@@ -129,7 +130,21 @@ void cell_io_install_display(int silent);
 /* Send a message on exec_fd after flushing stdio (keeps order with the stream pipes). */
 int exec_send(json_t *msg);
 
+/* ---- magic.c ---- */
+typedef struct cell_magics {
+    int undo, who, whos, time, timeit, seed_set, cflags_show;
+    unsigned long long seed;
+    char *cflags;  /* %cflags with arguments: the new flags */
+    char bad[256]; /* a UsageError message, or "" */
+    char *code;    /* the cell with its magic lines blanked (same line numbers) */
+    int has_code;  /* anything besides magics and blank lines */
+} cell_magics;
+int magics_parse(const char *code, cell_magics *m);
+void magics_free(cell_magics *m);
+
 /* ---- introspect.c ---- */
+/* Print the %who (names) or %whos (table) listing to stdout. */
+void introspect_whos(int detailed);
 json_t *introspect_names(void);
 json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level);
 json_t *introspect_complete(const char *code, int cursor_pos);

@@ -25,10 +25,12 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cairn/display.h"
 #include "cairn/error.h"
+#include "cairn/random.h"
 #include "exec_internal.h"
 
 exec_state exec_g;
@@ -227,9 +229,106 @@ static void on_runtime_error(const char *message)
     siglongjmp(cell_jump, 1);
 }
 
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void format_duration(double s, char *buf, size_t size)
+{
+    if (s < 1e-6)
+        snprintf(buf, size, "%.0f ns", s * 1e9);
+    else if (s < 1e-3)
+        snprintf(buf, size, "%.3g us", s * 1e6);
+    else if (s < 1)
+        snprintf(buf, size, "%.3g ms", s * 1e3);
+    else
+        snprintf(buf, size, "%.3g s", s);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Run the compiled cell; a cairn_error inside it ends the cell process with the error. */
+static void call_cell(exec_report *r, void (*entry)(void))
+{
+    cairn_set_error_handler(on_runtime_error);
+    if (sigsetjmp(cell_jump, 1) == 0) {
+        cell_running = 1;
+        entry();
+        cell_running = 0;
+    } else {
+        json_t *tb = json_array();
+        if (error_frames.where[0]) {
+            char line[1200];
+            snprintf(line, sizeof line, "raised by a runtime call: %s", error_frames.where);
+            json_array_append_new(tb, json_string(line));
+        }
+        json_array_append_new(tb, json_string("The cell was not kept: the session is as it was before it."));
+        leave_done(r, done_error("CairnError", runtime_error, tb));
+    }
+    cairn_set_error_handler(NULL);
+}
+
+/* %timeit: run the compiled cell repeatedly for about a second; print the median. */
+static void time_repeatedly(exec_report *r, void (*entry)(void))
+{
+    enum { MAX_RUNS = 1000 };
+    static double t[MAX_RUNS];
+    int runs = 0;
+    double total_start = now_seconds();
+    while (runs < MAX_RUNS && !cairn_interrupted()) {
+        double t0 = now_seconds();
+        call_cell(r, entry);
+        t[runs++] = now_seconds() - t0;
+        double spent = now_seconds() - total_start;
+        if ((runs >= 3 && spent > 1.0) || spent > 5.0)
+            break;
+    }
+    /* The first run warms caches and pages in the data; leave it out when there are more. */
+    double *v = runs > 3 ? t + 1 : t;
+    int n = runs > 3 ? runs - 1 : runs;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    char med[32], lo[32], hi[32];
+    format_duration(n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), med, sizeof med);
+    format_duration(v[0], lo, sizeof lo);
+    format_duration(v[n - 1], hi, sizeof hi);
+    printf("%s per run (median of %d runs; min %s, max %s)\n", med, n, lo, hi);
+}
+
+/* tcc cannot declare the temporary that shows a void expression: a trailing call of a
+ * void function (`show(fig)` without `;`) is then a plain statement. */
+static int is_void_result_error(const compiled_cell *cc)
+{
+    for (size_t i = 0; i < json_array_size(cc->diagnostics); i++) {
+        const char *d = json_string_value(json_array_get(cc->diagnostics, i));
+        if (d && (strstr(d, "void object") || strstr(d, "void value")))
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct run_options {
+    const char *code; /* magics blanked */
+    int number;
+    int time, timeit;
+} run_options;
+
 /* Runs in the cell process. Returns only after the cell committed: the caller then
  * serves requests as the new executor. */
-static void run_cell(exec_report *r, json_t *req, pid_t parent)
+static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
@@ -237,51 +336,86 @@ static void run_cell(exec_report *r, json_t *req, pid_t parent)
     crash_install(r);
     cairn_set_interrupted(0);
     limit_memory();
-    const char *code = json_string_value(json_object_get(req, "code"));
-    int number = (int)json_integer_value(json_object_get(req, "execution_count"));
-    if (number <= 0)
-        number = exec_g.last_count + 1;
+    const char *code = opt->code;
+    int number = opt->number;
     int silent = json_is_true(json_object_get(req, "silent"));
     cell_io_install_stdin(json_is_true(json_object_get(req, "allow_stdin")));
     cell_io_install_display(silent);
     send_simple("started");
 
+    double t_start = now_seconds();
     cell_unit unit;
     memset(&unit, 0, sizeof unit);
-    if (translate(code ? code : "", number, &unit) != 0 || unit.error) {
-        char ev[2048];
-        snprintf(ev, sizeof ev, "%s", unit.error ? unit.error : "the cell could not be translated");
+    if (translate(code, number, &unit) != 0 || unit.error) {
+        /* "line L, column C: message\n  <the line>\n  ^": the first line is the evalue. */
+        const char *err = unit.error ? unit.error : "the cell could not be translated";
+        size_t first = strcspn(err, "\n");
+        char ev[1024];
+        snprintf(ev, sizeof ev, "%.*s", (int)(first < 1000 ? first : 1000), err);
         json_t *tb = json_array();
-        char line[2100];
-        snprintf(line, sizeof line, "cell [%d], %s", number, ev);
-        json_array_append_new(tb, json_string(line));
+        const char *rest = err + first;
+        while (*rest == '\n') {
+            rest++;
+            size_t n = strcspn(rest, "\n");
+            json_array_append_new(tb, json_stringn(rest, n));
+            rest += n;
+        }
         leave_done(r, done_error("SyntaxError", ev, tb));
     }
 
     compiled_cell cc;
-    if (compile_cell(unit.source, code, unit.entry, number, &unit, &cc) != 0) {
+    int rc = compile_cell(unit.source, code, unit.entry, number, &unit, &cc);
+    if (rc != 0 && unit.has_result && is_void_result_error(&cc)) {
+        size_t len = strlen(code);
+        char *as_statement = malloc(len + 3);
+        if (as_statement) {
+            memcpy(as_statement, code, len);
+            memcpy(as_statement + len, "\n;", 3);
+            cell_unit retry;
+            memset(&retry, 0, sizeof retry);
+            if (translate(as_statement, number, &retry) == 0 && !retry.error) {
+                compiled_cell cc2;
+                if (compile_cell(retry.source, code, retry.entry, number, &retry, &cc2) == 0) {
+                    compiled_cell_free(&cc);
+                    unit_free(&unit);
+                    cc = cc2;
+                    unit = retry;
+                    rc = 0;
+                } else {
+                    compiled_cell_free(&cc2);
+                    unit_free(&retry);
+                }
+            } else {
+                unit_free(&retry);
+            }
+            free(as_statement);
+        }
+    }
+    if (rc != 0) {
         json_t *tb = json_copy(cc.diagnostics);
         leave_done(r, done_error("CompileError", cc.first_error, tb));
     }
+    double t_compiled = now_seconds();
     /* Warnings of a cell that compiled go to stderr, where a C programmer expects them. */
     for (size_t i = 0; i < json_array_size(cc.diagnostics); i++)
         fprintf(stderr, "%s\n", json_string_value(json_array_get(cc.diagnostics, i)));
     if (cairn_interrupted())
         leave_done(r, done_error("KeyboardInterrupt", "interrupted before the cell ran", NULL));
 
-    cairn_set_error_handler(on_runtime_error);
-    if (sigsetjmp(cell_jump, 1) == 0) {
-        cell_running = 1;
-        cc.entry();
-        cell_running = 0;
-    } else {
-        json_t *tb = json_array();
-        if (error_frames.where[0])
-            json_array_append_new(tb, json_string(error_frames.where));
-        json_array_append_new(tb, json_string("The cell was not kept: the session is as it was before it."));
-        leave_done(r, done_error("CairnError", runtime_error, tb));
+    if (opt->timeit) {
+        /* Like IPython: what the timed code defines is not kept. */
+        time_repeatedly(r, cc.entry);
+        leave_done(r, json_pack("{s:s, s:s}", "type", "done", "status", "ok"));
     }
-    cairn_set_error_handler(NULL);
+    double cpu0 = cpu_seconds();
+    call_cell(r, cc.entry);
+    if (opt->time) {
+        char wall[32], cpu[32], comp[32];
+        format_duration(now_seconds() - t_compiled, wall, sizeof wall);
+        format_duration(cpu_seconds() - cpu0, cpu, sizeof cpu);
+        format_duration(t_compiled - t_start, comp, sizeof comp);
+        printf("time: %s wall, %s cpu (compile %s)\n", wall, cpu, comp);
+    }
     compiled_cell_free(&cc);
 
     /* Commit: from here on this process is the executor. */
@@ -374,6 +508,9 @@ static json_t *describe_death(exec_report *r, int status, int number)
     if (r->crashed) {
         if (r->pc_in_cell) {
             snprintf(where, sizeof where, "%s", r->where);
+        } else if (sig == SIGABRT && strncmp(r->where, "called from ", 12) == 0) {
+            /* abort() is libc's; where it was called is what matters. */
+            snprintf(where, sizeof where, "in %s", r->where + 12);
         } else if (r->pc) {
             /* The PC is outside cell code: name it (runtime, libc); the parent has the
              * same libraries at the same addresses. */
@@ -395,26 +532,28 @@ static json_t *describe_death(exec_report *r, int status, int number)
     return done_error(ename, ev, tb);
 }
 
-static int is_magic(const char *code, const char *name)
-{
-    while (isspace((unsigned char)*code))
-        code++;
-    size_t n = strlen(name);
-    if (strncmp(code, name, n) != 0)
-        return 0;
-    code += n;
-    while (isspace((unsigned char)*code))
-        code++;
-    return *code == '\0';
-}
-
 enum { KEEP_SERVING = 0, STOP_SERVING = 1 };
 
 static int execute(json_t *req)
 {
-    const char *code = json_string_value(json_object_get(req, "code"));
+    const char *text = json_string_value(json_object_get(req, "code"));
     int number = (int)json_integer_value(json_object_get(req, "execution_count"));
-    if (code && is_magic(code, "%undo")) {
+    if (number <= 0)
+        number = exec_g.last_count + 1;
+    cell_magics mg;
+    if (magics_parse(text ? text : "", &mg) != 0) {
+        send_simple("started");
+        send_done(done_error("MemoryError", "out of memory reading the cell", NULL));
+        return KEEP_SERVING;
+    }
+    if (mg.bad[0]) {
+        send_simple("started");
+        send_done(done_error("UsageError", mg.bad, NULL));
+        magics_free(&mg);
+        return KEEP_SERVING;
+    }
+    if (mg.undo) {
+        magics_free(&mg);
         send_simple("started");
         if (!exec_g.parent_report || exec_g.prev_pid <= 0) {
             send_done(done_error("UndoError",
@@ -426,12 +565,32 @@ static int execute(json_t *req)
         fflush(stderr);
         _exit(EXEC_EXIT_UNDO); /* the parent takes over and answers */
     }
+    /* Magics that only read or set executor state run here, without a cell process. */
+    if (mg.seed_set)
+        rng_seed((uint64_t)mg.seed);
+    if (mg.cflags) {
+        free(exec_g.cflags);
+        exec_g.cflags = strcmp(mg.cflags, "none") == 0 ? NULL : strdup(mg.cflags);
+        printf("cflags: %s\n", exec_g.cflags ? exec_g.cflags : "(none)");
+    } else if (mg.cflags_show) {
+        printf("cflags: %s\n", exec_g.cflags ? exec_g.cflags : "(none)");
+    }
+    if (mg.who || mg.whos)
+        introspect_whos(mg.whos);
+    if (!mg.has_code) {
+        send_simple("started");
+        send_done(json_pack("{s:s, s:s}", "type", "done", "status", "ok"));
+        magics_free(&mg);
+        return KEEP_SERVING;
+    }
+    run_options opt = {mg.code, number, mg.time, mg.timeit};
 
     if (exec_g.parent_report)
         exec_g.parent_report->busy = 1;
     exec_report *r = report_new();
     if (!r) {
         send_done(done_error("OSError", "cannot map the report page for a cell process", NULL));
+        magics_free(&mg);
         return KEEP_SERVING;
     }
     fflush(NULL);
@@ -441,13 +600,16 @@ static int execute(json_t *req)
         char ev[256];
         snprintf(ev, sizeof ev, "cannot fork the cell process: %s", strerror(errno));
         report_free(r);
+        magics_free(&mg);
         send_done(done_error("OSError", ev, NULL));
         return KEEP_SERVING;
     }
     if (pid == 0) {
-        run_cell(r, req, me);
+        run_cell(r, req, &opt, me);
+        magics_free(&mg);
         return KEEP_SERVING; /* we are the executor now */
     }
+    magics_free(&mg);
 
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

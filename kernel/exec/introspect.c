@@ -183,3 +183,95 @@ json_t *introspect_complete(const char *code, int cursor_pos)
     return json_pack("{s:s, s:o, s:i, s:i, s:{}}", "status", "ok", "matches", matches, "cursor_start", start,
                      "cursor_end", cursor_pos, "metadata");
 }
+
+/* Bytes a variable of this declared type holds itself, 0 when unknown. */
+static size_t type_size(const char *type)
+{
+    static const struct { const char *name; size_t size; } known[] = {
+        {"char", 1}, {"signed char", 1}, {"unsigned char", 1}, {"bool", 1}, {"_Bool", 1},
+        {"short", 2}, {"unsigned short", 2}, {"int", 4}, {"unsigned", 4}, {"unsigned int", 4},
+        {"float", 4}, {"long", 8}, {"unsigned long", 8}, {"long long", 8}, {"size_t", 8},
+        {"int64_t", 8}, {"uint64_t", 8}, {"int32_t", 4}, {"uint32_t", 4}, {"uint8_t", 1},
+        {"double", 8}, {"mat", sizeof(mat)},
+    };
+    if (!type)
+        return 0;
+    if (strchr(type, '*') && !strchr(type, '['))
+        return sizeof(void *);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (type_is(type, known[i].name))
+            return known[i].size;
+    return 0;
+}
+
+static void human_bytes(size_t n, char *buf, size_t size)
+{
+    if (n < 1024)
+        snprintf(buf, size, "%zu B", n);
+    else if (n < (size_t)1 << 20)
+        snprintf(buf, size, "%.1f KiB", (double)n / 1024);
+    else if (n < (size_t)1 << 30)
+        snprintf(buf, size, "%.1f MiB", (double)n / (1 << 20));
+    else
+        snprintf(buf, size, "%.2f GiB", (double)n / (1 << 30));
+}
+
+void introspect_whos(int detailed)
+{
+    size_t n = 0;
+    const cell_symbol *syms = (exec_g.session && cell_session_symbols)
+                                  ? cell_session_symbols(exec_g.session, &n)
+                                  : NULL;
+    size_t shown = 0;
+    if (!detailed) {
+        for (size_t i = 0; i < n; i++)
+            if (syms[i].kind == SYMBOL_VARIABLE || syms[i].kind == SYMBOL_FUNCTION)
+                printf("%s%s", shown++ ? "  " : "", syms[i].name);
+        printf(shown ? "\n" : "Interactive namespace is empty.\n");
+        return;
+    }
+    int wname = 8, wtype = 8;
+    for (size_t i = 0; i < n; i++) {
+        if (syms[i].kind != SYMBOL_VARIABLE && syms[i].kind != SYMBOL_FUNCTION)
+            continue;
+        int ln = (int)strlen(syms[i].name);
+        int lt = syms[i].kind == SYMBOL_VARIABLE && syms[i].type ? (int)strlen(syms[i].type) : 8;
+        wname = ln > wname ? (ln < 30 ? ln : 30) : wname;
+        wtype = lt > wtype ? (lt < 24 ? lt : 24) : wtype;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cell_symbol *s = &syms[i];
+        if (s->kind != SYMBOL_VARIABLE && s->kind != SYMBOL_FUNCTION)
+            continue;
+        if (!shown++)
+            printf("%-*s  %-*s  %-5s  %10s  %s\n%s\n", wname, "Name", wtype, "Type", "Cell", "Memory",
+                   "Value", "--------------------------------------------------------------------------");
+        char value[2048], mem[32] = "";
+        if (s->kind == SYMBOL_FUNCTION) {
+            snprintf(value, sizeof value, "%s", s->type ? s->type : "");
+            printf("%-*s  %-*s  %-5d  %10s  %.80s\n", wname, s->name, wtype, "function", s->cell, "", value);
+            continue;
+        }
+        size_t bytes = type_size(s->type);
+        if (s->address && s->type && type_is(s->type, "mat"))
+            bytes += mat_bytes(*(const mat *)s->address);
+        else if (s->address && bytes == sizeof(void *) && strchr(s->type, '*'))
+            bytes += cairn_alloc_size(*(void *const *)s->address);
+        if (bytes)
+            human_bytes(bytes, mem, sizeof mem);
+        if (s->address && s->type && type_is(s->type, "mat"))
+            snprintf(value, sizeof value, "%s", mat_describe(*(const mat *)s->address));
+        else
+            describe_value(s->type, s->address, value, sizeof value);
+        for (char *c = value; *c; c++)
+            if (*c == '\n')
+                *c = ' ';
+        printf("%-*s  %-*s  %-5d  %10s  %.80s%s\n", wname, s->name, wtype, s->type ? s->type : "?", s->cell,
+               mem, value, strlen(value) > 80 ? "..." : "");
+    }
+    if (!shown)
+        printf("Interactive namespace is empty.\n");
+    char total[32];
+    human_bytes(cairn_bytes_in_use(), total, sizeof total);
+    printf("runtime memory in use: %s in %zu blocks\n", total, cairn_blocks_in_use());
+}
