@@ -35,9 +35,13 @@ typedef struct translator {
     strmap idents;      /* identifiers the cell (and the macros it may expand) names */
     strmap cell_consts; /* macros and enumerators defined in this cell */
     strmap cell_void;   /* functions of this cell that return void */
+    unsigned char *mark; /* per token: MARK_REF rewrite as (*cairn_ref_NAME), MARK_BLANK drop */
+    strmap refs;         /* names of earlier cells' variables rewritten in this unit */
     char *error;
     int error_line, error_column;
 } translator;
+
+enum { MARK_KEEP = 0, MARK_REF = 1, MARK_BLANK = 2 };
 
 static int tok_is(const translator *tr, size_t i, const char *s)
 {
@@ -51,8 +55,25 @@ static void line_directive(strbuf *b, int line) { sb_printf(b, "#line %d \"cell\
 /* The source text of tokens [first, last), comments and line breaks as written. */
 static void verbatim(translator *tr, strbuf *b, size_t first, size_t last)
 {
-    if (first < last)
-        sb_putn(b, tr->code + tr->t[first].start, tr->t[last - 1].end - tr->t[first].start);
+    if (first >= last)
+        return;
+    size_t from = tr->t[first].start;
+    for (size_t i = first; i < last; i++) {
+        if (!tr->mark || tr->mark[i] == MARK_KEEP)
+            continue;
+        sb_putn(b, tr->code + from, tr->t[i].start - from);
+        if (tr->mark[i] == MARK_REF) {
+            sb_puts(b, "(*cairn_ref_");
+            sb_putn(b, tr->code + tr->t[i].start, tr->t[i].end - tr->t[i].start);
+            sb_puts(b, ")");
+        } else {
+            /* Spaces of the same width keep the columns of what follows. */
+            for (size_t k = tr->t[i].start; k < tr->t[i].end; k++)
+                sb_puts(b, " ");
+        }
+        from = tr->t[i].end;
+    }
+    sb_putn(b, tr->code + from, tr->t[last - 1].end - from);
 }
 
 static char *str_ndup(const char *s, size_t n)
@@ -497,16 +518,10 @@ static void emit_function(translator *tr, const cell_item *it)
     /* The definition as written, minus `static`/`inline` so later cells can call it:
      * the removed words become spaces, so lines and columns stay where they were. */
     line_directive(&tr->defs, it->line);
-    size_t from = tr->t[it->first].start;
-    for (size_t i = it->spec_first; i < it->spec_last; i++) {
-        if (tok_is(tr, i, "static") || tok_is(tr, i, "inline") || tok_is(tr, i, "__inline") || tok_is(tr, i, "__inline__")) {
-            sb_putn(&tr->defs, tr->code + from, tr->t[i].start - from);
-            for (size_t k = tr->t[i].start; k < tr->t[i].end; k++)
-                sb_puts(&tr->defs, " ");
-            from = tr->t[i].end;
-        }
-    }
-    sb_putn(&tr->defs, tr->code + from, tr->t[it->last - 1].end - from);
+    for (size_t i = it->spec_first; i < it->spec_last; i++)
+        if (tr->mark && (tok_is(tr, i, "static") || tok_is(tr, i, "inline") || tok_is(tr, i, "__inline") || tok_is(tr, i, "__inline__")))
+            tr->mark[i] = MARK_BLANK;
+    verbatim(tr, &tr->defs, it->first, it->last);
     sb_puts(&tr->defs, "\n");
 
     strbuf proto = {0};
@@ -883,6 +898,148 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
 
 static int split_is_type(void *ctx, const char *name, size_t n) { return session_has_type(ctx, name, n); }
 
+/* Whether identifier i starts a declarator: `double lr`, `mat *lr`, `double (*lr)[3]`,
+ * `double a, lr` (in a statement that starts with a type). */
+static int declares(const translator *tr, size_t i, size_t stmt_start, const strmap *local_types)
+{
+    size_t j = i;
+    while (j > 0 && (tok_is(tr, j - 1, "*") || tok_is(tr, j - 1, "(") || tok_is(tr, j - 1, "const") ||
+                     tok_is(tr, j - 1, "volatile") || tok_is(tr, j - 1, "restrict")))
+        j--;
+    if (j == 0)
+        return 0;
+    size_t k = j - 1;
+    const char *p = tr->code + tr->t[k].start;
+    size_t n = tr->t[k].end - tr->t[k].start;
+    if (tr->t[k].kind == C_TOKEN_KEYWORD)
+        return cell_is_specifier_keyword(p, n);
+    if (tr->t[k].kind == C_TOKEN_IDENTIFIER)
+        return session_has_type(tr->s, p, n) || strmap_get(local_types, p, n, NULL) ||
+               (k > 0 && (tok_is(tr, k - 1, "struct") || tok_is(tr, k - 1, "union") || tok_is(tr, k - 1, "enum")));
+    if (tok_is(tr, k, ",") && stmt_start < k) {
+        const char *q = tr->code + tr->t[stmt_start].start;
+        size_t m = tr->t[stmt_start].end - tr->t[stmt_start].start;
+        return (tr->t[stmt_start].kind == C_TOKEN_KEYWORD && cell_is_specifier_keyword(q, m)) ||
+               (tr->t[stmt_start].kind == C_TOKEN_IDENTIFIER && (session_has_type(tr->s, q, m) || strmap_get(local_types, q, m, NULL)));
+    }
+    return 0;
+}
+
+/* Why uses of earlier cells' variables are rewritten: tcc 0.9.27 on x86_64 folds a
+ * floating-point operand that is an extern variable into the instruction as a
+ * PC-relative memory operand (`addsd db(%rip)`), and for a symbol bound with
+ * tcc_add_symbol (an absolute symbol) its linker points that reference at a PLT stub:
+ * `x * lr` reads garbage. A load through a pointer that lives in the unit itself is
+ * compiled correctly, so every use of an earlier cell's variable becomes
+ * `(*cairn_ref_NAME)` with `static __typeof__(NAME) *const cairn_ref_NAME = &NAME;` in
+ * the prelude. Uses that are not that variable are left alone: member names after `.`
+ * and `->`, struct bodies, labels, and names shadowed by a local declaration or a
+ * parameter (until the end of the enclosing block — erring towards the plain name,
+ * which is always correct C). */
+static void mark_references(translator *tr, const cell_split_result *r)
+{
+    strmap own = {0}, local_types = {0};
+    for (size_t i = 0; i < r->nitems; i++) {
+        const cell_item *it = &r->items[i];
+        for (size_t d = 0; d < it->ndecls; d++)
+            if (it->decls[d].name != CELL_NONE) {
+                const c_token *t = &tr->t[it->decls[d].name];
+                strmap_put(&own, tr->code + t->start, t->end - t->start, 1);
+                if (it->is_typedef)
+                    strmap_put(&local_types, tr->code + t->start, t->end - t->start, 1);
+            }
+    }
+    tr->mark = calloc(tr->n ? tr->n : 1, 1);
+    if (!tr->mark) {
+        strmap_free(&own);
+        strmap_free(&local_types);
+        return;
+    }
+    typedef struct shadow {
+        size_t tok, depth;
+    } shadow;
+    shadow *shadows = NULL;
+    size_t nshadows = 0, depth = 0, stmt_start = 0;
+    int paren = 0;
+    for (size_t i = 0; i < tr->n; i++) {
+        const c_token *t = &tr->t[i];
+        if (t->kind == C_TOKEN_PREPROC) {
+            stmt_start = i + 1;
+            continue;
+        }
+        if (tok_is(tr, i, "{")) {
+            if (i > 0 && (tok_is(tr, i - 1, "struct") || tok_is(tr, i - 1, "union") || tok_is(tr, i - 1, "enum") ||
+                          (i > 1 && tr->t[i - 1].kind == C_TOKEN_IDENTIFIER &&
+                           (tok_is(tr, i - 2, "struct") || tok_is(tr, i - 2, "union") || tok_is(tr, i - 2, "enum"))))) {
+                int d = 0; /* a struct body declares members, not variables */
+                for (; i < tr->n; i++)
+                    if (tok_is(tr, i, "{"))
+                        d++;
+                    else if (tok_is(tr, i, "}") && --d == 0)
+                        break;
+                continue;
+            }
+            depth++;
+            paren = 0;
+            stmt_start = i + 1;
+            continue;
+        }
+        if (tok_is(tr, i, "}")) {
+            while (nshadows && shadows[nshadows - 1].depth >= depth)
+                nshadows--;
+            if (depth)
+                depth--;
+            paren = 0;
+            stmt_start = i + 1;
+            continue;
+        }
+        if (tok_is(tr, i, ";")) {
+            stmt_start = i + 1;
+            continue;
+        }
+        if (tok_is(tr, i, "("))
+            paren++;
+        else if (tok_is(tr, i, ")") && paren > 0)
+            paren--;
+        if (t->kind != C_TOKEN_IDENTIFIER)
+            continue;
+        const char *p = tr->code + t->start;
+        size_t n = t->end - t->start;
+        const cell_symbol *y;
+        size_t idx;
+        if (!strmap_get(&tr->s->symbol_by_name, p, n, &idx))
+            continue;
+        y = &tr->s->symbols[idx];
+        if (y->kind != SYMBOL_VARIABLE || strmap_get(&own, p, n, NULL))
+            continue;
+        if (i > 0 && (tok_is(tr, i - 1, ".") || tok_is(tr, i - 1, "->")))
+            continue;
+        int shadowed = 0;
+        for (size_t k = 0; k < nshadows && !shadowed; k++)
+            shadowed = tr->t[shadows[k].tok].end - tr->t[shadows[k].tok].start == n &&
+                       memcmp(tr->code + tr->t[shadows[k].tok].start, p, n) == 0;
+        if (shadowed)
+            continue;
+        if (declares(tr, i, stmt_start, &local_types)) {
+            shadow *v = realloc(shadows, (nshadows + 1) * sizeof *v);
+            if (v) {
+                shadows = v;
+                shadows[nshadows].tok = i;
+                shadows[nshadows].depth = paren > 0 ? depth + 1 : depth;
+                nshadows++;
+            }
+            continue;
+        }
+        if (tok_is(tr, i + 1, ":") && (i == 0 || tok_is(tr, i - 1, ";") || tok_is(tr, i - 1, "{") || tok_is(tr, i - 1, "}")))
+            continue; /* a label */
+        tr->mark[i] = MARK_REF;
+        strmap_put(&tr->refs, p, n, 1);
+    }
+    free(shadows);
+    strmap_free(&own);
+    strmap_free(&local_types);
+}
+
 int cell_translate(const cell_session *s, const char *code, int number, cell_unit *out)
 {
     static const cell_session empty;
@@ -915,6 +1072,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
     tr.t = r.tokens;
     tr.n = r.ntokens;
 
+    mark_references(&tr, &r);
     int shows = 0;
     for (size_t i = 0; i < r.nitems && !tr.error; i++) {
         const cell_item *it = &r.items[i];
@@ -924,9 +1082,34 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 verbatim(&tr, &tr.body, it->first, it->last);
                 sb_puts(&tr.body, ";\n");
             } else {
-                sb_puts(&tr.body, "cairn_show_value((");
-                verbatim(&tr, &tr.body, it->first, it->last);
-                sb_puts(&tr.body, "));\n");
+                /* A lone variable: its declared type names what the dispatch does not
+                 * know ("struct point", "P"). */
+                const char *type = NULL;
+                if (it->last == it->first + 1 && tok_kind(&tr, it->first) == C_TOKEN_IDENTIFIER) {
+                    char *name = tok_str(&tr, it->first);
+                    for (size_t k = 0; name && k < tr.ndefined && !type; k++)
+                        if (tr.defined[k].kind == SYMBOL_VARIABLE && strcmp(tr.defined[k].name, name) == 0)
+                            type = tr.defined[k].type;
+                    const cell_symbol *y = name && !type ? cell_session_find(s, name) : NULL;
+                    if (y && y->kind == SYMBOL_VARIABLE)
+                        type = y->type;
+                    free(name);
+                }
+                if (type) {
+                    sb_puts(&tr.body, "cairn_show_value_typed((");
+                    verbatim(&tr, &tr.body, it->first, it->last);
+                    sb_puts(&tr.body, "), \"");
+                    for (const char *c = type; *c; c++)
+                        if (*c == '"' || *c == '\\')
+                            sb_printf(&tr.body, "\\%c", *c);
+                        else
+                            sb_putn(&tr.body, c, 1);
+                    sb_puts(&tr.body, "\");\n");
+                } else {
+                    sb_puts(&tr.body, "cairn_show_value((");
+                    verbatim(&tr, &tr.body, it->first, it->last);
+                    sb_puts(&tr.body, "));\n");
+                }
                 shows = 1;
             }
             continue;
@@ -963,6 +1146,8 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 push_string(&out->uses, &out->nuses, strdup(e->keys[0]));
             }
             sb_puts(&src, e->text);
+            if (e->kind == PRELUDE_DECL && strmap_get(&tr.refs, e->keys[0], strlen(e->keys[0]), NULL))
+                sb_printf(&src, "static __typeof__(%s) *const cairn_ref_%s = &%s;\n", e->keys[0], e->keys[0], e->keys[0]);
         }
         sb_putn(&src, tr.defs.s ? tr.defs.s : "", tr.defs.len);
         sb_printf(&src, "void %s(void)\n{\n", out->entry);
@@ -993,6 +1178,8 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
     strmap_free(&tr.idents);
     strmap_free(&tr.cell_consts);
     strmap_free(&tr.cell_void);
+    strmap_free(&tr.refs);
+    free(tr.mark);
     cell_split_free(&r);
     return out->error ? -1 : 0;
 }
