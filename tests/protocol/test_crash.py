@@ -115,14 +115,23 @@ def main():
         expect_value(k, "x", 41, "x survives a runtime error (its assignment rolled back)")
         expect_value(k, "A.rows * 10 + A.cols", 23, "A survives a runtime error")
 
-        # A compile error quotes the cell's own line.
-        r = k.execute("int ok_line = 1;\nint broken = ;")
+        # A compile error (tcc) quotes the cell's own line; a syntax error (the cell
+        # splitter) points at the column. Neither changes the session.
+        r = k.execute("int ok_line = 1;\nint broken = undefined_name + 1;")
         check(r.status == "error" and r.error and r.error["ename"] == "CompileError", "compile error", r)
         if r.error:
-            check(any("line 2" in l for l in r.error["traceback"]), "compile error names line 2",
+            tb = "\n".join(r.error["traceback"])
+            check("line 2" in r.error["evalue"] and "undefined_name" in r.error["evalue"],
+                  "compile error: evalue names line 2 and the name", r.error["evalue"])
+            check("int broken = undefined_name + 1;" in tb, "compile error quotes the line", tb)
+        r = k.execute("int ok_line = 1;\nint broken = ;")
+        check(r.status == "error" and r.error and r.error["ename"] == "SyntaxError", "syntax error", r)
+        if r.error:
+            check("line 2" in r.error["evalue"], "syntax error names line 2", r.error["evalue"])
+            check(any(l.strip() == "^" for l in r.error["traceback"]), "syntax error has a caret",
                   r.error["traceback"])
-            check(any("int broken = ;" in l for l in r.error["traceback"]), "compile error quotes the line",
-                  r.error["traceback"])
+        r = k.execute("ok_line")
+        check(r.status == "error", "a failed cell defines nothing", r)
 
         # Still the same kernel process, and the session goes on.
         check(k.pid == kernel_pid and k.km.is_alive(), "the kernel process survived every crash")
