@@ -1,0 +1,102 @@
+"""test_lifecycle.py — shutdown, restart and a killed executor leave no zombie or orphan.
+
+The kernel's process tree is read from /proc before and after each scenario: after
+shutdown and restart every process the old kernel had made must be gone (not alive,
+not a zombie re-parented to init); after the executor chain is killed from outside,
+the pending execute gets an error reply, a fresh executor serves the next cell and the
+kernel holds no zombie children. Many cells in a row do not accumulate processes.
+"""
+import os
+import signal
+import time
+import unittest
+
+from harness import Kernel, alive, descendants
+
+
+def wait_gone(pids, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if alive(p)]
+        if not left:
+            return []
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+def zombies(pid):
+    return [p for p, state in descendants(pid).items() if state == "Z"]
+
+
+class LifecycleTests(unittest.TestCase):
+    def test_shutdown_leaves_nothing(self):
+        k = Kernel()
+        try:
+            self.assertEqual(k.execute("int s = 1;").status, "ok")
+            tree = [k.pid] + list(k.children())
+            self.assertGreaterEqual(len(tree), 2, "no executor under the kernel")
+            k.km.shutdown_kernel(now=False)
+            self.assertEqual(wait_gone(tree), [], "processes left after shutdown")
+        finally:
+            k.close()
+
+    def test_restart_leaves_nothing_and_starts_fresh(self):
+        with Kernel() as k:
+            self.assertEqual(k.execute("int before_restart = 1;").status, "ok")
+            old = [k.pid] + list(k.children())
+            k.km.restart_kernel(now=False)
+            k.kc.wait_for_ready(timeout=30)
+            self.assertEqual(wait_gone(old), [], "processes of the old kernel left after restart")
+            self.assertNotEqual(k.pid, old[0])
+            k.flush()
+            r = k.execute("before_restart")
+            self.assertEqual(r.status, "error", "state survived a restart")
+            self.assertEqual(k.execute('printf("ok\\n");').stdout, "ok\n")
+
+    def test_executor_killed_from_outside(self):
+        with Kernel(capture_log=True) as k:
+            self.assertEqual(k.execute("int lost = 1;").status, "ok")
+            msg_id = k.kc.execute("#include <unistd.h>\nsleep(30);")
+            time.sleep(0.8)
+            victims = list(k.children())
+            self.assertTrue(victims)
+            for p in victims:
+                os.kill(p, signal.SIGKILL)
+            reply = k.shell_reply(msg_id, timeout=10)
+            self.assertEqual(reply["content"]["status"], "error")
+            self.assertEqual(reply["content"]["ename"], "ExecutorDied")
+            k.iopub_until_idle(msg_id)
+            r = k.execute('printf("fresh\\n");')
+            self.assertEqual(r.status, "ok", r)
+            self.assertEqual(r.stdout, "fresh\n")
+            self.assertEqual(wait_gone(victims), [])
+            time.sleep(0.2)
+            self.assertEqual(zombies(k.pid), [])
+            self.assertIn("executor chain ended", k.log_text())
+
+    def test_sigterm_to_the_kernel(self):
+        k = Kernel()
+        try:
+            k.execute("int t = 1;")
+            tree = [k.pid] + list(k.children())
+            os.kill(k.pid, signal.SIGTERM)
+            self.assertEqual(wait_gone(tree), [])
+        finally:
+            k.close()
+
+    def test_many_cells_no_accumulation(self):
+        with Kernel() as k:
+            for i in range(25):
+                r = k.execute("int v%d = %d;" % (i, i))
+                self.assertEqual(r.status, "ok", r)
+            r = k.execute('printf("%d\\n", v0 + v24);')
+            self.assertEqual(r.stdout, "24\n")
+            time.sleep(0.2)
+            kids = k.children()
+            self.assertEqual([p for p, s in kids.items() if s == "Z"], [])
+            # the executor plus at most the generation kept for %undo (and its cell)
+            self.assertLessEqual(len(kids), 3, kids)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
