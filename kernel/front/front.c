@@ -416,6 +416,8 @@ static void on_done(front *f, ipc_msg *m)
         front_log("executor sent done with no execute running");
         return;
     }
+    if (debug_enabled())
+        front_log("execute took %.2f ms in the executor", 1e3 * (front_now() - f->execute_sent_at));
     const char *status = json_string_value(json_object_get(h, "status"));
     if (!status)
         status = "error";
@@ -579,6 +581,7 @@ static void start_execute(front *f, pending *p)
         history_add(&f->hist, f->execution_count, code);
     f->running = p;
     f->running_is_inspect = 0;
+    f->execute_sent_at = front_now();
     stream_begin_cell(&f->out);
     stream_begin_cell(&f->err);
     json_t *ue = json_object_get(c, "user_expressions");

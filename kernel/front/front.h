@@ -161,6 +161,7 @@ typedef struct front {
     pending *running;       /* the execute (or forwarded inspect) in flight */
     int running_is_inspect;
     double inspect_deadline;
+    double execute_sent_at; /* when the running execute went to the executor (debug timing) */
     int waiting_input;      /* the cell asked for input; reply goes to the executor */
     json_t *names;          /* names array from the last `done` */
     json_t *last_parent;    /* parent header for output that arrives outside an execute */

@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""bench_kernel.py — cairn vs ipykernel, side by side in one run on this machine.
+
+  /usr/bin/python3 tests/bench/bench_kernel.py [--kernel build/kernel/cairn-kernel]
+                                               [--starts 7] [--cells 60]
+
+Measures, for each kernel, with the same raw client (no KernelManager overhead):
+  start       launch of the kernel process -> kernel_info_reply received
+  round trip  execute_request of a trivial cell -> execute_reply received
+              (`int x = 1;` for cairn, `x = 1` for ipykernel), and -> status idle
+Prints medians (and min/max) over the repeats and the ratios cairn / ipykernel.
+Goals from the issue: cairn start under 50 ms; round-trip ratio <= 1.0.
+Not a test: timings are printed, never asserted.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import zmq
+from jupyter_client.connect import write_connection_file
+from jupyter_client.session import Session
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class RawKernel:
+    """A kernel process and DEALER/SUB sockets speaking the wire protocol directly."""
+
+    def __init__(self, argv_template, tmp):
+        self.conn_file = os.path.join(tmp, "conn-%d.json" % time.monotonic_ns())
+        write_connection_file(self.conn_file)
+        with open(self.conn_file) as f:
+            self.info = json.load(f)
+        self.session = Session(key=self.info["key"].encode(), signature_scheme="hmac-sha256")
+        self.ctx = zmq.Context.instance()
+        url = "%s://%s:%%d" % (self.info["transport"], self.info["ip"])
+        self.shell = self.ctx.socket(zmq.DEALER)
+        self.iopub = self.ctx.socket(zmq.SUB)
+        self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
+        for s in (self.shell, self.iopub):
+            # Reconnect fast: the kernel binds only after it started.
+            s.setsockopt(zmq.RECONNECT_IVL, 1)
+            s.setsockopt(zmq.LINGER, 0)
+        self.shell.connect(url % self.info["shell_port"])
+        self.iopub.connect(url % self.info["iopub_port"])
+        self.argv = [a.replace("{connection_file}", self.conn_file) for a in argv_template]
+        self.proc = None
+
+    def start(self):
+        """Launch and return seconds until kernel_info_reply arrived."""
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.session.send(self.shell, "kernel_info_request", {})
+        self.recv_shell("kernel_info_reply", timeout=60)
+        return time.perf_counter() - t0
+
+    def recv_shell(self, msg_type, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.shell.poll(int((deadline - time.monotonic()) * 1000) + 1):
+                _, msg = self.session.recv(self.shell)
+                if msg["header"]["msg_type"] == msg_type:
+                    return msg
+        raise TimeoutError(msg_type)
+
+    def wait_idle(self, parent_id, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.iopub.poll(int((deadline - time.monotonic()) * 1000) + 1):
+                _, msg = self.session.recv(self.iopub)
+                if (msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == parent_id
+                        and msg["content"]["execution_state"] == "idle"):
+                    return
+        raise TimeoutError("idle")
+
+    def round_trip(self, code):
+        t0 = time.perf_counter()
+        msg = self.session.send(self.shell, "execute_request",
+                                {"code": code, "silent": False, "store_history": True,
+                                 "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+        reply = self.recv_shell("execute_reply")
+        t1 = time.perf_counter()
+        self.wait_idle(msg["header"]["msg_id"])
+        t2 = time.perf_counter()
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return t1 - t0, t2 - t0
+
+    def stop(self):
+        try:
+            self.session.send(self.shell, "shutdown_request", {"restart": False})
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        self.shell.close(0)
+        self.iopub.close(0)
+        os.unlink(self.conn_file)
+
+
+def ms(values):
+    return "%8.2f ms  (min %.2f, max %.2f)" % (1e3 * statistics.median(values), 1e3 * min(values),
+                                                1e3 * max(values))
+
+
+def measure(name, argv, code, starts, cells, tmp):
+    start_times, rt_reply, rt_idle = [], [], []
+    for i in range(starts):
+        k = RawKernel(argv, tmp)
+        start_times.append(k.start())
+        if i == 0:
+            # Settle (iopub subscription, first-cell costs) then the round trips.
+            time.sleep(0.3)
+            for _ in range(5):
+                k.round_trip(code)
+            for _ in range(cells):
+                a, b = k.round_trip(code)
+                rt_reply.append(a)
+                rt_idle.append(b)
+        k.stop()
+    print("%-10s start      %s" % (name, ms(start_times)))
+    print("%-10s round trip %s   to idle %s" % (name, ms(rt_reply), ms(rt_idle)))
+    return statistics.median(start_times), statistics.median(rt_reply), statistics.median(rt_idle)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--kernel", default=os.path.join(HERE, "..", "..", "build", "kernel", "cairn-kernel"))
+    ap.add_argument("--starts", type=int, default=7)
+    ap.add_argument("--cells", type=int, default=60)
+    args = ap.parse_args()
+    binary = os.path.abspath(args.kernel)
+    if not os.access(binary, os.X_OK):
+        sys.exit("bench_kernel: no kernel binary at %s (build first or pass --kernel)" % binary)
+    print("bench_kernel: medians of %d starts and %d trivial cells per kernel, %d CPUs" %
+          (args.starts, args.cells, os.cpu_count()))
+    with tempfile.TemporaryDirectory() as tmp:
+        c = measure("cairn", [binary, "-f", "{connection_file}"], "int x = 1;",
+                    args.starts, args.cells, tmp)
+        p = measure("ipykernel", ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f",
+                                  "{connection_file}"], "x = 1", args.starts, args.cells, tmp)
+    print()
+    print("ratio cairn/ipykernel  start      %.3f   (cairn %.1f ms; goal < 50 ms)" % (c[0] / p[0], 1e3 * c[0]))
+    print("ratio cairn/ipykernel  round trip %.3f   (goal <= 1.0)" % (c[1] / p[1]))
+    print("ratio cairn/ipykernel  to idle    %.3f" % (c[2] / p[2]))
+
+
+if __name__ == "__main__":
+    main()
