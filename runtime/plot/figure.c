@@ -958,7 +958,14 @@ const char *plot_describe(figure *fig)
         }
     }
     strbuf b = {0};
-    sb_printf(&b, "<figure %dx%d: %d axes", fig->width, fig->height, fig->naxes);
+    sb_printf(&b, "<figure %dx%d", fig->width, fig->height);
+    /* The title, when there is one, is what a reader of the text alone needs most. */
+    const char *title = fig->suptitle;
+    if (!title && fig->naxes == 1)
+        title = fig->axes[0]->title;
+    if (title)
+        sb_printf(&b, " \"%.80s\"", title);
+    sb_printf(&b, ": %d axes", fig->naxes);
     if (ntok == 0)
         sb_printf(&b, ", empty");
     for (int j = 0; j < ntok; j++) {

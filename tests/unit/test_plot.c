@@ -196,7 +196,7 @@ static void test_line_axes(void)
     plot_title(ax, "title");
     plot_xlabel(ax, "x");
     plot_ylabel(ax, "y");
-    CHECK(strcmp(plot_describe(fig), "<figure 640x480: 1 axes, line>") == 0);
+    CHECK(strcmp(plot_describe(fig), "<figure 640x480 \"title\": 1 axes, line>") == 0);
     image im;
     CHECK(render(fig, &im) == 0);
     if (im.s) {
@@ -233,7 +233,7 @@ static void test_line_axes(void)
         CHECK(count_color(&im, 0xff7f0e) > 30); /* a short flat segment and the legend handle */
         cairo_surface_destroy(im.s);
     }
-    CHECK(strcmp(plot_describe(fig), "<figure 640x480: 1 axes, line \xc3\x97" "2>") == 0);
+    CHECK(strcmp(plot_describe(fig), "<figure 640x480 \"title\": 1 axes, line \xc3\x97" "2>") == 0);
     plot_free(fig);
 }
 
@@ -480,7 +480,7 @@ static void test_grid_and_kinds(void)
     cm.data[0] = 9, cm.data[1] = 1, cm.data[2] = 2, cm.data[3] = 8;
     CHECK(plot_confusion(plot_subplot(fig, 2), cm, names) == 0);
     plot_suptitle(fig, "kinds");
-    CHECK(strcmp(plot_describe(fig), "<figure 800x600: 4 axes, histogram, bars, confusion 2x2>") == 0);
+    CHECK(strcmp(plot_describe(fig), "<figure 800x600 \"kinds\": 4 axes, histogram, bars, confusion 2x2>") == 0);
     CHECK(render(fig, &im) == 0);
     if (im.s) {
         CHECK(count_color(&im, 0x1f77b4) > 5000); /* bars and histogram */
