@@ -63,7 +63,11 @@ mat mat_ones(int rows, int cols)
 
 mat mat_eye(int n)
 {
-    mat m = new_matrix("mat_eye", n, n);
+    if (n < 0) {
+        cairn_error("mat_eye", "negative size %d", n);
+        return mat_empty();
+    }
+    mat m = mat_zeros(n, n); /* mat_alloc does not promise zeros */
     for (int i = 0; m.data && i < n; i++)
         *mat_ptr(m, i, i) = 1.0;
     return m;
