@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config
   libzmq3-dev libsodium-dev libjansson-dev libopenblas-dev liblapacke-dev
   libcairo2-dev libtcc-dev tcc zlib1g-dev fonts-dejavu-core
-  python3-jupyter-client jupyter-client python3-nbconvert python3-jupyter-kernel-test python3-ipykernel
+  python3-jupyter-client jupyter-client python3-nbconvert jupyter-nbconvert python3-jupyter-kernel-test python3-ipykernel
   python3-numpy python3-sklearn python3-matplotlib jupyter-notebook
   dataset-fashion-mnist clang libclang-rt-14-dev
 )

@@ -37,14 +37,15 @@ typedef struct magic_doc {
 
 static const magic_doc magics[] = {
     {"%lsmagic", "List the magics."},
-    {"%whos", "List the session's names with their type, size and memory."},
-    {"%who", "List the session's names."},
+    {"%history", "Show the inputs of earlier cells (-n: with their numbers)."},
+    {"%reset", "Start a fresh, empty session (restarts the executor)."},
     {"%undo", "Roll the session back to before the last cell."},
-    {"%reset", "Start a fresh, empty session."},
-    {"%time", "Time the cell once."},
-    {"%timeit", "Time the cell over repeated runs (median)."},
-    {"%cflags", "Show or set flags for compiling cells."},
-    {"%history", "Show the inputs of earlier cells."},
+    {"%who", "List the session's names."},
+    {"%whos", "List the session's names with their type, value and memory."},
+    {"%seed", "Seed the runtime's random number generator: %seed N."},
+    {"%time", "Time the C code below the magic line once."},
+    {"%timeit", "Time the C code below the magic line over repeated runs."},
+    {"%cflags", "Show or set extra compiler flags for later cells."},
 };
 
 /* Byte offset of code point `cp` in s (clamped to the string). */

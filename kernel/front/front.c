@@ -565,6 +565,89 @@ static const char *content_string(const json_t *c, const char *key)
     return json_string_value(json_object_get(c, key));
 }
 
+static void publish_stdout(front *f, const json_t *parent, const char *text)
+{
+    front_publish(f, "stream", parent, json_pack("{s:s, s:s}", "name", "stdout", "text", text));
+}
+
+/* Magics the front runs itself (protocol.md): %lsmagic, %history [-n], %reset. They must
+ * be alone in their cell. Returns 1 when the cell was one of them (and is finished). */
+static int run_front_magic(front *f, pending *p, const char *code)
+{
+    while (*code == ' ' || *code == '\t' || *code == '\n' || *code == '\r')
+        code++;
+    const char *names[] = {"%lsmagic", "%history", "%reset"};
+    int which = -1;
+    size_t len = 0;
+    for (int i = 0; i < 3; i++) {
+        len = strlen(names[i]);
+        if (strncmp(code, names[i], len) == 0 && (code[len] == 0 || strchr(" \t\r\n", code[len]))) {
+            which = i;
+            break;
+        }
+    }
+    if (which < 0)
+        return 0;
+    const char *args = code + len;
+    const char *eol = strchr(args, '\n');
+    for (const char *q = eol ? eol : args + strlen(args); *q; q++)
+        if (!strchr(" \t\r\n", *q)) {
+            char why[128];
+            snprintf(why, sizeof why, "%s must be alone in its cell", names[which]);
+            finish_execute(f, "error", "UsageError", why, NULL, NULL);
+            return 1;
+        }
+    const json_t *parent = p->msg.header;
+    if (which == 0) {
+        publish_stdout(f, parent,
+                       "Available magics (a line starting with % before any C code):\n"
+                       "  %lsmagic          this list\n"
+                       "  %history [-n]     the inputs of earlier cells (-n: with their numbers)\n"
+                       "  %reset            a fresh, empty session (the executor is restarted)\n"
+                       "  %undo             back to the session as it was before the last cell\n"
+                       "  %who, %whos       the session's names (%whos: types, values, memory)\n"
+                       "  %seed N           seed the runtime's random generator\n"
+                       "  %time, %timeit    time the C code below the magic line\n"
+                       "  %cflags [flags]   show or set extra compiler flags for later cells\n");
+    } else if (which == 1) {
+        int numbers = strstr(args, "-n") && (!eol || strstr(args, "-n") < eol);
+        size_t cap = 256, n = 0;
+        char *text = malloc(cap);
+        for (size_t i = 0; text && i < f->hist.count; i++) {
+            const history_entry *e = &f->hist.items[i];
+            if (e->line == f->execution_count)
+                continue; /* this %history cell itself */
+            size_t need = strlen(e->input) + 32;
+            if (n + need + 1 > cap) {
+                while (n + need + 1 > cap)
+                    cap *= 2;
+                char *nt = realloc(text, cap);
+                if (!nt)
+                    break;
+                text = nt;
+            }
+            if (numbers)
+                n += (size_t)snprintf(text + n, cap - n, "%3d: %s\n", e->line, e->input);
+            else
+                n += (size_t)snprintf(text + n, cap - n, "%s\n", e->input);
+        }
+        if (text) {
+            if (n)
+                publish_stdout(f, parent, text);
+            free(text);
+        }
+    } else {
+        front_log("%%reset: restarting the executor chain");
+        supervisor_stop(&f->sup, 0.1);
+        json_decref(f->names);
+        f->names = json_array();
+        supervisor_start(&f->sup);
+        publish_stdout(f, parent, "reset: a fresh, empty session\n");
+    }
+    finish_execute(f, "ok", NULL, NULL, NULL, NULL);
+    return 1;
+}
+
 static void start_execute(front *f, pending *p)
 {
     const json_t *c = p->msg.content;
@@ -584,6 +667,8 @@ static void start_execute(front *f, pending *p)
     f->execute_sent_at = front_now();
     stream_begin_cell(&f->out);
     stream_begin_cell(&f->err);
+    if (strchr(code, '%') && run_front_magic(f, p, code))
+        return;
     json_t *ue = json_object_get(c, "user_expressions");
     json_t *op = json_pack("{s:s, s:s, s:b, s:b, s:b, s:i, s:o}", "op", "execute", "code", code,
                            "silent", silent, "store_history", store, "allow_stdin",

@@ -181,6 +181,22 @@ class RequestTests(unittest.TestCase):
                            allow_stdin=False)
         self.assertIn("eof", r.stdout)
 
+    def test_front_magics(self):
+        r = self.k.execute("%lsmagic")
+        self.assertEqual(r.status, "ok")
+        for name in ("%history", "%reset", "%undo", "%whos", "%timeit"):
+            self.assertIn(name, r.stdout)
+        n = self.k.execute("int magic_a = 5;").content["execution_count"]
+        r = self.k.execute("%history -n")
+        self.assertIn("%3d: int magic_a = 5;\n" % n, r.stdout)
+        self.assertNotIn("%history", r.stdout)
+        self.assertEqual(self.k.execute("%reset\nint not_alone;").error["ename"], "UsageError")
+        r = self.k.execute("%reset")
+        self.assertEqual(r.status, "ok")
+        self.assertIn("fresh", r.stdout)
+        self.assertEqual(self.k.execute("magic_a").status, "error", "%reset kept a name")
+        self.assertEqual(self.k.execute('printf("%d\\n", 1 + 1);').stdout, "2\n")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
