@@ -72,7 +72,58 @@ char *plot_render_svg(figure *fig, size_t *size)
     return svg;
 }
 
-/* Renders in the current format and hands the bundle to `send`. */
+/* Standard base64 of n bytes into a new NUL-terminated string. */
+static char *base64_encode(const unsigned char *in, size_t n)
+{
+    static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+    if (!out)
+        return NULL;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *o++ = table[v >> 18];
+        *o++ = table[v >> 12 & 63];
+        *o++ = table[v >> 6 & 63];
+        *o++ = table[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+        *o++ = table[v >> 18];
+        *o++ = table[v >> 12 & 63];
+        *o++ = i + 1 < n ? table[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* A HiDPI PNG shown at its logical size. Display bundles carry no metadata (where
+ * Jupyter would take width/height), so an <img> with explicit size does it; front ends
+ * prefer text/html over image/png, and image/png stays for everything else. */
+static char *hidpi_html(const figure *fig, const unsigned char *png, size_t size, const char *alt)
+{
+    char *b64 = base64_encode(png, size);
+    if (!b64)
+        return NULL;
+    size_t cap = strlen(b64) + strlen(alt) * 6 + 160;
+    char *html = malloc(cap);
+    if (html) {
+        int n = snprintf(html, cap, "<img width=\"%d\" height=\"%d\" alt=\"", fig->width, fig->height);
+        for (const char *p = alt; *p && (size_t)n + 8 < cap; p++) {
+            const char *rep = *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;" : *p == '"' ? "&quot;" : NULL;
+            if (rep)
+                n += snprintf(html + n, cap - (size_t)n, "%s", rep);
+            else
+                html[n++] = *p;
+        }
+        snprintf(html + n, cap - (size_t)n, "\" src=\"data:image/png;base64,%s\">", b64);
+    }
+    free(b64);
+    return html;
+}
+
+/* Renders in the current format and hands the bundle to the display sink. */
 static void emit(const char *func, figure *fig, int kind)
 {
     if (!fig) {
@@ -92,15 +143,20 @@ static void emit(const char *func, figure *fig, int kind)
     if (!bytes)
         return;
     const char *text = plot_describe(fig);
-    display_part parts[2] = {{mime, bytes, size}, {"text/plain", text, strlen(text)}};
+    display_part parts[3] = {{mime, bytes, size}, {"text/plain", text, strlen(text)}, {NULL, NULL, 0}};
+    int nparts = 2;
+    char *html = NULL;
+    if (!use_svg && render_scale != 1.0 && (html = hidpi_html(fig, bytes, size, text)) != NULL)
+        parts[nparts++] = (display_part){"text/html", html, strlen(html)};
     if (kind == DISPLAY_RESULT) {
-        display_result_bundle(parts, 2);
+        display_result_bundle(parts, nparts);
     } else if (kind == DISPLAY_UPDATE) {
-        display_update_bundle(parts, 2, fig->display_id);
+        display_update_bundle(parts, nparts, fig->display_id);
     } else {
         snprintf(fig->display_id, sizeof fig->display_id, "%s", display_new_id());
-        display_bundle(parts, 2, fig->display_id);
+        display_bundle(parts, nparts, fig->display_id);
     }
+    free(html);
     free(bytes);
 }
 

@@ -68,16 +68,32 @@ void plot_init(void)
 {
     font_ready();
     colormap_table(CMAP_VIRIDIS, 0);
-    /* One tiny render loads fontconfig and the glyph cache, so that cost is paid here once. */
-    figure *fig = plot_figure(64, 48);
-    if (fig) {
-        plot_title(fig->axes[0], "0123456789.-e");
-        unsigned char *png = NULL;
-        size_t size = 0;
+    /* Render a figure using every glyph tick labels and titles commonly need, at the
+     * usual sizes: fontconfig, the font file and the glyph caches are then loaded once
+     * here (in the executor, before it forks) instead of in every cell. */
+    static const char glyphs[] = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+                                 "abcdefghijklmnopqrstuvwxyz{|}~\xe2\x88\x92\xc3\x97";
+    figure *fig = plot_figure(640, 480);
+    if (!fig)
+        return;
+    plot_axes *ax = plot_subplot(fig, 0);
+    double y[3] = {1e-3, 1, 1e3};
+    plot_line_array(ax, NULL, y, 3, glyphs);
+    plot_ylog(ax, 1);
+    plot_title(ax, glyphs);
+    plot_xlabel(ax, glyphs);
+    unsigned char *png = NULL;
+    size_t size = 0;
+    if (render_to_png(fig, 1.0, &png, &size) == 0)
+        free(png);
+    /* small subplots use smaller fonts */
+    if (plot_subplots(fig, 4, 8) == 0) {
+        for (int i = 0; i < 32; i++)
+            plot_title(fig->axes[i], glyphs + (i * 3) % 60);
         if (render_to_png(fig, 1.0, &png, &size) == 0)
             free(png);
-        plot_free(fig);
     }
+    plot_free(fig);
 }
 
 static void set_rgb(cairo_t *cr, uint32_t c)

@@ -545,6 +545,24 @@ static void test_display_and_live(void)
         cairo_surface_destroy(im.s);
     }
     free(png);
+    /* shown at HiDPI: an <img> of the logical size carries the same PNG */
+    sink_clear();
+    show(fig);
+    CHECK(ngot == 1 && got[0].nparts == 3);
+    int kp = -1, kh = -1;
+    if (ngot == 1 && part_of(&got[0], "image/png", &kp) && part_of(&got[0], "text/html", &kh)) {
+        const char *html = (const char *)got[0].data[kh];
+        CHECK(strncmp(html, "<img width=\"640\" height=\"480\" alt=\"&lt;figure 640x480: 1 axes, line&gt;\" src=\"data:image/png;base64,iVBORw0KGgo", 103) == 0);
+        const char *b64 = strstr(html, "base64,");
+        size_t b64len = b64 ? strlen(b64 + 7) - 2 : 0; /* without the closing quote and > */
+        CHECK(b64len == (got[0].size[kp] + 2) / 3 * 4);
+        image big;
+        CHECK(decode(got[0].data[kp], got[0].size[kp], &big) == 0);
+        if (big.s) {
+            CHECK(big.w == 1280);
+            cairo_surface_destroy(big.s);
+        }
+    }
     plot_set_scale(1.0);
 
     /* SVG on request: one image/svg+xml part that parses as XML */
