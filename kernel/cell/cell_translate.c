@@ -636,6 +636,15 @@ static void translate_item(translator *tr, const cell_item *it)
             line_directive(&tr->defs, pt->line);
             sb_puts(&tr->defs, text);
             sb_puts(&tr->defs, "\n");
+            /* A conditional goes to both halves of the unit, so the definitions and the
+             * statements between #if and #endif are each still inside it. */
+            static const char *const conditionals[] = {"if", "ifdef", "ifndef", "elif", "else", "endif", NULL};
+            for (const char *const *c = conditionals; *c; c++)
+                if (strlen(*c) == wn && !memcmp(*c, w, wn)) {
+                    line_directive(&tr->body, pt->line);
+                    sb_puts(&tr->body, text);
+                    sb_puts(&tr->body, "\n");
+                }
             int define = wn == 6 && !memcmp(w, "define", 6), undef = wn == 5 && !memcmp(w, "undef", 5);
             if ((define || undef) && *name) {
                 strbuf t2 = {0}, key = {0};
@@ -660,7 +669,7 @@ static void translate_item(translator *tr, const cell_item *it)
         return;
     }
     case CELL_ITEM_TYPE:
-        if (it->is_typedef) {
+        if (it->is_typedef && it->ndecls) {
             emit_typedef(tr, it);
         } else if (!emit_tag_definition(tr, it)) {
             /* `struct P;`, an anonymous `enum {A, B};`: as written. */

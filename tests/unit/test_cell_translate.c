@@ -295,6 +295,10 @@ int main(void)
     CHECK(run_ok(&r, "#undef N"));
     CHECK(run(&r, "N") == 2);
 
+    /* Conditional compilation around definitions and statements alike. */
+    CHECK(run_ok(&r, "#define USE_TWO 1\n#if USE_TWO\nint picked = 2;\npicked *= 10;\n#else\nint picked = 1;\npicked *= 100;\n#endif"));
+    CHECK(shows(&r, "picked", "int 20"));
+
     /* Enums and typedef names the splitter must know in later cells. */
     CHECK(run_ok(&r, "enum color { RED, GREEN = 5, BLUE };\ntypedef double real;\nreal * rp = 0;"));
     CHECK(shows(&r, "real * rr = &x;\n*rr + BLUE", "double 7.5"));
