@@ -8,14 +8,18 @@
  *
  * display: the runtime's display sink frames each bundle as a `display` message. Text
  * mime types travel as JSON strings, everything else (image/png) as raw buffers that the
- * front base64-encodes once. stdout/stderr are flushed first so the front, which drains
- * the stream pipes before handling a message, keeps text and pictures in order. */
+ * front base64-encodes once. Before any message but `done`, stdout/stderr are flushed
+ * and we wait until the front has read the pipes (protocol.md, ordering), so text and
+ * pictures reach the notebook in the order the cell made them. */
 #include "exec_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio_ext.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cairn/display.h"
@@ -24,12 +28,37 @@ static int stdin_allowed;
 static int stdin_warned;
 static int display_silent;
 
-int exec_send(json_t *msg)
+/* Flush stdio and wait until the front has read both pipes (protocol.md, ordering): a
+ * message must not overtake text printed before it. Bounded: a front that stopped
+ * reading costs at most a second, never a hang. */
+static void flush_and_wait_read(void)
 {
     fflush(stdout);
     fflush(stderr);
-    int rc = ipc_send(exec_g.fd, msg, NULL, 0);
-    return rc;
+    struct timespec pause = {0, 20000};
+    for (int i = 0; i < 50000; i++) {
+        int out = 0, err = 0;
+        if (ioctl(1, FIONREAD, &out) != 0)
+            out = 0;
+        if (ioctl(2, FIONREAD, &err) != 0)
+            err = 0;
+        if (out == 0 && err == 0)
+            return;
+        nanosleep(&pause, NULL);
+    }
+}
+
+int exec_send(json_t *msg)
+{
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (type && strcmp(type, "done") == 0) {
+        /* the front drains the pipes itself before it handles done */
+        fflush(stdout);
+        fflush(stderr);
+    } else {
+        flush_and_wait_read();
+    }
+    return ipc_send(exec_g.fd, msg, NULL, 0);
 }
 
 static ssize_t stdin_read(void *cookie, char *buf, size_t size)
@@ -89,7 +118,10 @@ void cell_io_install_stdin(int allow_stdin)
             return;
         stdin = cookie_stream;
     }
-    clearerr(cookie_stream); /* an EOF of the previous cell must not stick */
+    /* Each cell's input is its own: an EOF or an unread rest of a line that an earlier
+     * cell left in the buffer must not leak into this one. */
+    __fpurge(cookie_stream);
+    clearerr(cookie_stream);
 }
 
 static int is_text_mime(const char *mime)
@@ -124,8 +156,7 @@ static void sink(int kind, const display_part *parts, int nparts, const char *di
     json_t *msg = json_pack("{s:s, s:s, s:o, s:{}, s:b}", "type", "display", "kind", kinds[kind],
                             "data", data, "metadata", "wait", wait ? 1 : 0);
     json_object_set_new(msg, "display_id", display_id ? json_string(display_id) : json_null());
-    fflush(stdout);
-    fflush(stderr);
+    flush_and_wait_read();
     ipc_send(exec_g.fd, msg, bufs, nb);
     json_decref(msg);
 }

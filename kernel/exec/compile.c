@@ -75,9 +75,29 @@ static void on_diagnostic(void *opaque, const char *msg)
         int line = colon ? atoi(colon + 1) : 0;
         size_t flen = colon ? (size_t)(colon - msg) : 0;
         int in_cell = flen >= 4 && strncmp(msg, "cell", 4) == 0;
-        if (in_cell && d->code) {
-            /* tcc sometimes reports the line after the end of the cell for an error on
-             * its last line (it read ahead): show the last line then. */
+        char *explained = in_cell && d->code ? cell_explain_diagnostic(d->code, msg, NULL, NULL) : NULL;
+        if (explained) {
+            /* "line L, column C: error: msg\n  <the line>\n  ^" */
+            size_t first = strcspn(explained, "\n");
+            snprintf(text, sizeof text, "cell [%d], %.*s", d->number, (int)first, explained);
+            json_array_append_new(d->lines, json_string(text));
+            for (const char *p = explained + first; *p == '\n';) {
+                p++;
+                size_t n = strcspn(p, "\n");
+                json_array_append_new(d->lines, json_stringn(p, n));
+                p += n;
+            }
+            if (is_error && !d->first_error) {
+                /* the evalue: "line L, column C: msg" without the "error: " */
+                char head[1024];
+                snprintf(head, sizeof head, "%.*s", (int)(first < 1000 ? first : 1000), explained);
+                char *e = strstr(head, "error: ");
+                if (e)
+                    memmove(e, e + 7, strlen(e + 7) + 1);
+                d->first_error = strdup(head);
+            }
+            free(explained);
+        } else if (in_cell && d->code) {
             int last = count_lines(d->code);
             if (line > last)
                 line = last;
@@ -155,7 +175,7 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
     if (exec_g.cflags)
         tcc_set_options(s, exec_g.cflags);
     int rc = tcc_compile_string(s, source);
-    if (rc == 0 && exec_g.session) {
+    if (rc == 0) {
         size_t n = 0;
         const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
         for (size_t i = 0; i < n; i++) {

@@ -25,14 +25,6 @@
 #include "cell/cell.h"
 #include "ipc.h"
 
-/* Weak until the cell model is linked everywhere: without it the executor wraps a whole
- * cell in one function (see translate() in executor.c). */
-#pragma weak cell_session_new
-#pragma weak cell_translate
-#pragma weak cell_session_commit
-#pragma weak cell_unit_free
-#pragma weak cell_session_symbols
-#pragma weak cell_session_find
 
 /* Exit code of a committed executor that hands the session back to its parent (%undo). */
 #define EXEC_EXIT_UNDO 77

@@ -180,33 +180,6 @@ static void unlimit_memory(void)
     }
 }
 
-/* ---- translation (cell module, or a plain wrapper until it is linked) ---- */
-
-
-static int translate(const char *code, int number, cell_unit *u)
-{
-    if (cell_translate && exec_g.session)
-        return cell_translate(exec_g.session, code, number, u);
-    /* Without the cell model the whole cell is the body of the entry function. */
-    memset(u, 0, sizeof *u);
-    snprintf(u->entry, sizeof u->entry, "cairn_cell_%d", number);
-    size_t len = strlen(code) + 256;
-    u->source = malloc(len);
-    if (!u->source)
-        return -1;
-    snprintf(u->source, len, "#include \"cairn.h\"\nvoid %s(void){\n#line 1 \"cell\"\n%s\n}\n",
-             u->entry, code);
-    return 0;
-}
-
-static void unit_free(cell_unit *u)
-{
-    if (cell_unit_free && exec_g.session)
-        cell_unit_free(u);
-    else
-        free(u->source);
-}
-
 /* ---- the cell process ---- */
 
 static sigjmp_buf cell_jump;
@@ -346,7 +319,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     double t_start = now_seconds();
     cell_unit unit;
     memset(&unit, 0, sizeof unit);
-    if (translate(code, number, &unit) != 0 || unit.error) {
+    if (cell_translate(exec_g.session, code, number, &unit) != 0 || unit.error) {
         /* "line L, column C: message\n  <the line>\n  ^": the first line is the evalue. */
         const char *err = unit.error ? unit.error : "the cell could not be translated";
         size_t first = strcspn(err, "\n");
@@ -373,20 +346,20 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
             memcpy(as_statement + len, "\n;", 3);
             cell_unit retry;
             memset(&retry, 0, sizeof retry);
-            if (translate(as_statement, number, &retry) == 0 && !retry.error) {
+            if (cell_translate(exec_g.session, as_statement, number, &retry) == 0 && !retry.error) {
                 compiled_cell cc2;
                 if (compile_cell(retry.source, code, retry.entry, number, &retry, &cc2) == 0) {
                     compiled_cell_free(&cc);
-                    unit_free(&unit);
+                    cell_unit_free(&unit);
                     cc = cc2;
                     unit = retry;
                     rc = 0;
                 } else {
                     compiled_cell_free(&cc2);
-                    unit_free(&retry);
+                    cell_unit_free(&retry);
                 }
             } else {
-                unit_free(&retry);
+                cell_unit_free(&retry);
             }
             free(as_statement);
         }
@@ -396,6 +369,8 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         leave_done(r, done_error("CompileError", cc.first_error, tb));
     }
     double t_compiled = now_seconds();
+    if (unit.notes)
+        fputs(unit.notes, stdout);
     /* Warnings of a cell that compiled go to stderr, where a C programmer expects them. */
     for (size_t i = 0; i < json_array_size(cc.diagnostics); i++)
         fprintf(stderr, "%s\n", json_string_value(json_array_get(cc.diagnostics, i)));
@@ -419,9 +394,8 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     compiled_cell_free(&cc);
 
     /* Commit: from here on this process is the executor. */
-    if (exec_g.session && cell_session_commit)
-        cell_session_commit(exec_g.session, &unit);
-    unit_free(&unit);
+    cell_session_commit(exec_g.session, &unit);
+    cell_unit_free(&unit);
     int interrupted = cairn_interrupted();
     cairn_set_interrupted(0);
     fflush(stdout);
@@ -666,8 +640,11 @@ int executor_run(int exec_fd)
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (cell_session_new)
-        exec_g.session = cell_session_new();
+    exec_g.session = cell_session_new();
+    if (!exec_g.session) {
+        send_log("executor: cannot create the session (out of memory)");
+        return 1;
+    }
     send_simple("ready");
     for (;;) {
         ipc_msg m;

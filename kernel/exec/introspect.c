@@ -30,7 +30,7 @@ static const char *kind_name(int kind)
 json_t *introspect_names(void)
 {
     json_t *out = json_array();
-    if (!exec_g.session || !cell_session_symbols)
+    if (!exec_g.session)
         return out;
     size_t n = 0;
     const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
@@ -45,24 +45,6 @@ json_t *introspect_names(void)
             json_array_append_new(out, o);
     }
     return out;
-}
-
-/* The identifier (or a.b member chain) that ends at or contains the cursor. */
-static void token_at(const char *code, int cursor, char *buf, size_t size)
-{
-    int len = (int)strlen(code);
-    if (cursor > len || cursor < 0)
-        cursor = len;
-    int start = cursor, end = cursor;
-    while (start > 0 && (isalnum((unsigned char)code[start - 1]) || code[start - 1] == '_'))
-        start--;
-    while (end < len && (isalnum((unsigned char)code[end]) || code[end] == '_'))
-        end++;
-    size_t n = (size_t)(end - start);
-    if (n >= size)
-        n = size - 1;
-    memcpy(buf, code + start, n);
-    buf[n] = '\0';
 }
 
 static int type_is(const char *type, const char *want)
@@ -134,54 +116,140 @@ static void describe_value(const char *type, const void *addr, char *buf, size_t
         snprintf(buf, size, "(a value of type %s)", type);
 }
 
+/* Jupyter counts the cursor in code points; the cell module in bytes. */
+static size_t byte_offset(const char *s, int cp)
+{
+    size_t i = 0;
+    for (int n = 0; s[i] && n < cp; n++) {
+        i++;
+        while (((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+    }
+    return i;
+}
+
+static int code_points(const char *s, size_t bytes)
+{
+    int n = 0;
+    for (size_t i = 0; i < bytes && s[i]; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static json_t *not_found(void)
+{
+    return json_pack("{s:s, s:b, s:{}, s:{}}", "status", "ok", "found", 0, "data", "metadata");
+}
+
+/* The session variable named by code[a..b) (an identifier, possibly followed by [..]). */
+static const cell_symbol *variable_at(const char *code, size_t a, size_t b)
+{
+    while (a < b && isspace((unsigned char)code[a]))
+        a++;
+    size_t e = a;
+    while (e < b && (isalnum((unsigned char)code[e]) || code[e] == '_'))
+        e++;
+    if (e == a || e - a >= 256)
+        return NULL;
+    char name[256];
+    memcpy(name, code + a, e - a);
+    name[e - a] = '\0';
+    return cell_session_find(exec_g.session, name);
+}
+
 json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level)
 {
-    (void)detail_level;
-    char name[256];
-    token_at(code, cursor_pos, name, sizeof name);
-    const cell_symbol *s = (name[0] && exec_g.session && cell_session_find)
-                               ? cell_session_find(exec_g.session, name)
-                               : NULL;
+    if (!exec_g.session)
+        return not_found();
+    cell_cursor_token tok;
+    if (cell_token_at(code, byte_offset(code, cursor_pos), &tok) != 0)
+        return not_found();
+    const cell_symbol *s = NULL;
+    if (tok.end > tok.start && tok.end - tok.start < 256) {
+        char name[256];
+        memcpy(name, code + tok.start, tok.end - tok.start);
+        name[tok.end - tok.start] = '\0';
+        s = (tok.kind == '.' || tok.kind == '>') ? NULL : cell_session_find(exec_g.session, name);
+    }
+    if (!s && (tok.kind == '.' || tok.kind == '>'))
+        s = variable_at(code, tok.base_start, tok.base_end); /* a.b: say what a is */
     if (!s)
-        return json_pack("{s:s, s:b, s:{}, s:{}}", "status", "ok", "found", 0, "data", "metadata");
-    char text[4096];
+        return not_found();
+    size_t cap = 1 << 16;
+    char *text = malloc(cap);
+    if (!text)
+        return not_found();
     if (s->kind == SYMBOL_VARIABLE) {
         char value[2048];
-        describe_value(s->type, s->address, value, sizeof value);
-        snprintf(text, sizeof text, "%s %s  (defined in cell [%d])\nvalue: %s", s->type ? s->type : "?",
-                 s->name, s->cell, value);
+        int is_mat = s->type && type_is(s->type, "mat") && s->address;
+        if (is_mat)
+            snprintf(value, sizeof value, "%s", mat_describe(*(const mat *)s->address));
+        else
+            describe_value(s->type, s->address, value, sizeof value);
+        int n = snprintf(text, cap, "%s %s  (defined in cell [%d])\nvalue: %s\n", s->type ? s->type : "?",
+                         s->name, s->cell, value);
+        if (is_mat && n > 0 && (size_t)n < cap) {
+            mat m = *(const mat *)s->address;
+            char *body = mat_is_empty(m) ? NULL : mat_format_text(m);
+            if (body) {
+                snprintf(text + n, cap - (size_t)n, "%s\n", body);
+                free(body);
+            }
+        }
+        if (detail_level > 0 && s->declaration) {
+            size_t len = strlen(text);
+            snprintf(text + len, cap - len, "declaration: %s\n", s->declaration);
+        }
     } else {
-        snprintf(text, sizeof text, "%s\n(defined in cell [%d])", s->declaration ? s->declaration : s->name,
-                 s->cell);
+        snprintf(text, cap, "%s\n(defined in cell [%d])\n", s->declaration ? s->declaration : s->name, s->cell);
     }
-    return json_pack("{s:s, s:b, s:{s:s}, s:{}}", "status", "ok", "found", 1, "data", "text/plain", text,
-                     "metadata");
+    json_t *out = json_pack("{s:s, s:b, s:{s:s}, s:{}}", "status", "ok", "found", 1, "data", "text/plain", text,
+                            "metadata");
+    free(text);
+    return out;
+}
+
+static void add_match(json_t *matches, const char *name, const char *prefix, size_t plen)
+{
+    if (name && strncmp(name, prefix, plen) == 0)
+        json_array_append_new(matches, json_string(name));
 }
 
 json_t *introspect_complete(const char *code, int cursor_pos)
 {
-    char prefix[256];
-    int len = (int)strlen(code);
-    if (cursor_pos > len || cursor_pos < 0)
-        cursor_pos = len;
-    int start = cursor_pos;
-    while (start > 0 && (isalnum((unsigned char)code[start - 1]) || code[start - 1] == '_'))
-        start--;
-    size_t n = (size_t)(cursor_pos - start);
-    if (n >= sizeof prefix)
-        n = sizeof prefix - 1;
-    memcpy(prefix, code + start, n);
-    prefix[n] = '\0';
+    size_t cursor = byte_offset(code, cursor_pos);
     json_t *matches = json_array();
-    if (exec_g.session && cell_session_symbols) {
-        size_t count = 0;
-        const cell_symbol *syms = cell_session_symbols(exec_g.session, &count);
-        for (size_t i = 0; i < count; i++)
-            if (syms[i].name && strncmp(syms[i].name, prefix, n) == 0)
-                json_array_append_new(matches, json_string(syms[i].name));
+    cell_cursor_token tok;
+    size_t start = cursor, end = cursor;
+    if (exec_g.session && cell_token_at(code, cursor, &tok) == 0) {
+        start = tok.start;
+        end = tok.end;
+        size_t plen = cursor > tok.start ? cursor - tok.start : 0;
+        const char *prefix = code + tok.start;
+        if (tok.kind == '.' || tok.kind == '>') {
+            /* Members of the base variable's type (an element's for a[i].). */
+            const cell_symbol *v = variable_at(code, tok.base_start, tok.base_end);
+            if (v && v->kind == SYMBOL_VARIABLE && v->type) {
+                char type[256];
+                snprintf(type, sizeof type, "%s", v->type);
+                char *bracket = strchr(type, '[');
+                if (bracket)
+                    *bracket = '\0';
+                size_t n = 0;
+                const char *const *names = cell_session_members(exec_g.session, type, &n, NULL);
+                for (size_t i = 0; i < n; i++)
+                    add_match(matches, names[i], prefix, plen);
+            }
+        } else if (tok.kind == 0) {
+            size_t count = 0;
+            const cell_symbol *syms = cell_session_symbols(exec_g.session, &count);
+            for (size_t i = 0; i < count; i++)
+                add_match(matches, syms[i].name, prefix, plen);
+        }
     }
-    return json_pack("{s:s, s:o, s:i, s:i, s:{}}", "status", "ok", "matches", matches, "cursor_start", start,
-                     "cursor_end", cursor_pos, "metadata");
+    return json_pack("{s:s, s:o, s:i, s:i, s:{}}", "status", "ok", "matches", matches, "cursor_start",
+                     code_points(code, start), "cursor_end", code_points(code, end), "metadata");
 }
 
 /* Bytes a variable of this declared type holds itself, 0 when unknown. */
@@ -219,7 +287,7 @@ static void human_bytes(size_t n, char *buf, size_t size)
 void introspect_whos(int detailed)
 {
     size_t n = 0;
-    const cell_symbol *syms = (exec_g.session && cell_session_symbols)
+    const cell_symbol *syms = exec_g.session
                                   ? cell_session_symbols(exec_g.session, &n)
                                   : NULL;
     size_t shown = 0;
