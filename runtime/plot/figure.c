@@ -640,6 +640,50 @@ int plot_image_grid(figure *fig, mat images, int ncols, const char *const *capti
     return plot_image_grid_rows(fig, images, NULL, 0, ncols, captions, cmap);
 }
 
+int plot_channels(figure *fig, mat m, int row, int ncols, const char *cmap)
+{
+    if (!fig) {
+        cairn_error("plot_channels", "figure is NULL");
+        return -1;
+    }
+    if (mat_is_empty(m) || row < 0 || row >= m.rows) {
+        cairn_error("plot_channels", "row %d is out of range for a %d x %d matrix", row, m.rows, m.cols);
+        return -1;
+    }
+    if (!(m.channels > 0 && m.height > 0 && m.width > 0 && (long)m.channels * m.height * m.width == m.cols)) {
+        cairn_error("plot_channels", "rows of the %d x %d matrix have no image shape (channels %d, height %d, width %d)",
+                    m.rows, m.cols, m.channels, m.height, m.width);
+        return -1;
+    }
+    int n = m.channels > GRID_MAX_IMAGES ? GRID_MAX_IMAGES : m.channels;
+    if (ncols <= 0)
+        ncols = (int)ceil(sqrt((double)n));
+    if (ncols > n)
+        ncols = n;
+    int nrows = (n + ncols - 1) / ncols;
+    if (plot_subplots(fig, nrows, ncols) < 0)
+        return -1;
+    size_t plane = (size_t)m.height * (size_t)m.width;
+    for (int i = 0; i < nrows * ncols; i++) {
+        plot_axes *ax = fig->axes[i];
+        ax->axis_on = 0;
+        if (i >= n)
+            continue;
+        if (image_add("plot_channels", ax, mat_ptr(m, row, 0) + plane * (size_t)i, m.height, m.width, 1,
+                      (size_t)m.width, plane, cmap, 1) < 0)
+            return -1;
+        char caption[16];
+        snprintf(caption, sizeof caption, "%d", i);
+        ax->title = text_copy(caption);
+    }
+    if (n < m.channels) {
+        char note[96];
+        snprintf(note, sizeof note, "first %d of %d channels", n, m.channels);
+        plot_suptitle(fig, note);
+    }
+    return 0;
+}
+
 static int bars_add(const char *func, plot_axes *ax, int n, const char *const *names)
 {
     series *s = series_add(ax, SERIES_BARS, NULL);

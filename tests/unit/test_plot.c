@@ -448,6 +448,30 @@ static void test_grid_and_kinds(void)
     plot_free(fig);
     mat_free(&imgs);
 
+    /* the channels of one row: a feature-map stack, each channel its own colours */
+    mat maps = mat_zeros(2, 5 * 3 * 3);
+    maps.channels = 5;
+    maps.height = 3;
+    maps.width = 3;
+    for (int c = 0; c < 5; c++)
+        for (int i = 0; i < 9; i++)
+            *mat_ptr(maps, 1, c * 9 + i) = c * 100 + (i == 4 ? 1 : 0); /* centre pixel brightest */
+    fig = plot_figure(0, 0);
+    CHECK(plot_channels(fig, maps, 1, 0, "gray") == 0);
+    CHECK(plot_axes_count(fig) == 6); /* 5 channels in a 2 x 3 grid */
+    CHECK(strcmp(plot_describe(fig), "<figure 640x480: 6 axes, image 3x3 \xc3\x97" "5>") == 0);
+    CHECK(render(fig, &im) == 0);
+    if (im.s) {
+        /* per-channel colour limits: every channel shows a white centre on black */
+        CHECK(count_color(&im, 0x000000) > 5 * 8 * 20);
+        cairo_surface_destroy(im.s);
+    }
+    maps.channels = 4;
+    CHECK(plot_channels(fig, maps, 0, 0, NULL) == -1);
+    CHECK(strstr(cairn_last_error(), "plot_channels: rows of the 2 x 45 matrix have no image shape") != NULL);
+    plot_free(fig);
+    mat_free(&maps);
+
     mat rgb = mat_zeros(1, 3 * 8 * 8);
     for (int i = 0; i < 64; i++)
         rgb.data[i] = 1.0; /* red plane */

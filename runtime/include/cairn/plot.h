@@ -85,6 +85,9 @@ int plot_image_grid(figure *fig, mat images, int ncols, const char *const *capti
 int plot_image_grid_rows(figure *fig, mat images, const int *rows, int count, int ncols,
                          const char *const *captions, const char *cmap);
 
+/** Grid of the channels of one row (a CNN feature map stack, channels x height x width), captioned "0", "1", ... */
+int plot_channels(figure *fig, mat m, int row, int ncols, const char *cmap);
+
 /** Histogram of all values of m in `bins` equal bins (0: 10 bins); returns the series index or -1. */
 int plot_hist(plot_axes *ax, mat values, int bins);
 
