@@ -715,6 +715,14 @@ static void translate_item(translator *tr, const cell_item *it)
         return;
     case CELL_ITEM_STATEMENT:
         line_directive(&tr->body, it->line);
+        if (tok_is(tr, it->first, "return") && it->last > it->first + 1 && !tok_is(tr, it->first + 1, ";")) {
+            /* `return x;` at top level ends the cell; the cell function returns void. */
+            size_t end = tok_is(tr, it->last - 1, ";") ? it->last - 1 : it->last;
+            sb_puts(&tr->body, "{ (void)(");
+            verbatim(tr, &tr->body, it->first + 1, end);
+            sb_puts(&tr->body, "); return; }\n");
+            return;
+        }
         verbatim(tr, &tr->body, it->first, it->last);
         sb_puts(&tr->body, it->missing_semicolon ? ";\n" : "\n");
         return;

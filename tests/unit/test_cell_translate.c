@@ -295,6 +295,10 @@ int main(void)
     CHECK(run_ok(&r, "#undef N"));
     CHECK(run(&r, "N") == 2);
 
+    /* `return` at top level ends the cell. */
+    CHECK(run_ok(&r, "int after = 1;\nif (after) return 5;\nafter = 2;"));
+    CHECK(shows(&r, "after", "int 1"));
+
     /* Conditional compilation around definitions and statements alike. */
     CHECK(run_ok(&r, "#define USE_TWO 1\n#if USE_TWO\nint picked = 2;\npicked *= 10;\n#else\nint picked = 1;\npicked *= 100;\n#endif"));
     CHECK(shows(&r, "picked", "int 20"));
