@@ -49,6 +49,8 @@ typedef struct frame {
     int xlog, ylog;
     tick_set xt, yt;
     int xcat, ycat;         /* category tick labels from bar or confusion names */
+    int xrot;               /* x tick labels drawn vertically (long category names) */
+    double xtick_h;         /* height taken by the x tick labels and the x factor note */
     const series *cat_series;
     double clo, chi;        /* colour limits of the axes' images */
     int cmap, cmap_rev, has_color_image;
@@ -423,6 +425,21 @@ static void axes_layout(ctx *c, const plot_axes *ax, frame *f, double cx, double
             f->cb_w = fmax(6, fmin(20, f->h / 20));
         }
         compute_ticks(ax, f, fs);
+        /* Long category names turn vertical; the x labels then need their length below. */
+        f->xtick_h = font * (CAP_HEIGHT + DESCENT);
+        f->xrot = 0;
+        if (ax->axis_on && f->xcat && f->xt.n > 0) {
+            double spacing = f->xt.n > 1 ? fabs(to_px(f, f->xt.value[1]) - to_px(f, f->xt.value[0])) : f->w;
+            double lw = max_label_width(c, &f->xt);
+            if (lw > spacing * 0.95) {
+                f->xrot = 1;
+                f->xtick_h = lw;
+            }
+        }
+        if (ax->axis_on && f->xt.note[0])
+            f->xtick_h += font * 1.2;
+        double extra = ax->axis_on ? f->xtick_h - font * (CAP_HEIGHT + DESCENT) : 0;
+        f->h = ch - top - bottom - extra;
         double ytw = ax->axis_on ? max_label_width(c, &f->yt) : 0;
         double cbw = show_cb ? f->cb_pad + f->cb_w + TICK_LEN + TICK_PAD * fs + max_label_width(c, &f->ct) : 0;
         f->cb_label_w = cbw;
@@ -1034,9 +1051,7 @@ static void draw_ticks(ctx *c, const plot_axes *ax, const frame *f)
     cairo_stroke(cr);
     font_size(c, FONT_PT);
     double font = FONT_PT * PT * c->fs;
-    /* x labels: rotate category names when they would collide. */
-    double spacing = f->xt.n > 1 ? fabs(to_px(f, f->xt.value[1]) - to_px(f, f->xt.value[0])) : f->w;
-    int rotate = f->xcat && max_label_width(c, &f->xt) > spacing * 0.95;
+    int rotate = f->xrot;
     for (int i = 0; i < f->xt.n; i++) {
         double x = to_px(f, f->xt.value[i]);
         if (rotate)
@@ -1047,7 +1062,8 @@ static void draw_ticks(ctx *c, const plot_axes *ax, const frame *f)
     for (int i = 0; i < f->yt.n; i++)
         text_draw(c, f->yt.label[i], left - TICK_LEN - TICK_PAD * c->fs, to_py(f, f->yt.value[i]), 1, 0.5, 0);
     if (f->xt.note[0])
-        text_draw(c, f->xt.note, f->x + f->w, bottom + TICK_LEN + TICK_PAD * c->fs + font * 1.3, 1, 0, 0);
+        text_draw(c, f->xt.note, f->x + f->w, bottom + TICK_LEN + TICK_PAD * c->fs + f->xtick_h - font * 0.95, 1, 0,
+                  0);
     if (f->yt.note[0])
         text_draw(c, f->yt.note, f->x, f->y - font * 0.35, 0, 1, 0);
     (void)ax;
@@ -1352,9 +1368,8 @@ static void draw_axes(ctx *c, const plot_axes *ax, double cx, double cy, double 
     }
     font_size(c, FONT_PT);
     if (ax->xlabel && ax->axis_on)
-        text_draw(c, ax->xlabel, f.x + f.w / 2,
-                  f.y + f.h + TICK_LEN + TICK_PAD * c->fs + font * (CAP_HEIGHT + DESCENT) + LABEL_PAD * c->fs, 0.5, 0,
-                  0);
+        text_draw(c, ax->xlabel, f.x + f.w / 2, f.y + f.h + TICK_LEN + TICK_PAD * c->fs + f.xtick_h + LABEL_PAD * c->fs,
+                  0.5, 0, 0);
     if (ax->ylabel && ax->axis_on) {
         double ytw = max_label_width(c, &f.yt);
         double x = f.x - TICK_LEN - TICK_PAD * c->fs - ytw - LABEL_PAD * c->fs - font * DESCENT;

@@ -107,6 +107,10 @@ static void label_linear(tick_set *t, double step)
     } else if (offset != 0) {
         snprintf(t->note, sizeof t->note, "%s%.12g", offset > 0 ? "+" : "\xe2\x88\x92", fabs(offset));
     }
+    /* "1e+12" reads better as "1e12", as matplotlib writes it */
+    char *e = strstr(t->note, "e+");
+    if (e)
+        memmove(e + 1, e + 2, strlen(e + 2) + 1);
     /* The note puts the factor first ("1e-12", then the offset): labels are (v - offset) / factor. */
     for (int i = 0; i < t->n; i++)
         shown[i] = (t->value[i] - offset) / factor;

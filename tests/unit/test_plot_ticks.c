@@ -104,7 +104,7 @@ int main(void)
     /* a narrow range far from zero shares an offset */
     ticks_linear(1e12, 1e12 + 10, 5, &t);
     CHECK(t.n >= 3);
-    CHECK(strstr(t.note, "+1e+12") != NULL || strstr(t.note, "+1000000000000") != NULL);
+    CHECK(strcmp(t.note, "+1e12") == 0);
     CHECK(strlen(t.label[t.n - 1]) <= 4);
     /* non-finite ranges give no ticks, never a hang */
     CHECK(ticks_linear(NAN, 1, 9, &t) == 0);
