@@ -253,6 +253,62 @@ static void test_svd_tall(void)
     mat_free(&A);
 }
 
+/* Identities over many shapes: vectors, squares, tall and wide on both SVD paths, views. */
+static void test_shapes(void)
+{
+    int dims[][2] = {{1, 1}, {1, 6}, {6, 1}, {2, 3}, {7, 7}, {40, 16}, {16, 40}, {90, 17}, {17, 90}, {33, 64}};
+    int bad = 0;
+    rng_seed(3);
+    for (size_t c = 0; c < sizeof dims / sizeof *dims; c++) {
+        int m = dims[c][0], n = dims[c][1], r = m < n ? m : n;
+        mat A = mat_randn(m, n);
+        svd_result t = svd_thin(A), f = svd_full(A);
+        mat R = svd_reconstruct(t, 0), Rf = svd_reconstruct(f, 0);
+        int ok = t.U.cols == r && f.U.cols == m && f.Vt.rows == n && max_diff(R, A) < 1e-12 &&
+                 max_diff(Rf, A) < 1e-12 && orth_error(t.U, 1) < 1e-13 && orth_error(f.U, 1) < 1e-13 &&
+                 orth_error(f.Vt, 1) < 1e-13 && max_diff(t.S, f.S) < 1e-12;
+        qr_result q = qr_thin(A);
+        mat QR = mul(q.Q, 0, q.R, 0);
+        ok &= max_diff(QR, A) < 1e-12 && orth_error(q.Q, 1) < 1e-13;
+        mat b = mat_randn(m, 2);
+        mat x = mat_lstsq(A, b);
+        ok &= x.rows == n && x.cols == 2;
+        if (m >= n) { /* residual orthogonal to the columns of A */
+            mat Ax = mul(A, 0, x, 0);
+            for (int i = 0; i < m * 2; i++)
+                Ax.data[i] -= b.data[i];
+            mat g = mul(A, 1, Ax, 0);
+            double gm = 0;
+            for (int i = 0; i < n * 2; i++)
+                gm = fmax(gm, fabs(g.data[i]));
+            ok &= gm < 1e-11;
+            mat_free(&Ax);
+            mat_free(&g);
+        } else { /* underdetermined: solved exactly */
+            mat Ax = mul(A, 0, x, 0);
+            ok &= max_diff(Ax, b) < 1e-11;
+            mat_free(&Ax);
+        }
+        int k = r > 2 ? r - 1 : 1;
+        svd_result z = svd_randomized(A, k, 5, 2, 1);
+        ok &= z.U.rows == m && z.U.cols == k && z.Vt.cols == n && orth_error(z.U, 1) < 1e-12;
+        for (int j = 0; j < k; j++) /* a rank-k approximation of a random matrix: S close to exact */
+            ok &= z.S.data[j] <= t.S.data[j] * (1 + 1e-12);
+        if (!ok) {
+            bad++;
+            fprintf(stderr, "  shape %d x %d failed: %s\n", m, n, cairn_last_error());
+        }
+        svd_free(&t);
+        svd_free(&f);
+        svd_free(&z);
+        qr_free(&q);
+        mat *all[] = {&A, &R, &Rf, &QR, &b, &x};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            mat_free(all[i]);
+    }
+    CHECK(bad == 0);
+}
+
 static void test_svd_randomized(void)
 {
     mat A = load("linalg_lowrank.npy");
@@ -534,6 +590,7 @@ int main(void)
     test_svd_exact("W");
     test_svd_view();
     test_svd_tall();
+    test_shapes();
     test_svd_randomized();
     test_pca();
     test_eig();
