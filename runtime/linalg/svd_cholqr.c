@@ -44,7 +44,7 @@ int la_svd_cholqr(const char *func, mat A, char jobz, mat *U, mat *S, mat *Vt)
     /* Pass 1 */
     cblas_dsyrk(CblasRowMajor, CblasUpper, trans ? CblasNoTrans : CblasTrans, n, m, 1.0, A.data, A.stride, 0.0,
                 G.data, n);
-    if (chol_upper(G.data, n) < 0)
+    if (!la_all_finite(G) || chol_upper(G.data, n) < 0) /* AᵀA overflows for entries near sqrt(DBL_MAX) */
         goto out;
     if (trans)
         la_transpose(Q1.data, n, A.data, A.stride, m, n);

@@ -116,6 +116,13 @@ svd_result svd_randomized(mat A, int k, int oversample, int power_iters, uint64_
         for (int i = 0; i < N; i++)
             for (int j = 0; j < i; j++)
                 *mat_ptr(G, i, j) = *mat_ptr(G, j, i);
+        if (!la_all_finite(G)) { /* entries near sqrt(DBL_MAX): squaring overflowed, go direct */
+            use_gram = 0;
+            mat_free(&G);
+            mat_free(&Z2);
+        }
+    }
+    if (use_gram) {
         Zt = Om;
         Om = mat_empty();
         for (int it = 0; it < power_iters; it++) {

@@ -352,6 +352,21 @@ static void test_svd_randomized(void)
             svd_free(&r);
         }
     }
+    /* entries near 1e160: AᵀA would overflow, so the Gram and CholeskyQR paths step aside */
+    mat H = mat_alloc(200, 80);
+    for (int i = 0; i < 200 * 80; i++)
+        H.data[i] = A.data[i] * 1e160;
+    svd_result h = svd_randomized(H, 10, 10, 4, 7), ht = svd_thin(H);
+    double hs = 0, ts = 0;
+    for (int j = 0; j < 10; j++) {
+        hs = fmax(hs, fabs(h.S.data[j] / 1e160 - S10.data[j]) / S10.data[j]);
+        ts = fmax(ts, fabs(ht.S.data[j] / 1e160 - S10.data[j]) / S10.data[j]);
+    }
+    CHECK(!mat_is_empty(h.S) && hs < 1e-3);
+    CHECK(!mat_is_empty(ht.S) && ts < 1e-12);
+    svd_free(&h);
+    svd_free(&ht);
+    mat_free(&H);
     svd_result bad = svd_randomized(A, 81, 10, 2, 0);
     CHECK(mat_is_empty(bad.U) && error_mentions("svd_randomized", "200 x 80"));
     cairn_set_interrupted(1);
