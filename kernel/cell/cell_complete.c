@@ -279,6 +279,36 @@ char *cell_explain_diagnostic(const char *code, const char *msg, int *line_out, 
             line--;
     p = line_at(code, line, &len);
     int column = 1;
+    /* "';' expected (got "}")" on a line that starts with that "}": what is missing is
+     * at the end of the line before, which is where the user should look. */
+    const char *got = syntax ? strstr(what, "(got \"") : NULL;
+    if (got && line > 1) {
+        got += 6;
+        const char *ge = strchr(got, '"');
+        size_t skip = 0;
+        while (skip < len && (p[skip] == ' ' || p[skip] == '\t'))
+            skip++;
+        if (ge && ge > got && (size_t)(ge - got) <= len - skip && !memcmp(p + skip, got, (size_t)(ge - got))) {
+            int prev = line - 1;
+            size_t plen;
+            const char *pp;
+            while (prev > 1 && (pp = line_at(code, prev, &plen), is_blank(pp, plen)))
+                prev--;
+            pp = line_at(code, prev, &plen);
+            while (plen > 0 && (pp[plen - 1] == ' ' || pp[plen - 1] == '\t' || pp[plen - 1] == '\r'))
+                plen--;
+            if (plen > 0) {
+                for (size_t i = 0; i < plen; i++)
+                    if (((unsigned char)pp[i] & 0xC0) != 0x80)
+                        column++;
+                if (line_out)
+                    *line_out = prev;
+                if (column_out)
+                    *column_out = column;
+                return cell_format_error(code, prev, column, what);
+            }
+        }
+    }
     const char *q = strchr(what, '\'');
     const char *qe = q ? strchr(q + 1, '\'') : NULL;
     size_t at = (size_t)-1;

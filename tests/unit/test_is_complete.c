@@ -1,5 +1,6 @@
 /* test_is_complete.c — cell_is_complete (kernel/cell/cell_complete.c), what the console
  * asks before sending a cell, and cell_token_at, what complete/inspect ask. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../kernel/cell/cell.h"
@@ -63,5 +64,19 @@ int main(void)
     CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '#' && t.start == 1);
     code = "f(a).";
     CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '.' && t.base_start == 0 && t.base_end == 4);
+    /* cell_explain_diagnostic: the quoted name gives the column; read-ahead is undone. */
+    {
+        int line = 0, column = 0;
+        char *e = cell_explain_diagnostic("int a;\nint b = zz + 1;\n", "cell:2: error: 'zz' undeclared", &line, &column);
+        CHECK(e && line == 2 && column == 9 && strcmp(e, "line 2, column 9: error: 'zz' undeclared\n  int b = zz + 1;\n          ^") == 0);
+        free(e);
+        e = cell_explain_diagnostic("x = 1 +\n\n", "cell:3: error: identifier expected", &line, &column);
+        CHECK(e && line == 1 && column == 1);
+        free(e);
+        e = cell_explain_diagnostic("if (x) {\n  f(x)\n}", "cell:3: error: ';' expected (got \"}\")", &line, &column);
+        CHECK(e && line == 2 && column == 7);
+        free(e);
+        CHECK(cell_explain_diagnostic("x", "<string>:3: error: bad", NULL, NULL) == NULL);
+    }
     return check_summary("is_complete");
 }
