@@ -702,7 +702,9 @@ static void start_forward(front *f, pending *p)
 
 static void dispatch_queue(front *f)
 {
-    while (!f->running && f->sup.ready && f->sup.fd >= 0 && f->queue_head) {
+    /* With no executor at all (it kept dying at start), requests are still answered:
+     * the send fails and they end with an error instead of waiting forever. */
+    while (!f->running && (f->sup.ready || f->sup.fd < 0) && f->queue_head) {
         pending *p = f->queue_head;
         f->queue_head = p->next;
         if (!f->queue_head)
@@ -1044,6 +1046,11 @@ static int open_sockets(front *f, json_t *conn)
     }
     f->iopub = bind_socket(f, ZMQ_PUB, transport, ip,
                            (int)json_integer_value(json_object_get(conn, "iopub_port")), "iopub");
+    /* PUB drops messages beyond the high-water mark: allow a long burst of output
+     * (a slow client) before anything is lost. */
+    int hwm = 100000;
+    if (f->iopub)
+        zmq_setsockopt(f->iopub, ZMQ_SNDHWM, &hwm, sizeof hwm);
     f->hb = bind_socket(f, ZMQ_REP, transport, ip,
                         (int)json_integer_value(json_object_get(conn, "hb_port")), "heartbeat");
     if (!f->iopub || !f->hb)
