@@ -857,8 +857,9 @@ static void draw_line(ctx *c, const frame *f, const series *s, uint32_t col)
         cairo_new_path(cr);
         int pen = 0;
         long col_id = LONG_MIN;
-        double fy = 0, ly = 0, mn = 0, mx = 0, cx = 0;
-        int kmn = 0, kmx = 0;
+        /* per column: first, lowest, highest and last point (x, y, index) */
+        double fx = 0, fy = 0, lx = 0, ly = 0, nx = 0, ny = 0, mx = 0, my = 0;
+        int kf = 0, kn = 0, km = 0, kl = 0;
         for (int k = 0; k <= s->n; k++) {
             int ok = k < s->n && usable(s->x[k], f->xlog) && usable(s->y[k], f->ylog);
             double px = ok ? to_px(f, s->x[k]) : 0, py = ok ? to_py(f, s->y[k]) : 0;
@@ -876,20 +877,25 @@ static void draw_line(ctx *c, const frame *f, const series *s, uint32_t col)
             }
             long id = ok ? (long)floor(px * c->scale) : LONG_MIN;
             if (id != col_id && col_id != LONG_MIN) {
-                /* flush the finished column */
-                if (pen)
-                    cairo_line_to(cr, cx, fy);
-                else
-                    cairo_move_to(cr, cx, fy);
-                pen = 1;
-                if (kmn < kmx) {
-                    cairo_line_to(cr, cx, mn);
-                    cairo_line_to(cr, cx, mx);
-                } else {
-                    cairo_line_to(cr, cx, mx);
-                    cairo_line_to(cr, cx, mn);
+                /* Flush the finished column: its extreme points in the order they came,
+                 * so the path is the original one with the invisible wiggles removed. */
+                double ex[4] = {fx, nx, mx, lx}, ey[4] = {fy, ny, my, ly};
+                int ek[4] = {kf, kn, km, kl};
+                if (kn > km) {
+                    ex[1] = mx, ey[1] = my, ek[1] = km;
+                    ex[2] = nx, ey[2] = ny, ek[2] = kn;
                 }
-                cairo_line_to(cr, cx, ly);
+                int last = -1;
+                for (int e = 0; e < 4; e++) {
+                    if (ek[e] == last)
+                        continue;
+                    if (pen)
+                        cairo_line_to(cr, ex[e], ey[e]);
+                    else
+                        cairo_move_to(cr, ex[e], ey[e]);
+                    pen = 1;
+                    last = ek[e];
+                }
             }
             if (!ok) {
                 pen = 0;
@@ -898,15 +904,15 @@ static void draw_line(ctx *c, const frame *f, const series *s, uint32_t col)
             }
             if (id != col_id) {
                 col_id = id;
-                cx = px;
-                fy = ly = mn = mx = py;
-                kmn = kmx = k;
+                fx = lx = nx = mx = px;
+                fy = ly = ny = my = py;
+                kf = kl = kn = km = k;
             } else {
-                ly = py;
-                if (py < mn)
-                    mn = py, kmn = k;
-                if (py > mx)
-                    mx = py, kmx = k;
+                lx = px, ly = py, kl = k;
+                if (py < ny)
+                    nx = px, ny = py, kn = k;
+                if (py > my)
+                    mx = px, my = py, km = k;
             }
         }
         cairo_set_line_width(cr, LINE_W * c->fs);

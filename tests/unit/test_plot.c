@@ -237,6 +237,75 @@ static void test_line_axes(void)
     plot_free(fig);
 }
 
+/* Pixels within a small distance of an RGB colour (antialiased edges included). */
+static unsigned char *color_mask(const image *im, uint32_t rgb)
+{
+    unsigned char *m = calloc((size_t)im->w * im->h, 1);
+    for (int y = 0; y < im->h; y++)
+        for (int x = 0; x < im->w; x++) {
+            uint32_t c = rgb_at(im, x, y);
+            int d = abs((int)(c >> 16 & 255) - (int)(rgb >> 16 & 255)) + abs((int)(c >> 8 & 255) - (int)(rgb >> 8 & 255)) +
+                    abs((int)(c & 255) - (int)(rgb & 255));
+            m[(size_t)y * im->w + x] = d < 60;
+        }
+    return m;
+}
+
+static void test_long_line_reduction(void)
+{
+    /* 400000 points are reduced to the min/max of each pixel column; the drawing must be
+     * the one of a line with few enough points to be drawn as is. */
+    double *x = malloc(400000 * sizeof(double)), *y = malloc(400000 * sizeof(double));
+    image full, ref;
+    int ok = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        int n = pass ? 2000 : 400000;
+        for (int i = 0; i < n; i++) {
+            x[i] = i * 10.0 / n;
+            y[i] = sin(x[i]) + 0.3 * sin(x[i] * 37);
+        }
+        figure *fig = plot_figure(0, 0);
+        plot_line_array(plot_subplot(fig, 0), x, y, n, NULL);
+        ok &= render(fig, pass ? &ref : &full) == 0;
+        plot_free(fig);
+    }
+    CHECK(ok);
+    if (ok) {
+        unsigned char *a = color_mask(&full, 0x1f77b4), *b = color_mask(&ref, 0x1f77b4);
+        /* Antialiased edges differ a little: a line pixel of one drawing counts as
+         * matched when the other has a line pixel within one pixel of it. */
+        long na = 0, nb = 0, unmatched = 0;
+        int w = full.w, h = full.h;
+        for (int yy = 1; yy < h - 1; yy++)
+            for (int xx = 1; xx < w - 1; xx++) {
+                long i = (long)yy * w + xx;
+                na += a[i];
+                nb += b[i];
+                for (int side = 0; side < 2; side++) {
+                    const unsigned char *p = side ? b : a, *q = side ? a : b;
+                    if (!p[i])
+                        continue;
+                    int near = 0;
+                    for (int dy = -1; dy <= 1 && !near; dy++)
+                        for (int dx = -1; dx <= 1 && !near; dx++)
+                            near = q[i + dy * w + dx];
+                    unmatched += !near;
+                }
+            }
+        if (unmatched >= nb / 50)
+            fprintf(stderr, "line pixels: reduced %ld, reference %ld, unmatched %ld\n", na, nb, unmatched);
+        CHECK(na > 10000 && nb > 10000);
+        CHECK(labs(na - nb) < nb / 20);
+        CHECK(unmatched < nb / 50);
+        free(a);
+        free(b);
+        cairo_surface_destroy(full.s);
+        cairo_surface_destroy(ref.s);
+    }
+    free(x);
+    free(y);
+}
+
 static void test_heatmap_colours(void)
 {
     /* 2 x 2 matrix: each value must fill its own quadrant with its colormap colour,
@@ -705,6 +774,7 @@ int main(void)
     plot_init();
     test_png_encoder();
     test_line_axes();
+    test_long_line_reduction();
     test_heatmap_colours();
     test_big_heatmap();
     test_scatter_labels();
