@@ -368,6 +368,16 @@ void plot_color(plot_axes *ax, int series_index, const char *color)
     invalidate(ax->fig);
 }
 
+void plot_label(plot_axes *ax, int series_index, const char *label)
+{
+    series *s = series_get("plot_label", ax, series_index);
+    if (!s)
+        return;
+    free(s->label);
+    s->label = text_copy(label);
+    invalidate(ax->fig);
+}
+
 int plot_scatter(plot_axes *ax, mat x, mat y, mat labels, double size)
 {
     if (check_axes("plot_scatter", ax) < 0)

@@ -565,6 +565,9 @@ static void test_grid_and_kinds(void)
     for (int i = 0; i < 100; i++)
         v.data[i] = i % 10;
     CHECK(plot_hist(plot_subplot(fig, 0), v, 10) == 0);
+    plot_label(plot_subplot(fig, 0), 0, "counts"); /* a legend patch appears */
+    plot_label(plot_subplot(fig, 0), 1, "none");   /* no such series: an error */
+    CHECK(strstr(cairn_last_error(), "plot_label: series 1 does not exist: the axes has 1") != NULL);
     mat h = mat_zeros(1, 3);
     h.data[0] = 1, h.data[1] = 3, h.data[2] = 2;
     const char *names[3] = {"x", "y", "z"};

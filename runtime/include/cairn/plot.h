@@ -63,6 +63,9 @@ void plot_style(plot_axes *ax, int series, const char *style);
 /** Colour of a series as "#rrggbb" or a name (blue, orange, green, red, purple, brown, pink, gray, olive, cyan, black). */
 void plot_color(plot_axes *ax, int series, const char *color);
 
+/** Name a series in the legend (any kind: a scatter, a histogram, a line added without a label). */
+void plot_label(plot_axes *ax, int series, const char *label);
+
 /** Scatter of points (x[i], y[i]) coloured by integer labels (mat_empty() for one colour); size = marker diameter in px (0: default). */
 int plot_scatter(plot_axes *ax, mat x, mat y, mat labels, double size);
 
