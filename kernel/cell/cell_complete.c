@@ -312,12 +312,24 @@ char *cell_explain_diagnostic(const char *code, const char *msg, int *line_out, 
     const char *q = strchr(what, '\'');
     const char *qe = q ? strchr(q + 1, '\'') : NULL;
     size_t at = (size_t)-1;
-    if (q && qe && qe > q + 1) {
+    if (q && qe && qe > q + 1 && is_ident_char((unsigned char)q[1])) {
         /* The quoted name as a whole word on that line. */
         size_t nl = (size_t)(qe - q - 1);
         for (size_t i = 0; i + nl <= len; i++)
             if (!memcmp(p + i, q + 1, nl) && (i == 0 || !is_ident_char((unsigned char)p[i - 1])) &&
                 (i + nl == len || !is_ident_char((unsigned char)p[i + nl]))) {
+                at = i;
+                break;
+            }
+    }
+    if (at == (size_t)-1 && got && strchr(got, '"')) {
+        /* "(got "}")": point at that token on the line. */
+        const char *g = strstr(got, "(got \"");
+        g = g ? g + 6 : got;
+        const char *ge = strchr(g, '"');
+        size_t gl = ge ? (size_t)(ge - g) : 0;
+        for (size_t i = 0; gl && i + gl <= len; i++)
+            if (!memcmp(p + i, g, gl)) {
                 at = i;
                 break;
             }

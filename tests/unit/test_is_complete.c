@@ -76,6 +76,9 @@ int main(void)
         e = cell_explain_diagnostic("if (x) {\n  f(x)\n}", "cell:3: error: ';' expected (got \"}\")", &line, &column);
         CHECK(e && line == 2 && column == 7);
         free(e);
+        e = cell_explain_diagnostic("for (;;) { f(x) }", "cell:1: error: ';' expected (got \"}\")", &line, &column);
+        CHECK(e && line == 1 && column == 17);
+        free(e);
         CHECK(cell_explain_diagnostic("x", "<string>:3: error: bad", NULL, NULL) == NULL);
     }
     return check_summary("is_complete");
