@@ -95,10 +95,13 @@ mat csv_read(const char *path, char delimiter, int has_header)
         return mat_empty();
     }
 
+    /* Spreadsheets often start UTF-8 files with a byte order mark; it is not data. */
+    char *start = size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text;
+
     /* Pass 1: shape. */
     int rows = 0, cols = 0, skipped_header = !has_header;
     int first_line = 0, line = 0;
-    for (char *p = text; *p;) {
+    for (char *p = start; *p;) {
         char *e = strchr(p, '\n');
         if (!e)
             e = p + strlen(p);
@@ -136,7 +139,7 @@ mat csv_read(const char *path, char delimiter, int has_header)
     int r = 0;
     line = 0;
     skipped_header = !has_header;
-    for (char *p = text; *p;) {
+    for (char *p = start; *p;) {
         char *e = strchr(p, '\n');
         if (!e)
             e = p + strlen(p);

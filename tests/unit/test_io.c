@@ -251,6 +251,15 @@ static void test_csv(void)
     m = csv_read(fixture("nothing.csv"), ',', 0);
     CHECK(mat_is_empty(m) && error_mentions("csv_read: cannot open", "nothing.csv': No such file"));
 
+    const char *bom_path = tmpfile_path("bom.csv");
+    FILE *bf = fopen(bom_path, "w");
+    fputs("\xEF\xBB\xBF" "1.5,2\n3,4\n", bf);
+    fclose(bf);
+    m = csv_read(bom_path, 0, 0); /* a UTF-8 byte order mark is skipped; delimiter 0 is ',' */
+    CHECK(m.rows == 2 && m.cols == 2 && m.data[0] == 1.5 && m.data[3] == 4);
+    mat_free(&m);
+    unlink(bom_path);
+
     mat A = mat_zeros(4, 3);
     for (int k = 0; k < 12; k++)
         A.data[k] = (k - 5) / 7.0 * pow(10, k - 6);
