@@ -50,7 +50,8 @@ class NbconvertTests(unittest.TestCase):
         self.assertIn("[[1. 2. 3.]", outs[4][0][1])
         self.assertEqual(outs[5], [("stream", "a warning goes to stderr\n"), ("display_data", "rich output")])
         self.assertEqual(code[5]["outputs"][0]["name"], "stderr")
-        self.assertIn("<b>rich</b>", code[5]["outputs"][1]["data"]["text/html"])
+        html = code[5]["outputs"][1]["data"]["text/html"]
+        self.assertIn("<b>rich</b>", "".join(html) if isinstance(html, list) else html)
 
 
 if __name__ == "__main__":
