@@ -160,7 +160,7 @@ static void emit(const char *func, figure *fig, int kind)
     free(bytes);
 }
 
-void (show)(figure *fig) { emit("show", fig, DISPLAY_DATA); }
+void show(figure *fig) { emit("show", fig, DISPLAY_DATA); }
 
 void plot_show(figure *fig) { emit("plot_show", fig, DISPLAY_DATA); }
 

@@ -141,7 +141,7 @@ void plot_axis(plot_axes *ax, int on);
 /* ---- output ---- */
 
 /** Show the figure now as display_data (PNG or SVG plus a text description); later plot_update calls replace it. */
-void (show)(figure *fig);
+void show(figure *fig);
 
 /** Same as show(fig). */
 void plot_show(figure *fig);
