@@ -1,0 +1,148 @@
+"""test_notebooks.py — the teaching primers in notebooks/ run headless, as a class would.
+
+Each primer is executed with `/usr/bin/jupyter nbconvert --to notebook --execute` on a
+kernelspec installed into a temporary prefix. The numbers the notebooks print are checked
+against identities (solve, eigenvalues vs determinant) and against scikit-learn computed in
+this test from the same Fashion-MNIST file; every figure must be a decodable PNG.
+"""
+import base64
+import gzip
+import json
+import os
+import re
+import struct
+import subprocess
+import tempfile
+import unittest
+import zlib
+
+import harness
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def run_notebook(name, tmp):
+    env = dict(os.environ, JUPYTER_PATH=os.path.join(tmp, "share", "jupyter"))
+    out = os.path.join(tmp, name)
+    r = subprocess.run(["/usr/bin/jupyter", "nbconvert", "--to", "notebook", "--execute",
+                        "--allow-errors", "--ExecutePreprocessor.timeout=120",
+                        os.path.join(ROOT, "notebooks", name), "--output", out],
+                       env=env, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise AssertionError(r.stderr[-3000:])
+    with open(out) as f:
+        return [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
+
+
+def text_of(output):
+    if output["output_type"] == "stream":
+        v = output["text"]
+    else:
+        v = output.get("data", {}).get("text/plain", "")
+    return "".join(v) if isinstance(v, list) else v
+
+
+def result_text(cell):
+    res = [o for o in cell["outputs"] if o["output_type"] == "execute_result"]
+    return text_of(res[-1]) if res else None
+
+
+def errors(cells):
+    return [(i, o["ename"], o["evalue"]) for i, c in enumerate(cells)
+            for o in c["outputs"] if o["output_type"] == "error"]
+
+
+def png_size(b64):
+    """Width and height of a PNG, after checking its signature and that every chunk's CRC holds."""
+    data = base64.b64decode(b64)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, size = 8, None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        crc, = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, "bad CRC in chunk %r" % kind
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        pos += 12 + length
+    return size
+
+
+def figures(cells):
+    return [o for c in cells for o in c["outputs"]
+            if o["output_type"] in ("display_data", "execute_result") and "image/png" in o.get("data", {})]
+
+
+class PrimerTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        subprocess.run([harness.kernel_binary(), "install", "--prefix", cls.tmp.name], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def check_figures(self, cells, count):
+        figs = figures(cells)
+        self.assertEqual(len(figs), count)
+        for f in figs:
+            w, h = png_size(f["data"]["image/png"])
+            self.assertGreater(w, 100)
+            self.assertGreater(h, 100)
+
+    def test_01_matrices(self):
+        cells = run_notebook("01-matrices.ipynb", self.tmp.name)
+        # Only the cell that is meant to fail fails, and the session survives it.
+        self.assertEqual([(e[1], e[2]) for e in errors(cells)],
+                         [("CairnError", "mat_mul: inner dimensions differ: A is 3x3, B is 2x2")])
+        self.assertEqual(result_text(cells[1]), "mat 3x1\n[[ 8.]\n [-5.]\n [17.]]")
+        self.assertLess(float(result_text(cells[2])), 1e-12)
+        m = re.search(r"product of eigenvalues ([-\d.]+), determinant ([-\d.]+)",
+                      text_of(cells[3]["outputs"][0]))
+        self.assertAlmostEqual(float(m.group(1)), 43.0, places=6)
+        self.assertAlmostEqual(float(m.group(2)), 43.0, places=6)
+        means = [float(v) for v in re.findall(r"-?\d+\.\d+", result_text(cells[4]))]
+        stds = [float(v) for v in re.findall(r"-?\d+\.\d+", result_text(cells[5]))]
+        self.assertEqual(len(means), 3)
+        for mu, sd in zip(means, stds):
+            self.assertLess(abs(mu), 0.1)      # 1000 samples: 3 standard errors
+            self.assertLess(abs(sd - 1), 0.07)
+        self.assertEqual(result_text(cells[-1]), "9")
+        self.check_figures(cells, 1)
+
+    def test_02_svd_denoising(self):
+        cells = run_notebook("02-svd-denoising.ipynb", self.tmp.name)
+        self.assertEqual(errors(cells), [])
+        out = "".join(text_of(o) for c in cells for o in c["outputs"] if o["output_type"] == "stream")
+        m = re.search(r"noisy input error ([\d.]+), best k = (\d+) with error ([\d.]+)", out)
+        self.assertIsNotNone(m, out)
+        noisy, k, best = float(m.group(1)), int(m.group(2)), float(m.group(3))
+        self.assertLess(best, 0.7 * noisy)     # the low-rank reconstruction removes noise
+        self.assertGreater(k, 1)
+        self.assertLess(k, 24)
+        # The live curve kept its final state: a single display of the figure.
+        self.check_figures(cells, 4)
+
+    @unittest.skipUnless(os.path.exists(FASHION + "/t10k-images-idx3-ubyte.gz"),
+                         "Debian package dataset-fashion-mnist is not installed")
+    def test_03_fashion_mnist_pca(self):
+        import numpy as np
+        from sklearn.decomposition import PCA
+        cells = run_notebook("03-fashion-mnist-pca.ipynb", self.tmp.name)
+        self.assertEqual(errors(cells), [])
+        with gzip.open(FASHION + "/t10k-images-idx3-ubyte.gz") as f:
+            x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784) / 255.0
+        pca = PCA(50, svd_solver="full").fit(x)
+        z = pca.transform(x)
+        ref_relative = np.linalg.norm(pca.inverse_transform(z) - x) / np.linalg.norm(x)
+        self.assertTrue(result_text(cells[0]).startswith("mat 10000x784, images 1x28x28"))
+        self.assertAlmostEqual(float(result_text(cells[3])), pca.explained_variance_ratio_.sum(), places=9)
+        self.assertAlmostEqual(float(result_text(cells[-1])), ref_relative, places=9)
+        self.check_figures(cells, 4)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
