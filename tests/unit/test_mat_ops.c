@@ -212,6 +212,32 @@ static void test_reductions(void)
     mat_free(&big);
 }
 
+static void test_sort_cumsum(void)
+{
+    mat a = mat_from(FX_A_ROWS, FX_A_COLS, fx_a);
+    CHECK_MAT(mat_cumsum(a, -1), fx_a_cumsum_all, 3, 4, 1e-15);
+    CHECK_MAT(mat_cumsum(a, 0), fx_a_cumsum_ax0, 3, 4, 1e-15);
+    CHECK_MAT(mat_cumsum(a, 1), fx_a_cumsum_ax1, 3, 4, 1e-15);
+    CHECK(mat_trace(mat_block(a, 0, 0, 3, 3)) == 3.5);
+    CHECK(isnan(mat_trace(a)) && has_error("mat_trace: needs a square matrix, got 3x4"));
+
+    mat v = mat_from(1, 8, fx_sortv);
+    mat sorted = mat_sort(v), idx = mat_argsort(v);
+    CHECK(sorted.rows == 1 && sorted.cols == 8 && idx.cols == 8);
+    int ok = 1;
+    for (int k = 0; k < 8; k++) {
+        double want = fx_sortv_sorted[k];
+        ok &= isnan(want) ? isnan(sorted.data[k]) : sorted.data[k] == want;
+        ok &= idx.data[k] == (double)fx_sortv_argsort[k];
+    }
+    CHECK(ok);
+    /* A column view sorts into a column. */
+    mat cs = mat_sort(mat_col(a, 1));
+    CHECK(cs.rows == 3 && cs.cols == 1 && cs.data[0] == -2 && cs.data[2] == 6);
+    CHECK(mat_is_empty(mat_argsort(a)) && has_error("mat_argsort: needs a vector (1 x n or n x 1), got 3x4"));
+    mat_free(&a); mat_free(&v); mat_free(&sorted); mat_free(&idx); mat_free(&cs);
+}
+
 static void test_norms_dot(void)
 {
     mat a = mat_from(FX_A_ROWS, FX_A_COLS, fx_a);
@@ -357,6 +383,7 @@ int main(void)
     test_broadcast_inplace();
     test_comparisons();
     test_reductions();
+    test_sort_cumsum();
     test_norms_dot();
     test_products();
     test_preparation();

@@ -175,6 +175,20 @@ double mat_min_all(mat m);
 /** Largest element. */
 double mat_max_all(mat m);
 
+/** Cumulative sum over axis (0 down columns, 1 along rows, -1 over all elements in row-major order); same shape as m. */
+mat mat_cumsum(mat m, int axis);
+
+/** Sum of the diagonal of a square matrix. */
+double mat_trace(mat m);
+
+/* ---- sorting vectors ---- */
+
+/** Sorted copy of vector v (ascending, NaN last, like NumPy), same orientation. */
+mat mat_sort(mat v);
+
+/** Indices that sort vector v ascending (stable, NaN last), as doubles, same orientation: v[idx[k]] is the k-th smallest. */
+mat mat_argsort(mat v);
+
 /* ---- norms and dot ---- */
 
 /** Norm of m: "fro" (or "2" for a vector), "1", "inf"; vectors get vector norms, matrices matrix norms, as NumPy. */
