@@ -8,6 +8,7 @@
  * (block means), so a 10000 x 10000 matrix costs one pass over its data and a few MiB,
  * not a second copy of 800 MB. */
 #include "plot_internal.h"
+#include "cairn/alloc.h"
 #include "cairn/error.h"
 
 #include <math.h>
@@ -59,10 +60,10 @@ static plot_axes *axes_new(figure *fig)
 static void series_release(series *s)
 {
     free(s->label);
-    free(s->x);
-    free(s->y);
-    free(s->classes);
-    free(s->img);
+    cairn_free(s->x);
+    cairn_free(s->y);
+    cairn_free(s->classes);
+    cairn_free(s->img);
     if (s->bar_names) {
         for (int i = 0; i < s->n; i++)
             free(s->bar_names[i]);
@@ -215,13 +216,20 @@ static int points_reserve(series *s, int n)
     int cap = s->cap ? s->cap : 16;
     while (cap < n)
         cap = cap > (1 << 29) ? n : cap * 2;
-    double *x = realloc(s->x, (size_t)cap * sizeof *x);
-    if (!x)
+    /* Point data is runtime memory (cairn_alloc), so the session's accounting sees it. */
+    double *x = cairn_alloc((size_t)cap * sizeof *x), *y = cairn_alloc((size_t)cap * sizeof *y);
+    if (!x || !y) {
+        cairn_free(x);
+        cairn_free(y);
         return -1;
+    }
+    if (s->n) {
+        memcpy(x, s->x, (size_t)s->n * sizeof *x);
+        memcpy(y, s->y, (size_t)s->n * sizeof *y);
+    }
+    cairn_free(s->x);
+    cairn_free(s->y);
     s->x = x;
-    double *y = realloc(s->y, (size_t)cap * sizeof *y);
-    if (!y)
-        return -1;
     s->y = y;
     s->cap = cap;
     return 0;
@@ -398,7 +406,7 @@ int plot_scatter(plot_axes *ax, mat x, mat y, mat labels, double size)
         return -1;
     }
     series *s = series_add(ax, SERIES_SCATTER, NULL);
-    if (!s || points_reserve(s, (int)n) < 0 || (nl && !(s->classes = malloc((size_t)n * sizeof(int))))) {
+    if (!s || points_reserve(s, (int)n) < 0 || (nl && !(s->classes = cairn_alloc((size_t)n * sizeof(int))))) {
         if (s)
             ax->ns--, series_release(s);
         cairn_error("plot_scatter", "out of memory copying %ld points", n);
@@ -449,7 +457,7 @@ static int image_copy(series *s, const double *base, int height, int width, int 
 {
     int fy = (height + IMAGE_MAX_DIM - 1) / IMAGE_MAX_DIM, fx = (width + IMAGE_MAX_DIM - 1) / IMAGE_MAX_DIM;
     int rh = (height + fy - 1) / fy, rw = (width + fx - 1) / fx;
-    s->img = malloc((size_t)rh * (size_t)rw * (size_t)channels * sizeof(float));
+    s->img = cairn_alloc((size_t)rh * (size_t)rw * (size_t)channels * sizeof(float));
     double *sum = calloc((size_t)rw, sizeof *sum);
     int *cnt = calloc((size_t)rw, sizeof *cnt);
     if (!s->img || !sum || !cnt) {

@@ -419,11 +419,14 @@ static void test_scatter_labels(void)
     /* a million points render (stamped, not stroked one by one) */
     fig = plot_figure(0, 0);
     mat big = mat_zeros(1000000, 2);
+    size_t before = cairn_bytes_in_use();
     for (int i = 0; i < 1000000; i++) {
         big.data[2 * i] = sin(i * 0.001) * (i % 1000);
         big.data[2 * i + 1] = cos(i * 0.001) * (i % 1000);
     }
     CHECK(plot_scatter_points(plot_subplot(fig, 0), big, mat_empty(), 0) == 0);
+    /* the copy is runtime memory, accounted like a matrix */
+    CHECK(cairn_bytes_in_use() >= before + 2 * 1000000 * sizeof(double));
     mat_free(&big);
     CHECK(render(fig, &im) == 0);
     if (im.s) {
@@ -431,6 +434,7 @@ static void test_scatter_labels(void)
         cairo_surface_destroy(im.s);
     }
     plot_free(fig);
+    CHECK(cairn_bytes_in_use() == before - 2 * 1000000 * sizeof(double)); /* figure and matrix gone */
 }
 
 static void test_empty_and_errors(void)
