@@ -26,6 +26,14 @@
 
 #include "cairn/display.h"
 
+/* The scan reads stack words outside any C object on purpose: AddressSanitizer must not
+ * instrument it (it would report the neighbours of `here` as overflows). */
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define NO_ASAN
+#endif
+
 static exec_report *active_report;
 static uintptr_t stack_low, stack_high; /* the cell process's main stack */
 static char alt_stack[64 * 1024];
@@ -151,7 +159,7 @@ static void put_function(char *buf, size_t size, const code_function *f)
 }
 
 /* Is ret a plausible return address into cell code (just after a call)? */
-static int is_return_address(uintptr_t ret)
+NO_ASAN static int is_return_address(uintptr_t ret)
 {
     if (!in_cell_code(ret))
         return 0;
@@ -168,7 +176,7 @@ static int is_return_address(uintptr_t ret)
 
 /* Fill r->where with the innermost cell frames: the PC's own function when it is in cell
  * code, then the return addresses found above sp. */
-void crash_where_from(exec_report *r, uintptr_t pc, uintptr_t sp)
+NO_ASAN void crash_where_from(exec_report *r, uintptr_t pc, uintptr_t sp)
 {
     r->where[0] = '\0';
     int n = 0;
@@ -310,3 +318,14 @@ const char *crash_signal_name(int signo)
     default: return NULL;
     }
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+/* Sanitizer builds: the cell process installs its own handlers for fatal signals (to
+ * report where a cell crashed and let the parent roll back); AddressSanitizer must let
+ * it, and must not turn abort() into its own report. ASAN_OPTIONS still overrides. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "allow_user_segv_handler=1:handle_abort=0";
+}
+#endif

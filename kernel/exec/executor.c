@@ -147,8 +147,12 @@ static size_t address_space_now(void)
 static void limit_memory(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
-    return;
+    const int sanitized = 1;
 #else
+    const int sanitized = 0;
+#endif
+    if (sanitized)
+        return;
     size_t grow;
     const char *env = getenv("CAIRN_CELL_MEMORY_LIMIT");
     if (env && *env) {
@@ -168,7 +172,6 @@ static void limit_memory(void)
         want = rl.rlim_max;
     rl.rlim_cur = want;
     setrlimit(RLIMIT_AS, &rl);
-#endif
 }
 
 static void unlimit_memory(void)

@@ -16,7 +16,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Kernel  # noqa: E402
+import subprocess  # noqa: E402
+
+from harness import Kernel, kernel_binary  # noqa: E402
 
 passed = failed = 0
 
@@ -47,6 +49,12 @@ def expect_crash(k, code, ename, evalue_parts, what):
     check(r.content.get("ename") == ename, what + ": execute_reply carries the ename", r.content)
     check(any(ename in line for line in err["traceback"]), what + ": traceback names it", err["traceback"])
     return r
+
+
+def sanitized():
+    """True when the kernel under test is an AddressSanitizer build."""
+    out = subprocess.run(["ldd", kernel_binary()], capture_output=True, text=True).stdout
+    return "libasan" in out
 
 
 def main():
@@ -99,12 +107,15 @@ def main():
 
         # Out of memory: touching more than the cell may have ends in an error, not in a
         # dead machine or kernel (malloc returns NULL under the limit; the write faults).
-        r = k.execute("for (int i = 0; i < 64; i++) {\n"
-                      "    char *block = malloc((size_t)64 << 20);\n"
-                      "    memset(block, 1, (size_t)64 << 20);\n"
-                      "}")
-        check(r.status == "error" and r.error and r.error["ename"] == "SIGSEGV",
-              "touching 4 GiB under a 1 GiB limit ends with an error", r)
+        # AddressSanitizer reserves terabytes of address space, so sanitizer builds run
+        # cells without the limit (protocol.md): there this case would really use 4 GiB.
+        if not sanitized():
+            r = k.execute("for (int i = 0; i < 64; i++) {\n"
+                          "    char *block = malloc((size_t)64 << 20);\n"
+                          "    memset(block, 1, (size_t)64 << 20);\n"
+                          "}")
+            check(r.status == "error" and r.error and r.error["ename"] == "SIGSEGV",
+                  "touching 4 GiB under a 1 GiB limit ends with an error", r)
         r = k.execute("mat huge = mat_zeros(100000, 100000);")
         check(r.status == "error" and r.error and r.error["ename"] == "CairnError"
               and "out of memory" in r.error["evalue"], "an 80 GB mat fails cleanly", r)
