@@ -37,6 +37,7 @@ typedef struct translator {
     strmap cell_void;   /* functions of this cell that return void */
     unsigned char *mark; /* per token: MARK_REF rewrite as (*cairn_ref_NAME), MARK_BLANK drop */
     strmap refs;         /* names of earlier cells' variables rewritten in this unit */
+    strmap own;          /* names this cell defines at top level */
     char *error;
     int error_line, error_column;
 } translator;
@@ -953,9 +954,82 @@ static int declares(const translator *tr, size_t i, size_t stmt_start, const str
  * and `->`, struct bodies, labels, and names shadowed by a local declaration or a
  * parameter (until the end of the enclosing block — erring towards the plain name,
  * which is always correct C). */
+/* NAME[0..n) is a variable of an earlier cell that this unit reaches through its
+ * cairn_ref_ pointer: a live extern declaration of it is in the session. */
+static int is_session_variable(const translator *tr, const char *p, size_t n)
+{
+    size_t idx, at;
+    if (!strmap_get(&tr->s->symbol_by_name, p, n, &idx) || tr->s->symbols[idx].kind != SYMBOL_VARIABLE)
+        return 0;
+    if (strmap_get(&tr->own, p, n, NULL))
+        return 0;
+    return strmap_get(&tr->s->entry_by_key, p, n, &at) && tr->s->entries[at].live && tr->s->entries[at].kind == PRELUDE_DECL;
+}
+
+/* A live macro of an earlier cell, with the session variables its body names
+ * rewritten like the cell's own uses (parameters and members left alone). When out is
+ * NULL, only records the names in tr->refs. */
+static void rewrite_macro(translator *tr, const char *text, strbuf *out)
+{
+    size_t len = strlen(text);
+    c_lexer lx;
+    c_token t, prev = {0};
+    /* Lex after the '#': "define NAME(params) body". */
+    c_lexer_init(&lx, text + 1, len - 1, 1);
+    int state = 0; /* 0 "define", 1 NAME, 2 params or body, 3 in params, 4 body */
+    const char *params[64];
+    size_t param_len[64], nparams = 0;
+    size_t from = 0;
+    while (c_lexer_next(&lx, &t) != C_TOKEN_EOF) {
+        const char *p = text + 1 + t.start;
+        size_t n = t.end - t.start;
+        if (state == 0) {
+            state = 1;
+        } else if (state == 1) {
+            state = 2;
+        } else if (state == 2) {
+            /* A function-like macro has '(' right after its name, no space. */
+            state = (t.kind == C_TOKEN_PUNCT && *p == '(' && t.start == prev.end) ? 3 : 4;
+            if (state == 3) {
+                prev = t;
+                continue;
+            }
+        } else if (state == 3) {
+            if (t.kind == C_TOKEN_IDENTIFIER && nparams < 64) {
+                params[nparams] = p;
+                param_len[nparams++] = n;
+            } else if (t.kind == C_TOKEN_PUNCT && *p == ')') {
+                state = 4;
+            }
+            prev = t;
+            continue;
+        }
+        if (state == 4 && t.kind == C_TOKEN_IDENTIFIER) {
+            int skip = prev.kind == C_TOKEN_PUNCT && ((prev.end - prev.start == 1 && text[1 + prev.start] == '.') ||
+                                                     (prev.end - prev.start == 2 && !memcmp(text + 1 + prev.start, "->", 2)));
+            for (size_t k = 0; k < nparams && !skip; k++)
+                skip = param_len[k] == n && !memcmp(params[k], p, n);
+            if (!skip && is_session_variable(tr, p, n)) {
+                strmap_put(&tr->refs, p, n, 1);
+                if (out) {
+                    sb_putn(out, text + from, (size_t)(p - text) - from);
+                    sb_puts(out, "(*cairn_ref_");
+                    sb_putn(out, p, n);
+                    sb_puts(out, ")");
+                    from = (size_t)(p - text) + n;
+                }
+            }
+        }
+        prev = t;
+    }
+    if (out)
+        sb_puts(out, text + from);
+}
+
 static void mark_references(translator *tr, const cell_split_result *r)
 {
-    strmap own = {0}, local_types = {0};
+    strmap *ownp = &tr->own, local_types = {0};
+#define own (*ownp)
     for (size_t i = 0; i < r->nitems; i++) {
         const cell_item *it = &r->items[i];
         for (size_t d = 0; d < it->ndecls; d++)
@@ -968,7 +1042,6 @@ static void mark_references(translator *tr, const cell_split_result *r)
     }
     tr->mark = calloc(tr->n ? tr->n : 1, 1);
     if (!tr->mark) {
-        strmap_free(&own);
         strmap_free(&local_types);
         return;
     }
@@ -1022,12 +1095,7 @@ static void mark_references(translator *tr, const cell_split_result *r)
             continue;
         const char *p = tr->code + t->start;
         size_t n = t->end - t->start;
-        const cell_symbol *y;
-        size_t idx;
-        if (!strmap_get(&tr->s->symbol_by_name, p, n, &idx))
-            continue;
-        y = &tr->s->symbols[idx];
-        if (y->kind != SYMBOL_VARIABLE || strmap_get(&own, p, n, NULL))
+        if (!is_session_variable(tr, p, n))
             continue;
         if (i > 0 && (tok_is(tr, i - 1, ".") || tok_is(tr, i - 1, "->")))
             continue;
@@ -1053,8 +1121,8 @@ static void mark_references(translator *tr, const cell_split_result *r)
         strmap_put(&tr->refs, p, n, 1);
     }
     free(shadows);
-    strmap_free(&own);
     strmap_free(&local_types);
+#undef own
 }
 
 int cell_translate(const cell_session *s, const char *code, int number, cell_unit *out)
@@ -1148,8 +1216,10 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
             else if (r.tokens[i].kind == C_TOKEN_PREPROC)
                 collect_identifiers(&tr.idents, code + r.tokens[i].start + 1, r.tokens[i].end - r.tokens[i].start - 1);
         for (size_t i = 0; i < s->nentries; i++)
-            if (s->entries[i].live && s->entries[i].kind == PRELUDE_MACRO && !entry_redefined(&tr, &s->entries[i]))
+            if (s->entries[i].live && s->entries[i].kind == PRELUDE_MACRO && !entry_redefined(&tr, &s->entries[i])) {
                 collect_identifiers(&tr.idents, s->entries[i].text, strlen(s->entries[i].text));
+                rewrite_macro(&tr, s->entries[i].text, NULL);
+            }
 
         strbuf src = {0};
         sb_puts(&src, "#include \"cairn.h\"\n");
@@ -1162,7 +1232,10 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                     continue;
                 push_string(&out->uses, &out->nuses, strdup(e->keys[0]));
             }
-            sb_puts(&src, e->text);
+            if (e->kind == PRELUDE_MACRO)
+                rewrite_macro(&tr, e->text, &src);
+            else
+                sb_puts(&src, e->text);
             if (e->kind == PRELUDE_DECL && strmap_get(&tr.refs, e->keys[0], strlen(e->keys[0]), NULL))
                 sb_printf(&src, "static __typeof__(%s) *const cairn_ref_%s = &%s;\n", e->keys[0], e->keys[0], e->keys[0]);
         }
@@ -1196,6 +1269,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
     strmap_free(&tr.cell_consts);
     strmap_free(&tr.cell_void);
     strmap_free(&tr.refs);
+    strmap_free(&tr.own);
     free(tr.mark);
     cell_split_free(&r);
     return out->error ? -1 : 0;

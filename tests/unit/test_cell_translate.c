@@ -321,6 +321,11 @@ int main(void)
     CHECK(run_ok(&r, "g = g * lr;\nfor (int j = 0; j < 3; j++) hist[j] = hist[j] * lr;"));
     CHECK(shows(&r, "g + hist[2]", "double 3.5"));
 
+    /* A macro of an earlier cell that names such a variable is rewritten too; its
+     * parameters are not. */
+    CHECK(run_ok(&r, "#define DECAY(g) ((g) * lr)\n#define RATE lr"));
+    CHECK(shows(&r, "DECAY(g) + 10 * RATE", "double 6")); /* g is 2, lr 0.5 */
+
     /* Runtime types: mat. */
     CHECK(run_ok(&r, "mat A = mat_zeros(2, 3);"));
     CHECK(shows(&r, "A", "mat 2x3"));
