@@ -5,7 +5,10 @@
  * the cell becomes prelude + its own definitions + a generated `void cairn_cell_N(void)`
  * that runs its statements (and top-level initializers) in order, and shows a trailing
  * expression through cairn_show_value (runtime/include/cairn/show.h).
- * `#line` directives map diagnostics back to the cell's own lines.
+ * `#line` directives map diagnostics back to the cell's own lines. Earlier cells'
+ * variables are reached through unit-local pointers (`(*cairn_ref_x)`), because tcc
+ * 0.9.27 miscompiles floating-point operands that are symbols bound with
+ * tcc_add_symbol (see kernel/cell/README.md).
  *
  * The session lives in executor memory, so fork() snapshots it: a cell process commits
  * into its copy only after the cell compiled and ran, and a crash leaves the parent's
@@ -18,10 +21,11 @@
 enum cell_symbol_kind { SYMBOL_VARIABLE, SYMBOL_FUNCTION, SYMBOL_TYPE, SYMBOL_MACRO };
 
 typedef struct cell_symbol {
-    char *name;
+    char *name;        /* "A", "f", "N"; struct/union/enum tags as "struct P" */
     int kind;          /* enum cell_symbol_kind */
     char *declaration; /* what later cells see: "extern mat A;", "int f(int x);", a struct definition, "#define N 3" */
-    char *type;        /* variables: the declared type text ("mat", "int[3]"); functions: the signature */
+    char *type;        /* variables: the declared type text ("mat", "int [3]", "P *"); functions: the
+                        * signature ("int f(int x)"); typedefs: the aliased type; macros: NULL */
     void *address;     /* variables and functions: where the object lives (set by the executor) */
     int cell;          /* execution count of the defining cell */
 } cell_symbol;
@@ -62,7 +66,8 @@ typedef struct cell_unit {
 int cell_translate(const cell_session *s, const char *code, int number, cell_unit *out);
 
 /* Make a unit's definitions visible to later cells (after it compiled and ran; the
- * executor has set defined[i].address for variables and functions first). */
+ * executor has set defined[i].address for variables and functions first). Commit a
+ * unit once: it hands its pending prelude entries over to the session. */
 void cell_session_commit(cell_session *s, const cell_unit *u);
 
 /* Free a session and everything in it. */
