@@ -219,6 +219,18 @@ static void test_line_axes(void)
         }
         CHECK(best_col > 300);
         CHECK(best_row > 450);
+        /* the title is drawn: dark glyph pixels in the top band, centred */
+        int title_px = 0, title_min_x = im.w, title_max_x = 0;
+        for (int yy = 0; yy < 30; yy++)
+            for (int x = 0; x < im.w; x++)
+                if (dark(rgb_at(&im, x, yy))) {
+                    title_px++;
+                    title_min_x = x < title_min_x ? x : title_min_x;
+                    title_max_x = x > title_max_x ? x : title_max_x;
+                }
+        CHECK(title_px > 30);
+        CHECK(title_max_x - title_min_x > 20 && title_max_x - title_min_x < 60); /* "title" at 12 pt */
+        CHECK(abs((title_min_x + title_max_x) / 2 - 340) < 40);
         /* the upper run is above the lower one, and right of it */
         double cx, cy;
         centroid(&im, 0x1f77b4, &cx, &cy);
