@@ -555,9 +555,8 @@ static json_t *kernel_info_content(void)
         "Each cell is compiled in memory (libtcc) and runs in a forked process: a crash\n"
         "rolls back to before the cell. Top-level names persist; a trailing expression is\n"
         "shown. Runtime: mat, linalg, clustering, nn, plot (see %lsmagic, Shift-Tab).",
-        "help_links", "text", "cairn runtime API", "url",
-        "https://github.com/cairn-kernel/cairn#api-tour", "text", "C reference", "url",
-        "https://en.cppreference.com/w/c", "debugger", 0);
+        "help_links", "text", "C reference", "url", "https://en.cppreference.com/w/c", "text",
+        "LAPACK reference", "url", "https://netlib.org/lapack/explore-html/", "debugger", 0);
 }
 
 static const char *content_string(const json_t *c, const char *key)

@@ -153,12 +153,14 @@ class Kernel:
     """A running cairn kernel: km (KernelManager), kc (BlockingKernelClient)."""
 
     def __init__(self, interrupt_mode="message", extra_env=None, startup_timeout=TIMEOUT,
-                 capture_log=False):
+                 capture_log=False, transport="tcp"):
         """capture_log: the kernel's stderr goes to a file read by log_text()."""
         self.tmp = tempfile.mkdtemp(prefix="cairn-test-")
         kernels = write_kernelspec(os.path.join(self.tmp, "kernels"), interrupt_mode=interrupt_mode)
         ksm = KernelSpecManager(kernel_dirs=[kernels])
-        self.km = KernelManager(kernel_name="cairn", kernel_spec_manager=ksm)
+        self.km = KernelManager(kernel_name="cairn", kernel_spec_manager=ksm, transport=transport)
+        if transport == "ipc":
+            self.km.ip = os.path.join(self.tmp, "kernel-ipc")
         env = dict(os.environ)
         if extra_env:
             env.update(extra_env)

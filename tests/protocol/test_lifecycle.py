@@ -97,6 +97,14 @@ class LifecycleTests(unittest.TestCase):
             # the executor plus at most the generation kept for %undo (and its cell)
             self.assertLessEqual(len(kids), 3, kids)
 
+    def test_ipc_transport(self):
+        # Sockets bind where the connection file says, also for the ipc transport.
+        with Kernel(transport="ipc") as k:
+            self.assertEqual(k.connection["transport"], "ipc")
+            r = k.execute('printf("over ipc\\n");')
+            self.assertEqual(r.stdout, "over ipc\n")
+            self.assertTrue(os.path.exists("%s-%d" % (k.connection["ip"], k.connection["shell_port"])))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
