@@ -115,10 +115,33 @@ void plot_free(figure *fig)
         return;
     for (int i = 0; i < fig->naxes; i++)
         axes_free(fig->axes[i]);
+    for (int i = 0; i < fig->nretired; i++)
+        axes_free(fig->retired[i]);
     free(fig->axes);
+    free(fig->retired);
     free(fig->suptitle);
     free(fig->description);
     free(fig);
+}
+
+/* Empties an axes back to a fresh one (same address, so pointers to it stay valid). */
+static void axes_clear(plot_axes *ax)
+{
+    figure *fig = ax->fig;
+    for (int i = 0; i < ax->ns; i++)
+        series_release(&ax->s[i]);
+    free(ax->s);
+    free(ax->title);
+    free(ax->xlabel);
+    free(ax->ylabel);
+    memset(ax, 0, sizeof *ax);
+    ax->fig = fig;
+    ax->xlim[0] = ax->xlim[1] = NAN;
+    ax->ylim[0] = ax->ylim[1] = NAN;
+    ax->clim[0] = ax->clim[1] = NAN;
+    ax->legend = -1;
+    ax->colorbar = -1;
+    ax->axis_on = 1;
 }
 
 int plot_subplots(figure *fig, int rows, int cols)
@@ -131,28 +154,53 @@ int plot_subplots(figure *fig, int rows, int cols)
         cairn_error("plot_subplots", "a %d x %d grid of axes is out of range (1 .. 1024 axes)", rows, cols);
         return -1;
     }
-    plot_axes **axes = calloc((size_t)(rows * cols), sizeof *axes);
+    int n = rows * cols;
+    int drop = fig->naxes > n ? fig->naxes - n : 0;
+    if (drop) {
+        plot_axes **retired = realloc(fig->retired, (size_t)(fig->nretired + drop) * sizeof *retired);
+        if (!retired) {
+            cairn_error("plot_subplots", "out of memory");
+            return -1;
+        }
+        fig->retired = retired;
+    }
+    plot_axes **axes = calloc((size_t)n, sizeof *axes);
     if (!axes) {
         cairn_error("plot_subplots", "out of memory");
         return -1;
     }
-    for (int i = 0; i < rows * cols; i++) {
-        axes[i] = axes_new(fig);
+    /* Existing axes keep their index and content, so a cell's `ax` pointers stay valid. */
+    for (int i = 0; i < n; i++) {
+        axes[i] = i < fig->naxes ? fig->axes[i] : axes_new(fig);
         if (!axes[i]) {
-            for (int j = 0; j < i; j++)
+            for (int j = fig->naxes; j < i; j++)
                 axes_free(axes[j]);
             free(axes);
             cairn_error("plot_subplots", "out of memory");
             return -1;
         }
     }
-    for (int i = 0; i < fig->naxes; i++)
-        axes_free(fig->axes[i]);
+    for (int i = n; i < fig->naxes; i++) {
+        axes_clear(fig->axes[i]);
+        fig->axes[i]->retired = 1;
+        fig->retired[fig->nretired++] = fig->axes[i];
+    }
     free(fig->axes);
     fig->axes = axes;
-    fig->naxes = rows * cols;
+    fig->naxes = n;
     fig->grid_rows = rows;
     fig->grid_cols = cols;
+    invalidate(fig);
+    return 0;
+}
+
+/* A grid of empty axes for the image-grid builders. */
+static int subplots_fresh(figure *fig, int rows, int cols)
+{
+    if (plot_subplots(fig, rows, cols) < 0)
+        return -1;
+    for (int i = 0; i < fig->naxes; i++)
+        axes_clear(fig->axes[i]);
     invalidate(fig);
     return 0;
 }
@@ -239,6 +287,11 @@ static int check_axes(const char *func, plot_axes *ax)
 {
     if (!ax) {
         cairn_error(func, "axes is NULL (get one with plot_subplot(fig, i))");
+        return -1;
+    }
+    if (ax->retired) {
+        cairn_error(func, "this axes is no longer in its figure: plot_subplots made a smaller grid (get one with "
+                          "plot_subplot(fig, i))");
         return -1;
     }
     return 0;
@@ -614,7 +667,7 @@ int plot_image_grid_rows(figure *fig, mat images, const int *rows, int count, in
     }
     int n = rows ? count : images.rows;
     if (mat_is_empty(images) || n <= 0) {
-        if (plot_subplots(fig, 1, 1) < 0)
+        if (subplots_fresh(fig, 1, 1) < 0)
             return -1;
         fig->axes[0]->empty_note = 1;
         fig->axes[0]->axis_on = 0;
@@ -633,7 +686,7 @@ int plot_image_grid_rows(figure *fig, mat images, const int *rows, int count, in
     if (ncols > shown)
         ncols = shown;
     int nrows = (shown + ncols - 1) / ncols;
-    if (plot_subplots(fig, nrows, ncols) < 0)
+    if (subplots_fresh(fig, nrows, ncols) < 0)
         return -1;
     for (int i = 0; i < nrows * ncols; i++) {
         plot_axes *ax = fig->axes[i];
@@ -679,7 +732,7 @@ int plot_channels(figure *fig, mat m, int row, int ncols, const char *cmap)
     if (ncols > n)
         ncols = n;
     int nrows = (n + ncols - 1) / ncols;
-    if (plot_subplots(fig, nrows, ncols) < 0)
+    if (subplots_fresh(fig, nrows, ncols) < 0)
         return -1;
     size_t plane = (size_t)m.height * (size_t)m.width;
     for (int i = 0; i < nrows * ncols; i++) {

@@ -60,6 +60,7 @@ struct plot_axes {
     int axis_on;
     int image_axes; /* the axes shows an image: origin upper, exact extent, no margins */
     int empty_note; /* builders asked to draw empty data: say so on the axes */
+    int retired;    /* dropped by a smaller plot_subplots grid: kept only so old pointers stay valid */
 };
 
 struct figure {
@@ -67,6 +68,8 @@ struct figure {
     int grid_rows, grid_cols;
     plot_axes **axes;
     int naxes;
+    plot_axes **retired; /* axes a cell may still point to, freed with the figure */
+    int nretired;
     char *suptitle;
     char display_id[64];
     char *description;

@@ -574,6 +574,20 @@ static void test_grid_and_kinds(void)
     plot_free(fig);
     mat_free(&rgb);
 
+    /* re-gridding keeps the axes a cell holds; axes dropped by a smaller grid refuse data */
+    fig = plot_figure(0, 0);
+    plot_axes *first = plot_subplot(fig, 0);
+    plot_line_array(first, NULL, (double[]){1, 2}, 2, NULL);
+    CHECK(plot_subplots(fig, 2, 2) == 0);
+    CHECK(plot_subplot(fig, 0) == first && plot_axes_count(fig) == 4);
+    CHECK(strcmp(plot_describe(fig), "<figure 640x480: 4 axes, line>") == 0);
+    plot_axes *last = plot_subplot(fig, 3);
+    CHECK(plot_subplots(fig, 1, 2) == 0);
+    CHECK(plot_line_array(last, NULL, (double[]){1, 2}, 2, NULL) == -1);
+    CHECK(strstr(cairn_last_error(), "plot_line_array: this axes is no longer in its figure") != NULL);
+    CHECK(plot_line_array(first, NULL, (double[]){3, 4}, 2, NULL) == 1);
+    plot_free(fig);
+
     /* subplots: histogram, bars, confusion counts */
     fig = plot_figure(800, 600);
     CHECK(plot_subplots(fig, 2, 2) == 0);

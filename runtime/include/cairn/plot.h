@@ -34,7 +34,7 @@ figure *plot_figure(int width, int height);
 /** Release a figure and all the data copied into it (NULL is ignored). */
 void plot_free(figure *fig);
 
-/** Replace the figure's axes by a rows x cols grid of empty axes; returns 0, or -1 on bad sizes. */
+/** Arrange the figure as a rows x cols grid of axes; existing axes keep their index and content; returns 0 or -1. */
 int plot_subplots(figure *fig, int rows, int cols);
 
 /** The i-th axes of the figure (row-major over the subplot grid), or NULL with an error. */
