@@ -983,6 +983,10 @@ static void *bind_socket(front *f, int type, const char *transport, const char *
         /* A client reconnecting with the same identity takes over its old route. */
         int on = 1;
         zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &on, sizeof on);
+        /* A peer sending a single frame above this is disconnected by ZeroMQ before
+         * the front allocates it: no client can exhaust the kernel's memory. */
+        int64_t max = (int64_t)512 << 20;
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
     }
     char ep[512];
     if (strcmp(transport, "ipc") == 0)
