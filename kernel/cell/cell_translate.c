@@ -914,7 +914,76 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
     return 0;
 }
 
-static int split_is_type(void *ctx, const char *name, size_t n) { return session_has_type(ctx, name, n); }
+/* Type names the splitter knows: the session's, and those of headers this cell includes. */
+typedef struct type_context {
+    const cell_session *s;
+    strmap *extra;
+} type_context;
+
+static int split_is_type(void *ctx, const char *name, size_t n)
+{
+    const type_context *tc = ctx;
+    return session_has_type(tc->s, name, n) || (tc->extra && strmap_get(tc->extra, name, n, NULL));
+}
+
+/* `#include "mine.h"` in a cell: learn the header's typedef names (so `point *p;` is a
+ * declaration), struct members and void functions, like the runtime headers. Found
+ * relative to the working directory, then in the runtime include directory; system
+ * headers (<...>) are covered by the standard type names. */
+static void learn_includes(const cell_session *s, const char *code, strmap *extra, cell_pending *p)
+{
+#ifndef CAIRN_RUNTIME_INCLUDE_DIR
+#define CAIRN_RUNTIME_INCLUDE_DIR "runtime/include"
+#endif
+    c_lexer lx;
+    c_token t;
+    c_lexer_init(&lx, code, strlen(code), 0);
+    while (c_lexer_next(&lx, &t) != C_TOKEN_EOF) {
+        if (t.kind != C_TOKEN_PREPROC)
+            continue;
+        const char *q = code + t.start + 1, *e = code + t.end;
+        while (q < e && (*q == ' ' || *q == '\t'))
+            q++;
+        if (e - q < 8 || memcmp(q, "include", 7) != 0)
+            continue;
+        q += 7;
+        while (q < e && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q >= e || *q != '"')
+            continue;
+        const char *end = memchr(q + 1, '"', (size_t)(e - q - 1));
+        if (!end || end - q - 1 >= 1024)
+            continue;
+        char name[1024], path[4096];
+        memcpy(name, q + 1, (size_t)(end - q - 1));
+        name[end - q - 1] = 0;
+        FILE *f = fopen(name, "rb");
+        if (!f) {
+            snprintf(path, sizeof path, "%s/%s", CAIRN_RUNTIME_INCLUDE_DIR, name);
+            f = fopen(path, "rb");
+        }
+        if (!f)
+            continue; /* tcc will say it cannot find it */
+        strbuf b = {0};
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0 && b.len < (8u << 20))
+            sb_putn(&b, buf, n);
+        fclose(f);
+        char *text = sb_take(&b);
+        if (!text)
+            continue;
+        type_context tc = {s, extra};
+        cell_split_result r;
+        size_t before = p->ntypes;
+        if (cell_split(text, split_is_type, &tc, &r) == 0)
+            cell_collect_facts(s, text, &r, p);
+        cell_split_free(&r);
+        free(text);
+        for (size_t i = before; i < p->ntypes; i++)
+            strmap_put(extra, p->types[i], strlen(p->types[i]), 1);
+    }
+}
 
 /* Whether identifier i starts a declarator: `double lr`, `mat *lr`, `double (*lr)[3]`,
  * `double a, lr` (in a statement that starts with a type). */
@@ -1145,8 +1214,13 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
         return -1;
     }
 
+    strmap header_types = {0};
+    learn_includes(s, code, &header_types, tr.p);
+    type_context tc = {s, &header_types};
     cell_split_result r;
-    if (cell_split(code, split_is_type, (void *)s, &r) < 0) {
+    int split_rc = cell_split(code, split_is_type, &tc, &r);
+    strmap_free(&header_types);
+    if (split_rc < 0) {
         out->error = r.error;
         out->error_line = r.error_line;
         out->error_column = r.error_column;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../kernel/cell/cell.h"
 #include "cairn.h"
@@ -326,6 +327,28 @@ int main(void)
     CHECK(run_ok(&r, "#define DECAY(g) ((g) * lr)\n#define RATE lr"));
     CHECK(shows(&r, "DECAY(g) + 10 * RATE", "double 6")); /* g is 2, lr 0.5 */
 
+    /* Typedef names of a header the cell includes: `point *pp;` declares. */
+    char dir[] = "/tmp/cairn_cell_test_XXXXXX", path[256];
+    {
+        CHECK(mkdtemp(dir) != NULL);
+        char code[512];
+        snprintf(path, sizeof path, "%s/point.h", dir);
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fputs("#ifndef POINT_H\n#define POINT_H\ntypedef struct { double x, y; } point;\n"
+                  "static inline double point_norm2(point p) { return p.x * p.x + p.y * p.y; }\n#endif\n", f);
+            fclose(f);
+        }
+        snprintf(code, sizeof code, "#include \"%s\"\npoint *pp = 0;\npoint q0 = {3, 4};", path);
+        CHECK(run_ok(&r, code));
+        CHECK(shows(&r, "pp = &q0;\npoint_norm2(*pp)", "double 25"));
+        size_t n = 0;
+        const char *const *m = cell_session_members(r.s, "point *", &n, NULL);
+        CHECK(n == 2 && m && strcmp(m[1], "y") == 0);
+        CHECK(cell_session_is_type(r.s, "point") && cell_session_is_type(r.s, "display_part") && !cell_session_is_type(r.s, "q0"));
+    }
+
     /* Runtime types: mat. */
     CHECK(run_ok(&r, "mat A = mat_zeros(2, 3);"));
     CHECK(shows(&r, "A", "mat 2x3"));
@@ -366,5 +389,7 @@ int main(void)
            median10(early_translate), median10(early_compile), median10(late_translate), median10(late_compile));
 
     runner_free(&r);
+    remove(path); /* the include stays in the session prelude until the end */
+    rmdir(dir);
     return check_summary("cell_translate");
 }
