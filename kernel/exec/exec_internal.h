@@ -134,6 +134,11 @@ typedef struct cell_magics {
 int magics_parse(const char *code, cell_magics *m);
 void magics_free(cell_magics *m);
 
+/* ---- value_format.c ---- */
+/* Text of a value of a session-declared type (`point {x = 1.0, y = 2.0}`) into buf;
+ * returns 0 when unsure (size 0: the size is not known, skip the check). */
+int value_format(const void *value, size_t size, const char *type, char *buf, size_t bufsize);
+
 /* ---- introspect.c ---- */
 /* Print the %who (names) or %whos (table) listing to stdout. */
 void introspect_whos(int detailed);

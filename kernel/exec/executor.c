@@ -31,6 +31,7 @@
 #include "cairn/display.h"
 #include "cairn/error.h"
 #include "cairn/random.h"
+#include "cairn/show.h"
 #include "exec_internal.h"
 
 exec_state exec_g;
@@ -317,6 +318,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     int silent = json_is_true(json_object_get(req, "silent"));
     cell_io_install_stdin(json_is_true(json_object_get(req, "allow_stdin")));
     cell_io_install_display(silent);
+    cairn_show_set_formatter(value_format);
     send_simple("started");
 
     double t_start = now_seconds();

@@ -112,7 +112,7 @@ static void describe_value(const char *type, const void *addr, char *buf, size_t
         }
     } else if (strchr(type, '*'))
         snprintf(buf, size, "%p", *(void *const *)addr);
-    else
+    else if (!value_format(addr, 0, type, buf, size))
         snprintf(buf, size, "(a value of type %s)", type);
 }
 

@@ -212,8 +212,21 @@ void cairn_show_string(const void *value, size_t size, const char *type)
     free(text);
 }
 
+static cairn_show_formatter other_formatter;
+
 static void show_address(const void *value, const char *type_text)
 {
+    /* A typed array (`int a[3]` shown by name) arrives as a pointer: the formatter can
+     * show its elements. */
+    if (other_formatter && strchr(type_text, '[')) {
+        char *formatted = malloc(8192);
+        if (formatted && other_formatter(value, sizeof(void *), type_text, formatted, 8192)) {
+            show_text(formatted);
+            free(formatted);
+            return;
+        }
+        free(formatted);
+    }
     const void *p = *(const void *const *)value;
     char text[160];
     if (!p) {
@@ -283,8 +296,19 @@ void cairn_show_figure(const void *value, size_t size, const char *type)
         show_text("(figure: plotting is not built into this runtime)");
 }
 
+void cairn_show_set_formatter(cairn_show_formatter formatter) { other_formatter = formatter; }
+
 void cairn_show_other(const void *value, size_t size, const char *type)
 {
+    if (other_formatter && type) {
+        char *formatted = malloc(8192);
+        if (formatted && other_formatter(value, size, type, formatted, 8192)) {
+            show_text(formatted);
+            free(formatted);
+            return;
+        }
+        free(formatted);
+    }
     char text[256];
     size_t tlen = type ? strlen(type) : 0;
     while (tlen && isspace((unsigned char)type[tlen - 1]))

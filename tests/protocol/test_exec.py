@@ -109,6 +109,17 @@ def value_tests(k):
     check(r.result_text == "41", "a lone variable", r)
     r = k.execute("shown;")
     check(r.result_text is None, "a statement shows nothing", r)
+    # Values of types the cells declared: members by name, arrays by element.
+    k.execute("typedef struct { double x, y; } point;\npoint pt = {1.5, -2};\n"
+              "struct tagged { int id; char *name; point at; };\n"
+              "struct tagged tg = {7, \"bob\", {3, 4}};\nint arr3[3] = {1, 2, 3};")
+    r = k.execute("pt")
+    check(r.result_text == "point {x = 1.5, y = -2.0}", "a struct value shows its members", r)
+    r = k.execute("tg")
+    check(r.result_text == 'struct tagged {id = 7, name = "bob", at = {x = 3.0, y = 4.0}}',
+          "nested struct, string member", r)
+    r = k.execute("arr3")
+    check(r.result_text is not None and r.result_text.endswith("{1, 2, 3}"), "an array shows its elements", r)
     r = k.execute("void say(void) { printf(\"said\\n\"); }")
     r = k.execute("say()")
     check(r.status == "ok" and r.stdout == "said\n" and r.result_text is None,

@@ -92,6 +92,12 @@ void cairn_show_figure(const void *value, size_t size, const char *type);
 /** Show a value of another type by its type name and size. */
 void cairn_show_other(const void *value, size_t size, const char *type);
 
+/** Formatter for values of types the runtime does not know: writes text to buf and returns 1, or returns 0. */
+typedef int (*cairn_show_formatter)(const void *value, size_t size, const char *type, char *buf, size_t bufsize);
+
+/** Install the formatter cairn_show_other tries first (the kernel's knows the session's structs); NULL removes it. */
+void cairn_show_set_formatter(cairn_show_formatter formatter);
+
 /** Format a double the way cairn shows it (shortest round-trip digits) into buf; returns buf. */
 char *cairn_format_double(double v, char *buf, size_t size);
 

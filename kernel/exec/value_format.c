@@ -1,0 +1,282 @@
+/* value_format.c — the text of a value whose type only the session knows.
+ *
+ * A trailing `pt` of type `point`, or Shift-Tab on it, should show
+ * `point {x = 1.0, y = -2.0}`, not "8 bytes". The runtime's show code cannot know the
+ * types that cells declare; the cell model can (cell_session_members gives member names
+ * and type texts). From those, this file recomputes the C layout (x86-64 SysV: each
+ * member at the next multiple of its alignment, size rounded up to the largest
+ * alignment) and formats each member. It only prints when the layout it computed has
+ * exactly the size of the value; anything it is not sure about (bit-fields, unknown
+ * types, unions behind a typedef) falls back to the runtime's "<type: N bytes>". */
+#include "exec_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/show.h"
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int overflow;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    if (b->len + 1 >= b->cap) {
+        b->overflow = 1;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= b->cap - b->len) {
+        b->len = b->cap - 1;
+        b->overflow = 1;
+    } else {
+        b->len += (size_t)n;
+    }
+}
+
+/* Type text without qualifiers and surrounding blanks, into out. */
+static void plain_type(const char *type, char *out, size_t size)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", type);
+    static const char *const quals[] = {"const ", "volatile ", "restrict ", "static "};
+    for (size_t q = 0; q < sizeof quals / sizeof quals[0]; q++) {
+        char *at;
+        while ((at = strstr(tmp, quals[q])) != NULL)
+            memmove(at, at + strlen(quals[q]), strlen(at + strlen(quals[q])) + 1);
+    }
+    char *s = tmp;
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    snprintf(out, size, "%s", s);
+}
+
+enum scalar { S_NONE, S_INT, S_UINT, S_FLOAT, S_DOUBLE, S_BOOL, S_CHAR, S_PTR, S_STRING, S_MAT };
+
+typedef struct scalar_type {
+    const char *name;
+    size_t size;
+    int kind;
+} scalar_type;
+
+static const scalar_type scalars[] = {
+    {"char", 1, S_CHAR}, {"signed char", 1, S_INT}, {"unsigned char", 1, S_UINT},
+    {"_Bool", 1, S_BOOL}, {"bool", 1, S_BOOL}, {"short", 2, S_INT}, {"short int", 2, S_INT},
+    {"unsigned short", 2, S_UINT}, {"int", 4, S_INT}, {"signed", 4, S_INT}, {"signed int", 4, S_INT},
+    {"unsigned", 4, S_UINT}, {"unsigned int", 4, S_UINT}, {"long", 8, S_INT}, {"long int", 8, S_INT},
+    {"unsigned long", 8, S_UINT}, {"long long", 8, S_INT}, {"unsigned long long", 8, S_UINT},
+    {"float", 4, S_FLOAT}, {"double", 8, S_DOUBLE}, {"int8_t", 1, S_INT}, {"uint8_t", 1, S_UINT},
+    {"int16_t", 2, S_INT}, {"uint16_t", 2, S_UINT}, {"int32_t", 4, S_INT}, {"uint32_t", 4, S_UINT},
+    {"int64_t", 8, S_INT}, {"uint64_t", 8, S_UINT}, {"size_t", 8, S_UINT}, {"ssize_t", 8, S_INT},
+    {"ptrdiff_t", 8, S_INT}, {"intptr_t", 8, S_INT}, {"uintptr_t", 8, S_UINT},
+    {"mat", sizeof(mat), S_MAT},
+};
+
+typedef struct layout {
+    size_t size, align;
+} layout;
+
+static int type_layout(const char *type, layout *out, int depth);
+
+/* Members of an aggregate type and their offsets; returns count or -1. */
+static int aggregate_layout(const char *type, size_t *offsets, size_t max, layout *out, int depth)
+{
+    size_t n = 0;
+    const char *const *types = NULL;
+    const char *const *names = cell_session_members(exec_g.session, type, &n, &types);
+    if (!names || !types || n == 0 || n > max)
+        return -1;
+    int is_union = strncmp(type, "union ", 6) == 0;
+    size_t off = 0, align = 1, size = 0;
+    for (size_t i = 0; i < n; i++) {
+        layout m;
+        if (type_layout(types[i], &m, depth + 1) != 0)
+            return -1;
+        if (m.align > align)
+            align = m.align;
+        if (is_union) {
+            offsets[i] = 0;
+            if (m.size > size)
+                size = m.size;
+        } else {
+            off = (off + m.align - 1) / m.align * m.align;
+            offsets[i] = off;
+            off += m.size;
+            size = off;
+        }
+    }
+    out->size = (size + align - 1) / align * align;
+    out->align = align;
+    return (int)n;
+}
+
+static int type_layout(const char *type_text, layout *out, int depth)
+{
+    if (depth > 8)
+        return -1;
+    char type[256];
+    plain_type(type_text, type, sizeof type);
+    char *bracket = strchr(type, '[');
+    if (bracket) {
+        long count = strtol(bracket + 1, NULL, 10);
+        if (count <= 0 || strchr(bracket + 1, '['))
+            return -1;
+        *bracket = '\0';
+        layout e;
+        if (type_layout(type, &e, depth + 1) != 0)
+            return -1;
+        out->size = e.size * (size_t)count;
+        out->align = e.align;
+        return 0;
+    }
+    if (strchr(type, '*') || strchr(type, '(')) {
+        out->size = out->align = sizeof(void *);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
+        if (strcmp(type, scalars[i].name) == 0) {
+            out->size = scalars[i].size;
+            out->align = scalars[i].kind == S_MAT ? sizeof(void *) : scalars[i].size;
+            return 0;
+        }
+    size_t offsets[64];
+    return aggregate_layout(type, offsets, 64, out, depth) > 0 ? 0 : -1;
+}
+
+static void format_typed(sbuf *b, const char *type_text, const unsigned char *p, int depth, int top);
+
+static void format_scalar(sbuf *b, int kind, size_t size, const unsigned char *p)
+{
+    long long sv = 0;
+    unsigned long long uv = 0;
+    switch (size) {
+    case 1: sv = *(const signed char *)p; uv = *p; break;
+    case 2: sv = *(const short *)(const void *)p; uv = *(const unsigned short *)(const void *)p; break;
+    case 4: sv = *(const int *)(const void *)p; uv = *(const unsigned *)(const void *)p; break;
+    default: sv = *(const long long *)(const void *)p; uv = *(const unsigned long long *)(const void *)p; break;
+    }
+    char num[64];
+    switch (kind) {
+    case S_INT: sb_add(b, "%lld", sv); break;
+    case S_UINT: sb_add(b, "%llu", uv); break;
+    case S_BOOL: sb_add(b, "%s", uv ? "true" : "false"); break;
+    case S_CHAR:
+        if (isprint((int)(unsigned char)sv))
+            sb_add(b, "'%c'", (char)sv);
+        else
+            sb_add(b, "%lld", sv);
+        break;
+    case S_FLOAT: sb_add(b, "%sf", cairn_format_double((double)*(const float *)(const void *)p, num, sizeof num)); break;
+    case S_DOUBLE: sb_add(b, "%s", cairn_format_double(*(const double *)(const void *)p, num, sizeof num)); break;
+    default: break;
+    }
+}
+
+static void format_typed(sbuf *b, const char *type_text, const unsigned char *p, int depth, int top)
+{
+    char type[256];
+    plain_type(type_text, type, sizeof type);
+    char *bracket = strchr(type, '[');
+    if (bracket) {
+        long count = strtol(bracket + 1, NULL, 10);
+        *bracket = '\0';
+        layout e;
+        if (count <= 0 || type_layout(type, &e, depth + 1) != 0) {
+            sb_add(b, "{...}");
+            return;
+        }
+        sb_add(b, "{");
+        long shown = count < 8 ? count : 8;
+        for (long i = 0; i < shown; i++) {
+            if (i)
+                sb_add(b, ", ");
+            format_typed(b, type, p + (size_t)i * e.size, depth + 1, 0);
+        }
+        sb_add(b, "%s}", count > shown ? ", ..." : "");
+        return;
+    }
+    if (strcmp(type, "char *") == 0 || strcmp(type, "char*") == 0) {
+        const char *s = *(const char *const *)(const void *)p;
+        if (!s)
+            sb_add(b, "NULL");
+        else
+            sb_add(b, "\"%.40s%s\"", s, strnlen(s, 41) > 40 ? "..." : "");
+        return;
+    }
+    if (strchr(type, '*') || strchr(type, '(')) {
+        const void *v = *(const void *const *)(const void *)p;
+        if (v)
+            sb_add(b, "%p", v);
+        else
+            sb_add(b, "NULL");
+        return;
+    }
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
+        if (strcmp(type, scalars[i].name) == 0) {
+            if (scalars[i].kind == S_MAT)
+                sb_add(b, "%s", mat_describe(*(const mat *)(const void *)p));
+            else
+                format_scalar(b, scalars[i].kind, scalars[i].size, p);
+            return;
+        }
+    size_t offsets[64];
+    layout l;
+    int n = depth > 4 ? -1 : aggregate_layout(type, offsets, 64, &l, depth);
+    if (n <= 0) {
+        sb_add(b, "{...}");
+        return;
+    }
+    size_t count = 0;
+    const char *const *types = NULL;
+    const char *const *names = cell_session_members(exec_g.session, type, &count, &types);
+    sb_add(b, top ? "%s {" : "{", type);
+    for (int i = 0; i < n && !b->overflow; i++) {
+        sb_add(b, "%s%s = ", i ? ", " : "", names[i]);
+        format_typed(b, types[i], p + offsets[i], depth + 1, 0);
+    }
+    sb_add(b, "}");
+}
+
+int value_format(const void *value, size_t size, const char *type, char *buf, size_t bufsize)
+{
+    if (!exec_g.session || !type || !value || bufsize < 16)
+        return 0;
+    char plain[256];
+    plain_type(type, plain, sizeof plain);
+    if (strchr(plain, '[') && !strchr(plain, '*') && size == sizeof(void *)) {
+        /* An array shown by a trailing name arrives decayed: a pointer to its first element. */
+        const void *data = *(const void *const *)value;
+        layout l;
+        if (!data || type_layout(plain, &l, 0) != 0)
+            return 0;
+        sbuf b = {buf, 0, bufsize, 0};
+        buf[0] = '\0';
+        sb_add(&b, "%s ", plain);
+        format_typed(&b, plain, data, 0, 0);
+        if (b.overflow && bufsize > 4)
+            strcpy(buf + bufsize - 4, "...");
+        return 1;
+    }
+    if (strchr(plain, '*') || strchr(plain, '['))
+        return 0; /* pointers: the runtime's own text (an address) is right */
+    layout l;
+    if (type_layout(plain, &l, 0) != 0 || (size && l.size != size))
+        return 0;
+    sbuf b = {buf, 0, bufsize, 0};
+    buf[0] = '\0';
+    format_typed(&b, plain, value, 0, 1);
+    if (b.overflow && bufsize > 4)
+        strcpy(buf + bufsize - 4, "...");
+    return 1;
+}
