@@ -125,10 +125,61 @@ static pending_entry *new_entry(translator *tr, int kind, char *text)
     return e;
 }
 
+/* Whether word occurs in text as a whole word ("struct P" in "struct P *"). */
+static int has_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+        int before = p == text || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9'));
+        char c = p[n];
+        int after = !(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+        if (before && after)
+            return 1;
+    }
+    return 0;
+}
+
+/* A type that changes under existing variables: say which ones keep the old layout. */
+static void note_type_change(translator *tr, const pending_entry *e, const char *key)
+{
+    size_t at;
+    if (e->kind != PRELUDE_TYPE || !strmap_get(&tr->s->entry_by_key, key, strlen(key), &at))
+        return;
+    const prelude_entry *old = &tr->s->entries[at];
+    if (!old->live || old->kind != PRELUDE_TYPE || strcmp(old->text, e->text) == 0)
+        return;
+    strbuf names = {0};
+    size_t count = 0;
+    /* Typedef names of that type count too: `typedef struct P P; P p;`. */
+    const char *aliases[8];
+    size_t naliases = 0;
+    for (size_t i = 0; i < tr->s->nsymbols && naliases < 8; i++) {
+        const cell_symbol *y = &tr->s->symbols[i];
+        if (y->kind == SYMBOL_TYPE && y->type && strcmp(y->type, key) == 0 && strcmp(y->name, key) != 0)
+            aliases[naliases++] = y->name;
+    }
+    for (size_t i = 0; i < tr->s->nsymbols; i++) {
+        const cell_symbol *y = &tr->s->symbols[i];
+        int uses = y->kind == SYMBOL_VARIABLE && y->type && has_word(y->type, key);
+        for (size_t a = 0; a < naliases && !uses && y->kind == SYMBOL_VARIABLE && y->type; a++)
+            uses = has_word(y->type, aliases[a]);
+        if (uses) {
+            if (count < 8)
+                sb_printf(&names, "%s%s", count ? ", " : "", y->name);
+            count++;
+        }
+    }
+    if (count)
+        sb_printf(&tr->notes, "note: %s is redefined; %s%s declared with the old definition keep%s its layout\n", key,
+                  names.s, count > 8 ? ", ..." : "", count == 1 ? "s" : "");
+    free(sb_take(&names));
+}
+
 static void entry_key(translator *tr, pending_entry *e, const char *key)
 {
     if (!e || !key)
         return;
+    note_type_change(tr, e, key);
     push_string(&e->keys, &e->nkeys, strdup(key));
     strmap_put(&tr->keys, key, strlen(key), 1);
 }

@@ -266,6 +266,7 @@ int main(void)
     }
     /* A struct with a different layout: the new definition wins. */
     CHECK(run_ok(&r, "struct P { double w, x, y; };\nstruct P q = {0.5, 1, 2};"));
+    CHECK(r.notes && strstr(r.notes, "struct P is redefined") && strstr(r.notes, "pp"));
     CHECK(shows(&r, "q.w + q.y", "double 2.5"));
 
     /* Non-constant brace initializers: compound literal / element copy at run time. */
