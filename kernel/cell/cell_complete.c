@@ -50,14 +50,23 @@ const char *cell_is_complete(const char *code, const char **indent)
     c_token t;
     c_lexer_init(&lx, text, len, 1);
     char stack[256];
+    unsigned char control[256]; /* the '(' follows if/for/while/switch */
     size_t depth = 0, braces = 0;
     const char *verdict = complete;
+    /* `if (x)`, `for (...)`, `else`, `do` at the very end still wait for their body. */
+    int awaiting_body = 0, after_control = 0;
     while (c_lexer_next(&lx, &t) != C_TOKEN_EOF) {
         if (t.flags & C_TOKEN_UNTERMINATED) {
             /* A literal cut by a line break (not by the end) cannot be continued. */
             verdict = (t.kind == C_TOKEN_STRING || t.kind == C_TOKEN_CHAR) && t.end < len ? invalid : incomplete;
             break;
         }
+        if (t.kind == C_TOKEN_COMMENT)
+            continue;
+        int was_control = after_control;
+        after_control = t.kind == C_TOKEN_KEYWORD && (c_token_is(text, &t, "if") || c_token_is(text, &t, "for") ||
+                                                     c_token_is(text, &t, "while") || c_token_is(text, &t, "switch"));
+        awaiting_body = t.kind == C_TOKEN_KEYWORD && (c_token_is(text, &t, "else") || c_token_is(text, &t, "do"));
         if (t.kind != C_TOKEN_PUNCT || t.end - t.start != 1)
             continue;
         char c = text[t.start];
@@ -66,6 +75,7 @@ const char *cell_is_complete(const char *code, const char **indent)
                 verdict = invalid;
                 break;
             }
+            control[depth] = c == '(' && was_control;
             stack[depth++] = c;
             braces += c == '{';
         } else if (c == ')' || c == ']' || c == '}') {
@@ -75,13 +85,16 @@ const char *cell_is_complete(const char *code, const char **indent)
                 break;
             }
             braces -= stack[--depth] == '{';
+            /* `while (x)` after a do-body's `}` ends with ';', so it never waits here. */
+            awaiting_body = c == ')' && control[depth];
         }
     }
-    if (verdict == complete && depth)
+    if (verdict == complete && (depth || awaiting_body))
         verdict = incomplete;
     if (verdict == incomplete && indent) {
-        /* Four spaces per open brace; inside only parentheses, one level. */
-        size_t level = braces ? braces : depth ? 1 : 0;
+        /* Four spaces per open brace; inside only parentheses (or before the body of
+         * an if/for/while/else), one more level. */
+        size_t level = braces + ((depth > braces || awaiting_body) ? 1 : 0);
         if (level > 8)
             level = 8;
         *indent = spaces + sizeof spaces - 1 - 4 * level;

@@ -25,6 +25,14 @@ int main(void)
     CHECK(strcmp(verdict("#define LONG(x) \\", &indent), "incomplete") == 0);
     CHECK(strcmp(verdict("#define LONG(x) \\\n  (x)", &indent), "complete") == 0);
 
+    /* A control statement whose body has not started yet. */
+    CHECK(strcmp(verdict("for (int i = 0; i < 3; i++)", &indent), "incomplete") == 0 && strcmp(indent, "    ") == 0);
+    CHECK(strcmp(verdict("if (x) y();\nelse", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("do", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("if (x) y();", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("do { x++; } while (x < 3);", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("f(g(x))", &indent), "complete") == 0);
+
     /* Braces inside strings, characters and comments do not count. */
     CHECK(strcmp(verdict("puts(\"{\"); char c = '}'; // {", &indent), "complete") == 0);
     CHECK(strcmp(verdict("/* } */ int x;", &indent), "complete") == 0);
