@@ -297,6 +297,109 @@ static int is_void_result_error(const compiled_cell *cc)
     return 0;
 }
 
+/* ---- user_expressions: each evaluated in its own short-lived process ---- */
+
+static char *expression_text;    /* where the capturing sink writes (the report page) */
+static size_t expression_cap;
+
+static void capture_result(int kind, const display_part *parts, int nparts, const char *display_id, int wait)
+{
+    (void)display_id;
+    (void)wait;
+    if (kind != DISPLAY_RESULT || !expression_text)
+        return;
+    for (int i = 0; i < nparts; i++)
+        if (parts[i].mime && strcmp(parts[i].mime, "text/plain") == 0) {
+            size_t n = parts[i].size < expression_cap - 1 ? parts[i].size : expression_cap - 1;
+            memcpy(expression_text, parts[i].data, n);
+            expression_text[n] = '\0';
+        }
+}
+
+/* The value of one expression as a user_expressions entry: {status, data} or an error. */
+static json_t *evaluate_expression(const char *expr, int number)
+{
+    exec_report *r = report_new();
+    if (!r)
+        return json_pack("{s:s, s:s, s:s, s:[]}", "status", "error", "ename", "OSError", "evalue",
+                         "cannot map a report page", "traceback");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        crash_install(r);
+        limit_memory();
+        expression_text = r->done;
+        expression_cap = sizeof r->done;
+        display_set_sink(capture_result);
+        cairn_show_set_formatter(value_format);
+        cell_unit unit;
+        memset(&unit, 0, sizeof unit);
+        compiled_cell cc;
+        memset(&cc, 0, sizeof cc);
+        int ok = cell_translate(exec_g.session, expr, number, &unit) == 0 && !unit.error &&
+                 compile_cell(unit.source, expr, unit.entry, number, &unit, &cc) == 0;
+        if (!ok) {
+            snprintf(r->where, sizeof r->where, "%.1000s",
+                     unit.error ? unit.error : (cc.first_error ? cc.first_error : "cannot compile"));
+            _exit(2);
+        }
+        cairn_set_error_handler(on_runtime_error);
+        if (sigsetjmp(cell_jump, 1) == 0) {
+            cell_running = 1;
+            cc.entry();
+            cell_running = 0;
+        } else {
+            snprintf(r->where, sizeof r->where, "%.1000s", runtime_error);
+            _exit(3);
+        }
+        r->prepared = 1;
+        _exit(0);
+    }
+    int status = 0;
+    if (pid > 0)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    json_t *out;
+    if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && r->prepared) {
+        out = json_pack("{s:s, s:{s:s}, s:{}}", "status", "ok", "data", "text/plain", r->done, "metadata");
+    } else {
+        const char *ename = "Error";
+        char ev[1100];
+        if (pid < 0) {
+            snprintf(ev, sizeof ev, "cannot fork");
+        } else if (WIFEXITED(status) && (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 3)) {
+            ename = WEXITSTATUS(status) == 2 ? "CompileError" : "CairnError";
+            snprintf(ev, sizeof ev, "%s", r->where);
+        } else if (WIFSIGNALED(status)) {
+            const char *name = crash_signal_name(WTERMSIG(status));
+            ename = name ? name : "signal";
+            snprintf(ev, sizeof ev, "the expression crashed the process evaluating it");
+        } else {
+            snprintf(ev, sizeof ev, "the expression showed no value");
+        }
+        out = json_pack("{s:s, s:s, s:s, s:[s]}", "status", "error", "ename", ename, "evalue", ev, "traceback", ev);
+    }
+    report_free(r);
+    return out;
+}
+
+static json_t *evaluate_user_expressions(json_t *exprs, int number)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *value;
+    json_object_foreach(exprs, key, value)
+    {
+        const char *expr = json_string_value(value);
+        json_object_set_new(out, key,
+                            expr ? evaluate_expression(expr, number)
+                                 : json_pack("{s:s, s:s, s:s, s:[]}", "status", "error", "ename", "TypeError",
+                                             "evalue", "a user expression must be a string", "traceback"));
+    }
+    return out;
+}
+
 typedef struct run_options {
     const char *code; /* magics blanked */
     int number;
@@ -424,6 +527,9 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
                           "the cell stopped early; what it did until then is kept", NULL);
     else
         done = json_pack("{s:s, s:s}", "type", "done", "status", "ok");
+    json_t *exprs = json_object_get(req, "user_expressions");
+    if (!interrupted && json_is_object(exprs) && json_object_size(exprs) > 0)
+        json_object_set_new(done, "user_expressions", evaluate_user_expressions(exprs, number));
     send_done(done);
     r->busy = 0;
 }

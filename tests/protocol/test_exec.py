@@ -126,6 +126,19 @@ def value_tests(k):
           "a trailing call of a void function runs and shows nothing", r)
 
 
+def user_expression_tests(k):
+    r = k.execute("int ue_base = 41;", user_expressions={"plus": "ue_base + 1", "str": '"s"',
+                                                          "missing": "no_such_name", "crash": "*(int *)0"})
+    ue = r.content.get("user_expressions", {})
+    check(ue.get("plus", {}).get("data", {}).get("text/plain") == "42", "user expression value", ue)
+    check(ue.get("str", {}).get("data", {}).get("text/plain") == '"s"', "user expression string", ue)
+    check(ue.get("missing", {}).get("status") == "error" and ue["missing"]["ename"] == "CompileError",
+          "an undeclared name is a CompileError", ue)
+    check(ue.get("crash", {}).get("ename") == "SIGSEGV", "a crashing expression is reported", ue)
+    r = k.execute("ue_base")
+    check(r.result_text == "41", "the session survives its user expressions", r)
+
+
 def interrupt_tests(k):
     k.execute("int before_interrupt = 5;")
     r, took = interrupt_after(k, "long spins = 0;\nwhile (!cairn_interrupted()) spins++;", 0.5)
@@ -224,7 +237,7 @@ def introspect_tests(k):
 
 def main():
     with Kernel() as k:
-        for group in (stdin_tests, value_tests, interrupt_tests, openblas_tests, magic_tests,
+        for group in (stdin_tests, value_tests, user_expression_tests, interrupt_tests, openblas_tests, magic_tests,
                       display_tests, introspect_tests):
             try:
                 group(k)
