@@ -336,6 +336,10 @@ static void test_products(void)
     CHECK(mat_gemm(c, 2.0, p, 0, q, 0, 1.0) == 0);
     mat pq3 = mat_scale(pq, 3);
     CHECK(mat_allclose(c, pq3, 1e-12, 1e-12));
+    /* Both operands transposed: (Pᵀ)ᵀ (Qᵀ)ᵀ = PQ. */
+    CHECK(mat_gemm(cnt, 1.0, pt, 1, qt, 1, 0.0) == 0 && mat_allclose(cnt, pq, 1e-12, 1e-12));
+    CHECK(mat_gemm(cnt, 1.0, pt, 0, qt, 1, 0.0) == -1 &&
+          has_error("mat_gemm: inner dimensions of op(A)·op(B) differ: A is 45x67, B is 53x45"));
     CHECK(mat_mul_into(c, p, p) == -1 && has_error("mat_mul_into: inner dimensions differ: A is 67x45, B is 67x45"));
     CHECK(mat_mul_into(ctn, p, q) == -1 &&
           has_error("mat_mul_into: output C is 45x45 but the product of A (67x45) and B (45x53) is 67x53"));
