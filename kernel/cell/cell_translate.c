@@ -467,6 +467,24 @@ static void emit_variable(translator *tr, const cell_item *it, const cell_declar
     if (!name)
         return;
     int has_init = d->init_first < d->init_last;
+    int typed = it->aggregate != CELL_NONE;
+    for (size_t i = it->spec_first; i < it->spec_last && !typed; i++)
+        typed = tr->t[i].kind == C_TOKEN_IDENTIFIER || tok_is(tr, i, "typeof") || tok_is(tr, i, "__typeof__") ||
+                tok_is(tr, i, "__typeof") || tok_is(tr, i, "void") || tok_is(tr, i, "char") || tok_is(tr, i, "short") ||
+                tok_is(tr, i, "int") || tok_is(tr, i, "long") || tok_is(tr, i, "float") || tok_is(tr, i, "double") ||
+                tok_is(tr, i, "signed") || tok_is(tr, i, "unsigned") || tok_is(tr, i, "_Bool") || tok_is(tr, i, "_Complex") ||
+                tok_is(tr, i, "_Atomic");
+    if (!typed) {
+        if (!tr->error) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "'%s' needs a type: C infers none here (write e.g. `double %s = ...;`)", name, name);
+            tr->error = cell_format_error(tr->code, tr->t[d->name].line, tr->t[d->name].column, msg);
+            tr->error_line = tr->t[d->name].line;
+            tr->error_column = tr->t[d->name].column;
+        }
+        free(name);
+        return;
+    }
     int brace = has_init && tok_is(tr, d->init_first, "{");
     int string = has_init && tok_kind(tr, d->init_first) == C_TOKEN_STRING;
     int constant = has_init && is_constant(tr, d->init_first, d->init_last);

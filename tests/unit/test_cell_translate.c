@@ -365,6 +365,7 @@ int main(void)
     CHECK(run(&r, "void takes(int *p) { (void)p; }\nstruct P sp;\n  takes(sp);") == 2 && r.error_line == 3 && r.error_column == 3);
     CHECK(run(&r, "x = 1\ny = 2;") == 1 && r.error_line == 2 && r.explained && strstr(r.explained, "end of line 1"));
     CHECK(run(&r, "for (int j = 0; j < 3; j++) {\n  printf(\"%d\\n\", j)\n}") == 2 && r.error_line == 2 && r.error_column == 20);
+    CHECK(run(&r, "auto guess = 3;") == 1 && r.explained && strstr(r.explained, "needs a type"));
     CHECK(shows(&r, "x", "double 1.5"));
 
     /* 500 cells: each defines a variable and uses the previous one. */
