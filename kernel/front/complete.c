@@ -90,7 +90,8 @@ char *complete_name_at(const char *code, int cursor_pos)
     while (end < len && ident_char(code[end]))
         end++;
     size_t start = ident_start(code, b);
-    if (start == end) {
+    if (start == end || isdigit((unsigned char)code[start])) {
+        start = end = b;
         /* Inside a call's arguments: inspect the function whose '(' is still open. */
         int depth = 0;
         size_t i = b;
