@@ -1235,8 +1235,9 @@ static void mark_references(translator *tr, const cell_split_result *r)
         size_t n = t->end - t->start;
         if (!is_session_variable(tr, p, n))
             continue;
-        if (i > 0 && (tok_is(tr, i - 1, ".") || tok_is(tr, i - 1, "->")))
-            continue;
+        if (i > 0 && (tok_is(tr, i - 1, ".") || tok_is(tr, i - 1, "->") || tok_is(tr, i - 1, "struct") ||
+                      tok_is(tr, i - 1, "union") || tok_is(tr, i - 1, "enum")))
+            continue; /* a member or a tag, not the variable */
         int shadowed = 0;
         for (size_t k = 0; k < nshadows && !shadowed; k++)
             shadowed = tr->t[shadows[k].tok].end - tr->t[shadows[k].tok].start == n &&

@@ -350,6 +350,21 @@ int main(void)
         CHECK(cell_session_is_type(r.s, "point") && cell_session_is_type(r.s, "display_part") && !cell_session_is_type(r.s, "q0"));
     }
 
+    /* What the rewrite touches, in the generated source itself. */
+    {
+        cell_unit u;
+        CHECK(cell_translate(r.s, "double twice(double lr) { return 2 * lr; }\nstruct W { double lr; } w0;\n"
+                                  "w0.lr = lr;\nstruct lr_tag { int a; };\n{ double g = 1; g += lr; }\ng *= 2;",
+                             9999, &u) == 0);
+        CHECK(u.source && strstr(u.source, "return 2 * lr;"));             /* the parameter */
+        CHECK(u.source && strstr(u.source, "struct W { double lr; }"));    /* a member */
+        CHECK(u.source && strstr(u.source, "w0.lr = (*cairn_ref_lr);"));   /* member, then the variable */
+        CHECK(u.source && strstr(u.source, "g += (*cairn_ref_lr);"));      /* a local g shadows only g */
+        CHECK(u.source && strstr(u.source, "(*cairn_ref_g) *= 2;"));       /* after the block, g is global again */
+        CHECK(u.source && strstr(u.source, "static __typeof__(lr) *const cairn_ref_lr = &lr;"));
+        cell_unit_free(&u);
+    }
+
     /* Runtime types: mat. */
     CHECK(run_ok(&r, "mat A = mat_zeros(2, 3);"));
     CHECK(shows(&r, "A", "mat 2x3"));
