@@ -80,6 +80,12 @@ void cell_session_free(cell_session *s);
 const char *const *cell_session_members(const cell_session *s, const char *type, size_t *count,
                                         const char *const **types);
 
+/* The type of a simple postfix expression over the session's variables, for completion
+ * after `.`/`->` and for inspect: "p" -> "P", "pts[2].inner" -> "struct inner",
+ * "node->next" -> "struct node *", "A.data" -> "double *". Returns malloc'ed text, or
+ * NULL when the expression is not of that form or a name is unknown. */
+char *cell_session_expression_type(const cell_session *s, const char *expr);
+
 /* Whether name is a type name (builtin, standard, runtime or earlier-cell typedef). */
 int cell_session_is_type(const cell_session *s, const char *name);
 

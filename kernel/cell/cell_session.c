@@ -370,6 +370,91 @@ const char *const *cell_session_members(const cell_session *s, const char *type,
     return names;
 }
 
+/* One level less of a type text: "double [3]" -> "double", "P *" -> "P",
+ * "int [2][3]" -> "int [3]". Returns 0 when the type is neither array nor pointer. */
+static int strip_level(char *type)
+{
+    char *bracket = strchr(type, '[');
+    if (bracket) {
+        char *close = strchr(bracket, ']');
+        if (!close)
+            return 0;
+        memmove(bracket, close + 1, strlen(close + 1) + 1);
+    } else {
+        char *star = strrchr(type, '*');
+        if (!star)
+            return 0;
+        *star = 0;
+    }
+    size_t n = strlen(type);
+    while (n && type[n - 1] == ' ')
+        type[--n] = 0;
+    return 1;
+}
+
+char *cell_session_expression_type(const cell_session *s, const char *expr)
+{
+    if (!s || !expr)
+        return NULL;
+    size_t count = 0;
+    c_token *t = c_lex_all(expr, strlen(expr), &count);
+    if (!t)
+        return NULL;
+    char *type = NULL;
+    if (count && t[0].kind == C_TOKEN_IDENTIFIER) {
+        char name[256];
+        size_t n = t[0].end - t[0].start;
+        if (n < sizeof name) {
+            memcpy(name, expr + t[0].start, n);
+            name[n] = 0;
+            const cell_symbol *y = cell_session_find(s, name);
+            if (y && y->kind == SYMBOL_VARIABLE && y->type)
+                type = strdup(y->type);
+        }
+    }
+    for (size_t i = 1; type && i < count; i++) {
+        if (c_token_is(expr, &t[i], "[")) {
+            int depth = 0;
+            for (; i < count; i++) {
+                if (c_token_is(expr, &t[i], "["))
+                    depth++;
+                else if (c_token_is(expr, &t[i], "]") && --depth == 0)
+                    break;
+            }
+            if (i == count || !strip_level(type)) {
+                free(type);
+                type = NULL;
+            }
+            continue;
+        }
+        int arrow = c_token_is(expr, &t[i], "->");
+        if ((arrow || c_token_is(expr, &t[i], ".")) && i + 1 < count && t[i + 1].kind == C_TOKEN_IDENTIFIER) {
+            if (arrow && !strip_level(type)) {
+                free(type);
+                type = NULL;
+                break;
+            }
+            size_t nm = 0;
+            const char *const *types = NULL;
+            const char *const *names = cell_session_members(s, type, &nm, &types);
+            const char *member = expr + t[i + 1].start;
+            size_t ml = t[i + 1].end - t[i + 1].start;
+            char *next = NULL;
+            for (size_t k = 0; names && k < nm && !next; k++)
+                if (strlen(names[k]) == ml && memcmp(names[k], member, ml) == 0)
+                    next = strdup(types[k]);
+            free(type);
+            type = next;
+            i++;
+            continue;
+        }
+        free(type); /* calls, casts, operators: not followed */
+        type = NULL;
+    }
+    free(t);
+    return type;
+}
+
 /* ---- pending ---- */
 
 static void free_strings(char **v, size_t n)

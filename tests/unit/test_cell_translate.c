@@ -365,6 +365,22 @@ int main(void)
         cell_unit_free(&u);
     }
 
+    /* The type of a member chain, for completion after `a.b.`. */
+    CHECK(run_ok(&r, "struct inner { double val; int tag; };\nstruct outer { struct inner in[2]; struct outer *next; } chain[3];"));
+    {
+        char *t1 = cell_session_expression_type(r.s, "chain[1].in[0]");
+        char *t2 = cell_session_expression_type(r.s, "chain[0].next->next");
+        char *t3 = cell_session_expression_type(r.s, "chain[2].in[1].val");
+        char *t4 = cell_session_expression_type(r.s, "nosuch.x");
+        CHECK(t1 && strcmp(t1, "struct inner") == 0);
+        CHECK(t2 && strcmp(t2, "struct outer *") == 0);
+        CHECK(t3 && strcmp(t3, "double") == 0);
+        CHECK(t4 == NULL);
+        free(t1);
+        free(t2);
+        free(t3);
+    }
+
     /* Runtime types: mat. */
     CHECK(run_ok(&r, "mat A = mat_zeros(2, 3);"));
     CHECK(shows(&r, "A", "mat 2x3"));
