@@ -1246,7 +1246,7 @@ int front_main(const char *connection_file)
     front *f = calloc(1, sizeof *f);
     if (!f)
         return 1;
-    f->sup.fd = f->sup.out_fd = f->sup.err_fd = -1;
+    f->sup.fd = f->sup.out_fd = f->sup.err_fd = f->sup.guard_fd = -1;
     f->out.name = "stdout";
     f->err.name = "stderr";
     f->names = json_array();

@@ -37,6 +37,8 @@ typedef struct supervisor {
     int ready;              /* the executor said ready and nothing is in flight */
     int ever_ready;         /* this chain reached ready at least once */
     int generation;         /* how many chains were started (restarts + 1) */
+    int guard_fd;           /* write end of the guardian's lifeline (front only), -1 if none */
+    pid_t guard_pid;        /* the guardian: kills the chain's group if the front dies */
     double sigkill_at;      /* interrupt escalation: SIGKILL started_pid at this time */
     double give_up_at;      /* after SIGKILL, restart the chain if still no done */
     ipc_reader reader;

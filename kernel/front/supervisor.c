@@ -5,6 +5,13 @@
  * front can reap every process the session ever made. All of them share one process
  * group (the first executor's pid), which lets shutdown kill the whole chain at once.
  *
+ * If the front itself is killed (SIGKILL after a shutdown timeout, or the client killing
+ * the kernel's process group), nothing it runs on exit would help; so each chain gets a
+ * guardian: a tiny process in the chain's process group (not the front's, so it survives
+ * a kill of the kernel's group) blocked on a pipe whose only writer is the front. When
+ * the front dies the pipe reads EOF and the guardian kills the whole chain, itself
+ * included: no cell keeps spinning as an orphan.
+ *
  * The chain is "gone" when no process holds the executor end of the socketpair any more:
  * recv on our end then reports EOF, which is more reliable than tracking pids because the
  * current executor is usually a grandchild that the front cannot wait for. */
@@ -67,6 +74,49 @@ static void child_enter_executor(int exec_fd, int out_w, int err_w)
     _exit(status);
 }
 
+/* Fork the guardian of process group `group` (see the top of this file). */
+static void start_guardian(supervisor *s, pid_t group)
+{
+    int life[2];
+    s->guard_fd = -1;
+    s->guard_pid = 0;
+    if (pipe2(life, O_CLOEXEC) < 0) {
+        front_log("cannot create the guardian pipe: %s", strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        front_log("cannot fork the guardian: %s", strerror(errno));
+        close(life[0]);
+        close(life[1]);
+        return;
+    }
+    if (pid == 0) {
+        /* Only async-signal-safe calls: the front may be multithreaded here. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_DFL);
+        setpgid(0, group);
+        for (int fd = 0; fd < 1024; fd++)
+            if (fd != life[0])
+                close(fd);
+        for (;;) {
+            char c;
+            ssize_t n = read(life[0], &c, 1);
+            if (n == 0 || (n < 0 && errno != EINTR))
+                break; /* the front is gone */
+        }
+        kill(-group, SIGKILL);
+        _exit(0);
+    }
+    setpgid(pid, group);
+    close(life[0]);
+    s->guard_fd = life[1];
+    s->guard_pid = pid;
+}
+
 int supervisor_start(supervisor *s)
 {
     int fds[2], outp[2], errp[2];
@@ -119,6 +169,9 @@ int supervisor_start(supervisor *s)
     s->sigkill_at = 0;
     s->give_up_at = 0;
     s->generation++;
+    if (s->guard_fd >= 0)
+        close(s->guard_fd);
+    start_guardian(s, pid);
     front_log("executor started (pid %d, generation %d)", (int)pid, s->generation);
     return 0;
 }
@@ -241,6 +294,10 @@ void supervisor_stop(supervisor *s, double grace_seconds)
     if (s->first_pid > 0)
         kill(-s->first_pid, SIGKILL);
     supervisor_kill_all_children(2.0);
+    if (s->guard_fd >= 0)
+        close(s->guard_fd);
+    s->guard_fd = -1;
+    s->guard_pid = 0;
     if (s->fd >= 0)
         close(s->fd);
     if (s->out_fd >= 0)

@@ -94,8 +94,22 @@ class LifecycleTests(unittest.TestCase):
             time.sleep(0.2)
             kids = k.children()
             self.assertEqual([p for p, s in kids.items() if s == "Z"], [])
-            # the executor plus at most the generation kept for %undo (and its cell)
+            # the executor, the generation kept for %undo and the guardian
             self.assertLessEqual(len(kids), 3, kids)
+
+    def test_front_killed_hard(self):
+        # SIGKILL to the kernel's whole process group (what jupyter_client does when a
+        # shutdown times out): the guardian still takes the spinning cell down.
+        k = Kernel()
+        try:
+            msg_id = k.kc.execute("for (;;);")
+            time.sleep(0.8)
+            tree = list(k.children())
+            self.assertGreaterEqual(len(tree), 2)
+            os.killpg(os.getpgid(k.pid), signal.SIGKILL)
+            self.assertEqual(wait_gone(tree), [], "chain processes outlived the front")
+        finally:
+            k.close()
 
     def test_ipc_transport(self):
         # Sockets bind where the connection file says, also for the ipc transport.
