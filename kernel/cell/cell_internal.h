@@ -105,6 +105,10 @@ typedef struct cell_pending {
 
 void cell_pending_free(cell_pending *p);
 
+/* Type facts of split text (typedef names, void functions, macros and enumerators,
+ * struct members) appended to p: for cells, included headers and the runtime headers. */
+int cell_collect_facts(const cell_session *s, const char *code, const cell_split_result *r, cell_pending *p);
+
 /* Session helpers the translator uses. */
 int session_has_type(const cell_session *s, const char *name, size_t n);
 int session_is_void_function(const cell_session *s, const char *name, size_t n);

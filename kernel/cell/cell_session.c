@@ -497,8 +497,6 @@ static void apply_facts(cell_session *s, cell_pending *p)
 
 /* ---- session ---- */
 
-int cell_collect_facts(const cell_session *s, const char *code, const cell_split_result *r, cell_pending *p);
-
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");

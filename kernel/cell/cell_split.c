@@ -424,12 +424,11 @@ static size_t parse_declaration(splitter *sp, size_t i, cell_item *it)
         memset(&d, 0, sizeof d);
         d.first = i;
         d.name = CELL_NONE;
-        int depth_names = 0;
         /* The declarator runs to `=`, `,`, `;` or a function body at bracket depth 0. */
         while (i < sp->n && !sp->failed) {
             if (is(sp, i, "=") || is(sp, i, ",") || is(sp, i, ";") || is(sp, i, "{"))
                 break;
-            if (is_ident(sp, i) && d.name == CELL_NONE && !depth_names) {
+            if (is_ident(sp, i) && d.name == CELL_NONE) {
                 d.name = i;
                 d.is_function = is(sp, i + 1, "(");
                 d.is_array = is(sp, i + 1, "[");

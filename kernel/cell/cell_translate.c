@@ -890,7 +890,6 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
                     if (t[k].kind == C_TOKEN_IDENTIFIER)
                         alias = str_ndup(code + t[k].start, t[k].end - t[k].start);
         }
-        member_list *targets[16];
         char *target_names[16];
         size_t ntargets = 0;
         if (has_body && it->tag != CELL_NONE)
@@ -922,7 +921,6 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
             }
             free(name);
         }
-        (void)targets;
         for (size_t k = 0; k < ntargets; k++) {
             if (!target_names[k])
                 continue;
