@@ -517,16 +517,14 @@ static void pump_executor(front *f)
 {
     for (int i = 0; i < 64 && f->sup.fd >= 0; i++) {
         ipc_msg m;
-        int rc = ipc_recv(f->sup.fd, &f->sup.reader, &m);
+        int rc = supervisor_recv(&f->sup, &m);
         if (rc == 0)
             return;
+        if (rc == -1) {
+            on_chain_gone(f);
+            return;
+        }
         if (rc < 0) {
-            char c;
-            ssize_t n = recv(f->sup.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                on_chain_gone(f);
-                return;
-            }
             front_log("malformed message from the executor dropped");
             continue;
         }

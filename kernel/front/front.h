@@ -41,7 +41,8 @@ typedef struct supervisor {
     pid_t guard_pid;        /* the guardian: kills the chain's group if the front dies */
     double sigkill_at;      /* interrupt escalation: SIGKILL started_pid at this time */
     double give_up_at;      /* after SIGKILL, restart the chain if still no done */
-    ipc_reader reader;
+    ipc_reader reader;      /* the message being received (supervisor_recv) */
+    pid_t partial_pid;      /* sender of the packets in `reader` */
 } supervisor;
 
 /* Fork a fresh executor chain (pipes, socketpair, process group). 0 or -1. */
@@ -56,6 +57,12 @@ void supervisor_reap(supervisor *s);
 
 /* Interrupt the running cell: SIGINT now, SIGKILL after the grace period. */
 void supervisor_interrupt(supervisor *s);
+
+/* Receive one executor message without blocking: 1 with *out filled, 0 for "not yet",
+ * -1 when the chain is gone (EOF), -2 for a malformed message (dropped). Packets carry
+ * their sender's pid (SO_PASSCRED), so a message cut short by a process that died in
+ * the middle of sending it is dropped instead of corrupting the next one. */
+int supervisor_recv(supervisor *s, ipc_msg *out);
 
 /* Send one op to the executor. 0 or -1. */
 int supervisor_send(supervisor *s, json_t *op);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,10 @@ int supervisor_start(supervisor *s)
     }
     /* Both sides call setpgid so the group exists before either relies on it. */
     setpgid(pid, pid);
+    /* Each packet then tells which process sent it (see supervisor_recv). */
+    int on = 1;
+    if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0)
+        front_log("SO_PASSCRED: %s", strerror(errno));
     close(fds[1]);
     close(outp[1]);
     close(errp[1]);
@@ -174,6 +179,114 @@ int supervisor_start(supervisor *s)
     start_guardian(s, pid);
     front_log("executor started (pid %d, generation %d)", (int)pid, s->generation);
     return 0;
+}
+
+/* Turn one complete serialized message (ipc.c's layout: u32 header length, u32 buffer
+ * count, u64 size per buffer, header JSON, buffer bytes) into *out; takes buf. */
+static int decode_message(char *buf, size_t len, ipc_msg *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t hlen, nbuf;
+    if (len < 8)
+        return -1;
+    memcpy(&hlen, buf, 4);
+    memcpy(&nbuf, buf + 4, 4);
+    if (nbuf > IPC_MAX_BUFFERS || 8 + 8 * (size_t)nbuf > len || hlen > len - 8 - 8 * (size_t)nbuf)
+        return -1;
+    size_t off = 8 + 8 * (size_t)nbuf + hlen, total = off;
+    for (uint32_t i = 0; i < nbuf; i++) {
+        uint64_t sz;
+        memcpy(&sz, buf + 8 + 8 * (size_t)i, 8);
+        if (sz > len - total)
+            return -1;
+        out->buffers[i].size = (size_t)sz;
+        total += (size_t)sz;
+    }
+    if (total != len)
+        return -1;
+    json_error_t err;
+    out->header = json_loadb(buf + 8 + 8 * (size_t)nbuf, hlen, 0, &err);
+    if (!json_is_object(out->header)) {
+        if (out->header)
+            json_decref(out->header);
+        out->header = NULL;
+        return -1;
+    }
+    out->nbuffers = (int)nbuf;
+    for (uint32_t i = 0; i < nbuf; i++) {
+        out->buffers[i].data = buf + off;
+        off += out->buffers[i].size;
+    }
+    out->storage = buf;
+    return 1;
+}
+
+int supervisor_recv(supervisor *s, ipc_msg *out)
+{
+    ipc_reader *r = &s->reader;
+    for (;;) {
+        if (r->cap - r->len < IPC_PACKET_MAX) {
+            size_t cap = r->cap ? r->cap * 2 : 2 * IPC_PACKET_MAX;
+            while (cap - r->len < IPC_PACKET_MAX)
+                cap *= 2;
+            char *nb = realloc(r->buf, cap);
+            if (!nb)
+                return -2;
+            r->buf = nb;
+            r->cap = cap;
+        }
+        char flag;
+        struct iovec iov[2] = {{&flag, 1}, {r->buf + r->len, IPC_PACKET_MAX - 1}};
+        union {
+            char buf[CMSG_SPACE(sizeof(struct ucred))];
+            struct cmsghdr align;
+        } control;
+        struct msghdr mh = {0};
+        mh.msg_iov = iov;
+        mh.msg_iovlen = 2;
+        mh.msg_control = control.buf;
+        mh.msg_controllen = sizeof control.buf;
+        ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        }
+        if (n == 0)
+            return -1; /* no process holds the executor end any more */
+        pid_t sender = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                struct ucred cred;
+                memcpy(&cred, CMSG_DATA(c), sizeof cred);
+                sender = cred.pid;
+            }
+        if (r->len > 0 && sender != s->partial_pid) {
+            /* Writers never interleave, so the writer of the partial message died
+             * in the middle of it: drop its part, keep this packet. */
+            front_log("dropped %zu bytes of a message cut short by process %d", r->len, (int)s->partial_pid);
+            memmove(r->buf, r->buf + r->len, (size_t)n - 1);
+            r->len = 0;
+        }
+        s->partial_pid = sender;
+        r->len += (size_t)n - 1;
+        if (r->len > IPC_MESSAGE_MAX) {
+            front_log("executor message over %zu bytes dropped", (size_t)IPC_MESSAGE_MAX);
+            r->len = 0;
+            return -2;
+        }
+        if (flag != 1)
+            continue;
+        char *buf = r->buf;
+        size_t len = r->len;
+        r->buf = NULL;
+        r->len = r->cap = 0;
+        if (decode_message(buf, len, out) < 0) {
+            free(buf);
+            return -2;
+        }
+        return 1;
+    }
 }
 
 int supervisor_send(supervisor *s, json_t *op)
