@@ -1363,6 +1363,18 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 rewrite_macro(&tr, s->entries[i].text, NULL);
             }
 
+        /* A declaration may name earlier variables itself (`extern int b[sizeof a];`),
+         * and so may a type: those come earlier in the prelude, so one backward pass
+         * closes the set. */
+        for (size_t i = s->nentries; i-- > 0;) {
+            const prelude_entry *e = &s->entries[i];
+            if (!e->live || entry_redefined(&tr, e) || (e->kind != PRELUDE_DECL && e->kind != PRELUDE_TYPE))
+                continue;
+            if (e->kind == PRELUDE_DECL && (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL)))
+                continue;
+            collect_identifiers(&tr.idents, e->text, strlen(e->text));
+        }
+
         strbuf src = {0};
         sb_puts(&src, "#include \"cairn.h\"\n");
         for (size_t i = 0; i < s->nentries; i++) {

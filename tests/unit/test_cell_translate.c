@@ -365,6 +365,11 @@ int main(void)
         cell_unit_free(&u);
     }
 
+    /* sizeof an earlier array stays a constant expression; addresses of earlier
+     * variables in an array initializer. */
+    CHECK(run_ok(&r, "int sized[sizeof hist / sizeof hist[0]];\ndouble *refs[] = {&lr, &g};"));
+    CHECK(shows(&r, "(int)(sizeof sized / sizeof sized[0]) + *refs[0] + (refs[1] == &g)", "double 4.5")); /* 3 + lr + 1 */
+
     /* The type of a member chain, for completion after `a.b.`. */
     CHECK(run_ok(&r, "struct inner { double val; int tag; };\nstruct outer { struct inner in[2]; struct outer *next; } chain[3];"));
     {
