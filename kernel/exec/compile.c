@@ -174,7 +174,9 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
     tcc_add_include_path(s, CAIRN_RUNTIME_INCLUDE_DIR);
     if (exec_g.cflags)
         tcc_set_options(s, exec_g.cflags);
-    int rc = tcc_compile_string(s, source);
+    char *flat = prelude_rewrite(source);
+    int rc = tcc_compile_string(s, flat ? flat : source);
+    free(flat);
     if (rc == 0) {
         size_t n = 0;
         const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);

@@ -122,6 +122,14 @@ void cell_io_install_display(int silent);
 /* Send a message on exec_fd after flushing stdio (keeps order with the stream pipes). */
 int exec_send(json_t *msg);
 
+/* ---- prelude.c ---- */
+/* Start preprocessing cairn.h once for the session (first executor, at start). */
+void prelude_start(void);
+/* In an executor before it forks: finish and check the flattened prelude (once). */
+void prelude_prepare(void);
+/* A copy of a unit's source that includes the flattened prelude, or NULL to keep it. */
+char *prelude_rewrite(const char *source);
+
 /* ---- magic.c ---- */
 typedef struct cell_magics {
     int undo, who, whos, time, timeit, seed_set, cflags_show;

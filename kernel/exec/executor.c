@@ -678,6 +678,7 @@ static int execute(json_t *req)
         magics_free(&mg);
         return KEEP_SERVING;
     }
+    prelude_prepare();
     fflush(NULL);
     pid_t me = getpid();
     pid_t pid = fork();
@@ -751,6 +752,7 @@ int executor_run(int exec_fd)
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    prelude_start();
     exec_g.session = cell_session_new();
     if (!exec_g.session) {
         send_log("executor: cannot create the session (out of memory)");

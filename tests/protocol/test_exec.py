@@ -126,6 +126,20 @@ def value_tests(k):
           "a trailing call of a void function runs and shows nothing", r)
 
 
+def prelude_tests(k):
+    """Macros and declarations of cairn.h and libc reach cells unchanged (the executor
+    parses a preprocessed copy of cairn.h, prelude.c)."""
+    r = k.execute("#include <errno.h>\n#include <limits.h>\n#include <assert.h>\n"
+                  "#define PASTE(a, b) a##b\n#define COUNT(...) (sizeof((int[]){__VA_ARGS__}) / sizeof(int))\n"
+                  "mat pm = MAT(2, 2, 1, 2, 3, 4);\nint var1 = PASTE(1, 0) + (int)COUNT(1, 2, 3);\n"
+                  "errno = 0; assert(var1 == 13);\n"
+                  "printf(\"%d %d %d %.4f %d %g %d\\n\", var1, EOF, INT_MAX, M_PI, errno, "
+                  "mat_get(pm, 1, 0), (int)sizeof(FILE) > 0);")
+    check(r.status == "ok" and r.stdout == "13 -1 2147483647 3.1416 0 3 1\n", "libc and runtime macros", r)
+    r = k.execute("#include \"cairn/mat.h\"\n#include <stdio.h>\nmat_is_empty(pm)")
+    check(r.status == "ok" and r.result_text == "0", "including a header twice is harmless", r)
+
+
 def user_expression_tests(k):
     r = k.execute("int ue_base = 41;", user_expressions={"plus": "ue_base + 1", "str": '"s"',
                                                           "missing": "no_such_name", "crash": "*(int *)0"})
@@ -237,7 +251,7 @@ def introspect_tests(k):
 
 def main():
     with Kernel() as k:
-        for group in (stdin_tests, value_tests, user_expression_tests, interrupt_tests, openblas_tests, magic_tests,
+        for group in (stdin_tests, value_tests, prelude_tests, user_expression_tests, interrupt_tests, openblas_tests, magic_tests,
                       display_tests, introspect_tests):
             try:
                 group(k)
