@@ -640,7 +640,9 @@ static int execute(json_t *req)
     if (mg.undo) {
         magics_free(&mg);
         send_simple("started");
-        if (!exec_g.parent_report || exec_g.prev_pid <= 0) {
+        /* The snapshot must still be there (not killed from outside) to take over. */
+        if (!exec_g.parent_report || exec_g.prev_pid <= 0 || kill(exec_g.prev_pid, 0) != 0 ||
+            getppid() != exec_g.prev_pid) {
             send_done(done_error("UndoError",
                                  "nothing to undo: cairn keeps the state before the last cell only, once",
                                  NULL));
