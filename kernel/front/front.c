@@ -645,36 +645,52 @@ static int run_front_magic(front *f, pending *p, const char *code)
     return 1;
 }
 
+static int send_execute_op(front *f, const json_t *c, int silent, int store)
+{
+    json_t *ue = json_object_get(c, "user_expressions");
+    json_t *op = json_pack("{s:s, s:s, s:b, s:b, s:b, s:i, s:o}", "op", "execute", "code",
+                           content_string(c, "code"), "silent", silent, "store_history", store,
+                           "allow_stdin", content_bool(c, "allow_stdin", 1), "execution_count",
+                           f->execution_count, "user_expressions",
+                           json_is_object(ue) ? json_incref(ue) : json_object());
+    f->sup.ready = 0;
+    int rc = supervisor_send(&f->sup, op);
+    json_decref(op);
+    return rc;
+}
+
 static void start_execute(front *f, pending *p)
 {
     const json_t *c = p->msg.content;
     const char *code = content_string(c, "code");
     int silent = content_bool(c, "silent", 0);
     int store = silent ? 0 : content_bool(c, "store_history", 1);
-    publish_status(f, p->msg.header, "busy");
     if (store)
         f->execution_count++;
-    if (!silent)
-        front_publish(f, "execute_input", p->msg.header,
-                      json_pack("{s:s, s:i}", "code", code, "execution_count", f->execution_count));
-    if (store)
-        history_add(&f->hist, f->execution_count, code);
     f->running = p;
     f->running_is_inspect = 0;
     f->execute_sent_at = front_now();
     stream_begin_cell(&f->out);
     stream_begin_cell(&f->err);
-    if (strchr(code, '%') && run_front_magic(f, p, code))
+    int front_magic = strchr(code, '%') != NULL;
+    int sent = -1;
+    if (!front_magic) {
+        /* The executor starts first; the busy/execute_input messages go out while the
+         * cell compiles. Its output is only handled after this function returns. */
+        sent = send_execute_op(f, c, silent, store);
+    }
+    publish_status(f, p->msg.header, "busy");
+    if (!silent)
+        front_publish(f, "execute_input", p->msg.header,
+                      json_pack("{s:s, s:i}", "code", code, "execution_count", f->execution_count));
+    if (store)
+        history_add(&f->hist, f->execution_count, code);
+    if (front_magic && run_front_magic(f, p, code))
         return;
-    json_t *ue = json_object_get(c, "user_expressions");
-    json_t *op = json_pack("{s:s, s:s, s:b, s:b, s:b, s:i, s:o}", "op", "execute", "code", code,
-                           "silent", silent, "store_history", store, "allow_stdin",
-                           content_bool(c, "allow_stdin", 1), "execution_count", f->execution_count,
-                           "user_expressions", json_is_object(ue) ? json_incref(ue) : json_object());
-    f->sup.ready = 0;
-    if (supervisor_send(&f->sup, op) < 0)
+    if (front_magic) /* a '%' that is not a front magic: modulo, a format, an executor magic */
+        sent = send_execute_op(f, c, silent, store);
+    if (sent < 0)
         finish_execute(f, "error", "ExecutorUnavailable", "the executor is not running", NULL, NULL);
-    json_decref(op);
 }
 
 static void start_forward(front *f, pending *p)
