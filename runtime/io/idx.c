@@ -23,8 +23,8 @@
 static const char *FUNC = "idx_read";
 
 /* Read up to n bytes through zlib: the count read (short only at end of file), or -1
- * after reporting corrupt compressed data. */
-static long long gz_some(gzFile g, const char *path, void *buf, size_t n)
+ * with the reason for corrupt compressed data in err. */
+static long long gz_some(gzFile g, const char *path, void *buf, size_t n, char *err, size_t errlen)
 {
     size_t got = 0;
     while (got < n) {
@@ -33,7 +33,7 @@ static long long gz_some(gzFile g, const char *path, void *buf, size_t n)
         if (r < 0) {
             int errnum;
             const char *msg = gzerror(g, &errnum);
-            cairn_error(FUNC, "'%s': corrupt data: %s", path, errnum == Z_ERRNO ? strerror(errno) : msg);
+            snprintf(err, errlen, "'%s': corrupt data: %s", path, errnum == Z_ERRNO ? strerror(errno) : msg);
             return -1;
         }
         if (r == 0)
@@ -46,9 +46,12 @@ static long long gz_some(gzFile g, const char *path, void *buf, size_t n)
 /* Read exactly n header bytes; reports truncation naming what was being read. */
 static int gz_exact(gzFile g, const char *path, void *buf, size_t n, const char *what)
 {
-    long long got = gz_some(g, path, buf, n);
-    if (got < 0)
+    char err[600];
+    long long got = gz_some(g, path, buf, n, err, sizeof err);
+    if (got < 0) {
+        cairn_error(FUNC, "%s", err);
         return -1;
+    }
     if ((size_t)got < n) {
         cairn_error(FUNC, "'%s' is truncated: expected %zu bytes of %s, got %lld", path, n, what, got);
         return -1;
@@ -90,7 +93,9 @@ static void *convert_worker(void *arg)
     }
 }
 
-/* Read rows x cols elements of type dt into out; 0, or -1 after reporting. */
+/* Read rows x cols elements of type dt into out; 0, or -1 after reporting. Errors are
+ * reported only once the helper has been joined: the kernel's error handler leaves the
+ * cell with a longjmp, which must not strand a thread waiting on this stack frame. */
 static int read_data(gzFile g, const char *path, const char *kind, io_dtype dt, long long rows, long long cols,
                      double *out)
 {
@@ -115,12 +120,13 @@ static int read_data(gzFile g, const char *path, const char *kind, io_dtype dt, 
             pthread_cond_destroy(&c.cond);
         }
     }
+    char err[600] = "";
     if (rc < 0)
-        cairn_error(FUNC, "out of memory reading '%s'", path);
+        snprintf(err, sizeof err, "out of memory reading '%s'", path);
     size_t done_elems = 0, got_bytes = 0;
     for (int i = 0; rc == 0 && done_elems < count; i++) {
         if (cairn_interrupted()) {
-            cairn_error(FUNC, "interrupted while reading '%s'", path);
+            snprintf(err, sizeof err, "interrupted while reading '%s'", path);
             rc = -1;
             break;
         }
@@ -132,15 +138,15 @@ static int read_data(gzFile g, const char *path, const char *kind, io_dtype dt, 
             pthread_mutex_unlock(&c.lock);
         }
         size_t n = count - done_elems < per_chunk ? count - done_elems : per_chunk;
-        long long got = gz_some(g, path, c.buf[s], n * esize);
+        long long got = gz_some(g, path, c.buf[s], n * esize, err, sizeof err);
         if (got < 0) {
             rc = -1;
             break;
         }
         got_bytes += (size_t)got;
         if ((size_t)got < n * esize) {
-            cairn_error(FUNC, "'%s' (%s) is truncated: %lld x %lld elements need %zu bytes of data, got %zu", path,
-                        kind, rows, cols, count * esize, got_bytes);
+            snprintf(err, sizeof err, "'%s' (%s) is truncated: %lld x %lld elements need %zu bytes of data, got %zu",
+                     path, kind, rows, cols, count * esize, got_bytes);
             rc = -1;
             break;
         }
@@ -166,6 +172,8 @@ static int read_data(gzFile g, const char *path, const char *kind, io_dtype dt, 
     }
     for (int s = 0; s < nslot; s++)
         free(c.buf[s]);
+    if (rc < 0)
+        cairn_error(FUNC, "%s", err);
     return rc;
 }
 

@@ -196,6 +196,10 @@ static void test_idx(void)
     m = idx_read(fixture("io_tiny_images_truncated.idx.gz"));
     CHECK(mat_is_empty(m) && error_mentions("idx_read", "io_tiny_images_truncated.idx.gz") &&
           error_mentions("truncated", "need 18 bytes of data, got 14"));
+    cairn_set_interrupted(1);
+    m = idx_read(fixture("io_tiny_images.idx.gz"));
+    CHECK(mat_is_empty(m) && error_mentions("idx_read: interrupted", "io_tiny_images.idx.gz"));
+    cairn_set_interrupted(0);
     m = idx_read(fixture("missing.idx.gz"));
     CHECK(mat_is_empty(m) && error_mentions("idx_read: cannot open", "missing.idx.gz': No such file"));
     m = idx_read(fixture("io_f8.npy"));
