@@ -326,15 +326,20 @@ static void declarator_text(translator *tr, strbuf *b, const cell_declarator *d,
  * for macros such as M_PI or INT_MAX). */
 static int is_constant(translator *tr, size_t first, size_t last)
 {
+    int braces = 0;
     for (size_t i = first; i < last; i++) {
         int k = tok_kind(tr, i);
         if (k == C_TOKEN_NUMBER || k == C_TOKEN_STRING || k == C_TOKEN_CHAR)
             continue;
         if (k == C_TOKEN_PUNCT) {
-            if (tok_is(tr, i, "++") || tok_is(tr, i, "--") || tok_is(tr, i, "=") || tok_is(tr, i, "&"))
+            braces += tok_is(tr, i, "{") - tok_is(tr, i, "}");
+            /* `=` only as in a designator: {[2] = 7}, {.x = 1} */
+            if (tok_is(tr, i, "++") || tok_is(tr, i, "--") || (tok_is(tr, i, "=") && braces == 0) || tok_is(tr, i, "&"))
                 return 0;
             continue;
         }
+        if (k == C_TOKEN_IDENTIFIER && i > first && tok_is(tr, i - 1, ".") && braces > 0)
+            continue; /* a member designator */
         if (k == C_TOKEN_KEYWORD)
             continue;
         if (k != C_TOKEN_IDENTIFIER)

@@ -370,6 +370,10 @@ int main(void)
     CHECK(run_ok(&r, "int sized[sizeof hist / sizeof hist[0]];\ndouble *refs[] = {&lr, &g};"));
     CHECK(shows(&r, "(int)(sizeof sized / sizeof sized[0]) + *refs[0] + (refs[1] == &g)", "double 4.5")); /* 3 + lr + 1 */
 
+    /* A designated initializer leaves the size to the compiler: later cells see `[]`. */
+    CHECK(run_ok(&r, "int des[] = {[2] = 7};\ndouble dz[] = {[1] = 2.5};"));
+    CHECK(shows(&r, "des[2] + dz[1] * lr", "double 8.25"));
+
     /* The type of a member chain, for completion after `a.b.`. */
     CHECK(run_ok(&r, "struct inner { double val; int tag; };\nstruct outer { struct inner in[2]; struct outer *next; } chain[3];"));
     {
