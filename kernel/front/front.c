@@ -248,7 +248,8 @@ static void finish_execute(front *f, const char *status, const char *ename, cons
     reply(f, p, "execute_reply", rc);
     publish_status(f, p->msg.header, "idle");
     int failed = strcmp(status, "ok") != 0;
-    int stop = content_bool(content, "stop_on_error", 1);
+    /* As ipykernel: a silent execute never aborts the queue. */
+    int stop = content_bool(content, "stop_on_error", 1) && !content_bool(content, "silent", 0);
     set_last_parent(f, p->msg.header);
     f->running = NULL;
     f->waiting_input = 0;
