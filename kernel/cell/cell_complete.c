@@ -347,6 +347,38 @@ char *cell_explain_diagnostic(const char *code, const char *msg, int *line_out, 
                 break;
             }
     }
+    if (at == (size_t)-1 && strstr(what, "arguments to function")) {
+        /* "too few arguments to function": the first call on the line. */
+        for (size_t i = 0; i < len && at == (size_t)-1; i++) {
+            if (!is_ident_char((unsigned char)p[i]) || (i > 0 && is_ident_char((unsigned char)p[i - 1])))
+                continue;
+            size_t e = i;
+            while (e < len && is_ident_char((unsigned char)p[e]))
+                e++;
+            size_t k = e;
+            while (k < len && (p[k] == ' ' || p[k] == '\t'))
+                k++;
+            static const char *const not_calls[] = {"if", "for", "while", "switch", "return", "sizeof", NULL};
+            int keyword = 0;
+            for (const char *const *w = not_calls; *w; w++)
+                keyword |= strlen(*w) == e - i && !memcmp(*w, p + i, e - i);
+            if (k < len && p[k] == '(' && !keyword && !(p[i] >= '0' && p[i] <= '9'))
+                at = i;
+            i = e;
+        }
+    }
+    if (at == (size_t)-1 && (strstr(what, "cannot convert") || strstr(what, "assignment"))) {
+        /* A conversion in an initializer or assignment: the value after '='. */
+        for (size_t i = 0; i < len; i++)
+            if (p[i] == '=' && (i + 1 >= len || p[i + 1] != '=') && (i == 0 || !strchr("=!<>", p[i - 1]))) {
+                size_t k = i + 1;
+                while (k < len && (p[k] == ' ' || p[k] == '\t'))
+                    k++;
+                if (k < len)
+                    at = k;
+                break;
+            }
+    }
     if (at == (size_t)-1) {
         at = 0;
         while (at < len && (p[at] == ' ' || p[at] == '\t'))
@@ -359,5 +391,19 @@ char *cell_explain_diagnostic(const char *code, const char *msg, int *line_out, 
         *line_out = line;
     if (column_out)
         *column_out = column;
-    return cell_format_error(code, line, column, what);
+    /* tcc calls the type of a cell's global "extern int *": the user wrote "int *". */
+    strbuf clean = {0};
+    for (const char *w = what; *w;) {
+        if (!strncmp(w, "'extern ", 8)) {
+            sb_putn(&clean, "'", 1);
+            w += 8;
+        } else {
+            sb_putn(&clean, w, 1);
+            w++;
+        }
+    }
+    char *text = sb_take(&clean);
+    char *out = cell_format_error(code, line, column, text ? text : what);
+    free(text);
+    return out;
 }

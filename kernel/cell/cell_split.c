@@ -192,8 +192,34 @@ static int missing_semicolon_between(splitter *sp, size_t prev, size_t cur)
     if (spec && (pk == C_TOKEN_IDENTIFIER || pk == C_TOKEN_NUMBER || pk == C_TOKEN_CHAR || pk == C_TOKEN_STRING ||
                  is(sp, prev, ")") || is(sp, prev, "]") || is(sp, prev, "}")))
         return 1;
-    return (pk == C_TOKEN_IDENTIFIER || pk == C_TOKEN_NUMBER || pk == C_TOKEN_CHAR) &&
-           (ck == C_TOKEN_IDENTIFIER || ck == C_TOKEN_NUMBER);
+    if ((pk == C_TOKEN_IDENTIFIER || pk == C_TOKEN_NUMBER || pk == C_TOKEN_CHAR) &&
+        (ck == C_TOKEN_IDENTIFIER || ck == C_TOKEN_NUMBER))
+        return 1;
+    /* Across a line break only (where a forgotten ';' is the likely story):
+     * `k++ <newline> k`, `a[i] <newline> b`, `f(x) <newline> y`, but not a cast. */
+    if ((ck != C_TOKEN_IDENTIFIER && ck != C_TOKEN_NUMBER) || sp->t[cur].line <= sp->t[prev].line)
+        return 0;
+    if (is(sp, prev, "++") || is(sp, prev, "--"))
+        return prev > 0 && (sp->t[prev - 1].kind == C_TOKEN_IDENTIFIER || is(sp, prev - 1, ")") || is(sp, prev - 1, "]"));
+    if (is(sp, prev, "]") || is(sp, prev, "}"))
+        return 1;
+    if (is(sp, prev, ")")) {
+        int depth = 0;
+        size_t o = prev;
+        for (;; o--) {
+            if (is(sp, o, ")"))
+                depth++;
+            else if (is(sp, o, "(") && --depth == 0)
+                break;
+            if (o == 0)
+                return 0;
+        }
+        const c_token *first = &sp->t[o + 1];
+        int cast = (first->kind == C_TOKEN_KEYWORD && in_list(specifier_keywords, sp->code + first->start, first->end - first->start)) ||
+                   names_type(sp, o + 1);
+        return !cast;
+    }
+    return pk == C_TOKEN_STRING && ck == C_TOKEN_NUMBER;
 }
 
 static void fail_missing_semicolon(splitter *sp, size_t prev, size_t cur)

@@ -145,6 +145,12 @@ int main(void)
         cell_split_free(&r);
         CHECK(cell_split("int a[2] = {1, 2}\nint b;", known_type, NULL, &r) == -1 && r.error_line == 2);
         cell_split_free(&r);
+        CHECK(cell_split("k++\nk", known_type, NULL, &r) == -1 && r.error_line == 2 && strstr(r.error, "end of line 1"));
+        cell_split_free(&r);
+        CHECK(cell_split("f(x)\ny = 2;", known_type, NULL, &r) == -1 && r.error_line == 2);
+        cell_split_free(&r);
+        CHECK(cell_split("y = (size_t)\n  x;\nz = a[1]\n  + b;", known_type, NULL, &r) == 0); /* a cast, an operator */
+        cell_split_free(&r);
     }
     {
         char *e = cell_format_error("a\n\tbad here\n", 2, 6, "msg");

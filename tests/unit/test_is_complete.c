@@ -87,6 +87,12 @@ int main(void)
         e = cell_explain_diagnostic("for (;;) { f(x) }", "cell:1: error: ';' expected (got \"}\")", &line, &column);
         CHECK(e && line == 1 && column == 17);
         free(e);
+        e = cell_explain_diagnostic("int r = 1 + add(1);", "cell:1: error: too few arguments to function", &line, &column);
+        CHECK(e && column == 13);
+        free(e);
+        e = cell_explain_diagnostic("int *ip = 3.5;", "cell:1: error: cannot convert 'double' to 'extern int *'", &line, &column);
+        CHECK(e && column == 11 && strstr(e, "to 'int *'") && !strstr(e, "extern"));
+        free(e);
         CHECK(cell_explain_diagnostic("x", "<string>:3: error: bad", NULL, NULL) == NULL);
     }
     return check_summary("is_complete");
