@@ -186,6 +186,14 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
                 tcc_add_symbol(s, syms[i].name, syms[i].address);
         }
     }
+    if (rc == 0) {
+        /* Large blocks that cells malloc go on huge pages (cell_malloc.c). */
+        static const struct { const char *name; void *fn; } wrappers[] = {
+            {"malloc", (void *)cell_malloc}, {"calloc", (void *)cell_calloc}, {"realloc", (void *)cell_realloc}};
+        for (size_t i = 0; i < sizeof wrappers / sizeof wrappers[0]; i++)
+            if (!is_redefined(unit, wrappers[i].name))
+                tcc_add_symbol(s, wrappers[i].name, wrappers[i].fn);
+    }
     void *mem = NULL;
     int size = 0;
     if (rc == 0) {

@@ -122,6 +122,11 @@ void cell_io_install_display(int silent);
 /* Send a message on exec_fd after flushing stdio (keeps order with the stream pipes). */
 int exec_send(json_t *msg);
 
+/* ---- cell_malloc.c: what cells call as malloc/calloc/realloc ---- */
+void *cell_malloc(size_t n);
+void *cell_calloc(size_t count, size_t size);
+void *cell_realloc(void *old, size_t n);
+
 /* ---- prelude.c ---- */
 /* Start preprocessing cairn.h once for the session (first executor, at start). */
 void prelude_start(void);

@@ -140,6 +140,30 @@ def prelude_tests(k):
     check(r.status == "ok" and r.result_text == "0", "including a header twice is harmless", r)
 
 
+def huge_page_tests(k):
+    """A large block a cell mallocs is advised for huge pages, so the per-cell fork stays
+    cheap however much the session holds (kernel/exec/cell_malloc.c)."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            thp = f.read()
+    except OSError:
+        thp = ""
+    if "[never]" in thp or not thp:
+        return  # the machine has no transparent huge pages to use
+    r = k.execute("size_t hp_n = (size_t)16 << 20;\nchar *hp = malloc(hp_n);\nmemset(hp, 1, hp_n);\n"
+                  "FILE *maps = fopen(\"/proc/self/smaps\", \"r\");\nchar hp_line[512];\n"
+                  "unsigned long lo = 0, hi = 0; long huge_kb = -1; int inside = 0;\n"
+                  "while (fgets(hp_line, sizeof hp_line, maps)) {\n"
+                  "    if (sscanf(hp_line, \"%lx-%lx \", &lo, &hi) == 2 && strchr(hp_line, '-') < strchr(hp_line, ' '))\n"
+                  "        inside = (unsigned long)(hp + hp_n / 2) >= lo && (unsigned long)(hp + hp_n / 2) < hi;\n"
+                  "    long kb;\n"
+                  "    if (inside && sscanf(hp_line, \"AnonHugePages: %ld kB\", &kb) == 1) huge_kb = kb;\n"
+                  "}\nfclose(maps);\nprintf(\"%d\\n\", huge_kb >= 8192);")
+    check(r.status == "ok" and r.stdout == "1\n", "a 16 MiB malloc in a cell is backed by huge pages", r)
+    r = k.execute("hp = realloc(hp, hp_n * 2);\nhp[hp_n * 2 - 1] = 2;\nfree(hp);\nprintf(\"freed\\n\");")
+    check(r.status == "ok" and r.stdout == "freed\n", "realloc and free work on such blocks", r)
+
+
 def user_expression_tests(k):
     r = k.execute("int ue_base = 41;", user_expressions={"plus": "ue_base + 1", "str": '"s"',
                                                           "missing": "no_such_name", "crash": "*(int *)0"})
@@ -251,7 +275,7 @@ def introspect_tests(k):
 
 def main():
     with Kernel() as k:
-        for group in (stdin_tests, value_tests, prelude_tests, user_expression_tests, interrupt_tests, openblas_tests, magic_tests,
+        for group in (stdin_tests, value_tests, prelude_tests, huge_page_tests, user_expression_tests, interrupt_tests, openblas_tests, magic_tests,
                       display_tests, introspect_tests):
             try:
                 group(k)
