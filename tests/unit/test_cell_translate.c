@@ -408,6 +408,28 @@ int main(void)
     CHECK(run(&r, "auto guess = 3;") == 1 && r.explained && strstr(r.explained, "needs a type"));
     CHECK(shows(&r, "x", "double 1.5"));
 
+    /* Redefining the same names again and again does not grow the unit: the prelude
+     * holds the newest definition of each name only. */
+    {
+        size_t sizes[3] = {0, 0, 0};
+        int all_ran = 1;
+        for (int i = 0; i < 300 && all_ran; i++) {
+            char code[256];
+            snprintf(code, sizeof code, "struct R { int a; int b%d; };\ndouble again = %d;\n#define AGAIN %d\nint twice_again(void) { return AGAIN; }", i % 3, i, i);
+            all_ran = run_ok(&r, code);
+        }
+        CHECK(all_ran);
+        for (int k = 0; k < 3; k++) {
+            cell_unit u;
+            CHECK(cell_translate(r.s, "again + AGAIN + twice_again() + sizeof(struct R)", 100000 + k, &u) == 0);
+            sizes[k] = u.source ? strlen(u.source) : 0;
+            cell_unit_free(&u);
+            CHECK(run_ok(&r, "struct R { int a; int b2; };\ndouble again = 299;\n#define AGAIN 299"));
+        }
+        CHECK(sizes[0] > 0 && sizes[0] == sizes[1] && sizes[1] == sizes[2]);
+        CHECK(shows(&r, "again + AGAIN + twice_again()", "double 897"));
+    }
+
     /* 500 cells: each defines a variable and uses the previous one. */
     double early_translate[10], early_compile[10], late_translate[10], late_compile[10];
     int ok = 1;
