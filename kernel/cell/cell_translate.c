@@ -435,7 +435,8 @@ static void note_redefinition(translator *tr, const char *name, int kind, const 
     if (old->kind == kind && strcmp(old->type, type) == 0)
         return;
     if (old->kind == SYMBOL_VARIABLE && kind == SYMBOL_VARIABLE)
-        sb_printf(&tr->notes, "note: %s was %s (cell [%d]), now %s\n", name, old->type, old->cell, type);
+        sb_printf(&tr->notes, "note: %s was %s (cell [%d]), now %s; functions defined before this cell keep using the old %s\n", name,
+                  old->type, old->cell, type, name);
     else if (old->kind == SYMBOL_FUNCTION && kind == SYMBOL_FUNCTION)
         sb_printf(&tr->notes, "note: %s was `%s`, now `%s`\n", name, old->type, type);
     else if (old->kind == SYMBOL_VARIABLE || old->kind == SYMBOL_FUNCTION)
