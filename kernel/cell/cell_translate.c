@@ -1237,8 +1237,20 @@ static void mark_references(translator *tr, const cell_split_result *r)
             continue;
         const char *p = tr->code + t->start;
         size_t n = t->end - t->start;
+        if ((tok_is(tr, i, "offsetof") || tok_is(tr, i, "__builtin_offsetof")) && tok_is(tr, i + 1, "(")) {
+            /* offsetof(type, member): names in there are members, not variables. */
+            int d = 0;
+            for (i++; i < tr->n; i++)
+                if (tok_is(tr, i, "("))
+                    d++;
+                else if (tok_is(tr, i, ")") && --d == 0)
+                    break;
+            continue;
+        }
         if (!is_session_variable(tr, p, n))
             continue;
+        if (i > 0 && tok_is(tr, i - 1, "goto"))
+            continue; /* a label */
         if (i > 0 && (tok_is(tr, i - 1, ".") || tok_is(tr, i - 1, "->") || tok_is(tr, i - 1, "struct") ||
                       tok_is(tr, i - 1, "union") || tok_is(tr, i - 1, "enum")))
             continue; /* a member or a tag, not the variable */

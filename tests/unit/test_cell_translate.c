@@ -363,6 +363,10 @@ int main(void)
         CHECK(u.source && strstr(u.source, "(*cairn_ref_g) *= 2;"));       /* after the block, g is global again */
         CHECK(u.source && strstr(u.source, "static __typeof__(lr) *const cairn_ref_lr = &lr;"));
         cell_unit_free(&u);
+        CHECK(cell_translate(r.s, "size_t off;\noff = offsetof(struct Z, lr);\ngoto lr;\nlr: g = lr;", 9998, &u) == 0);
+        CHECK(u.source && strstr(u.source, "offsetof(struct Z, lr)") && strstr(u.source, "goto lr;") &&
+              strstr(u.source, "lr: (*cairn_ref_g) = (*cairn_ref_lr);"));
+        cell_unit_free(&u);
     }
 
     /* sizeof an earlier array stays a constant expression; addresses of earlier
