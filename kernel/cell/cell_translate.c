@@ -1288,7 +1288,11 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
         s = &empty;
     if (!code)
         code = "";
-    snprintf(out->entry, sizeof out->entry, "cairn_cell_%d", number);
+    /* A name tcc accepts for any number (a silent execute may have none of its own). */
+    if (number >= 0)
+        snprintf(out->entry, sizeof out->entry, "cairn_cell_%d", number);
+    else
+        snprintf(out->entry, sizeof out->entry, "cairn_cell_n%u", 0u - (unsigned)number);
     translator tr;
     memset(&tr, 0, sizeof tr);
     tr.s = s;
