@@ -1168,6 +1168,63 @@ static void rewrite_macro(translator *tr, const char *text, strbuf *out)
         sb_puts(out, text + from);
 }
 
+/* Index of the bracket matching the opener at i, or CELL_NONE. */
+static size_t match_bracket(const translator *tr, size_t i)
+{
+    int d = 0;
+    for (; i < tr->n; i++)
+        if (tok_is(tr, i, "(") || tok_is(tr, i, "[") || tok_is(tr, i, "{"))
+            d++;
+        else if ((tok_is(tr, i, ")") || tok_is(tr, i, "]") || tok_is(tr, i, "}")) && --d == 0)
+            return i;
+    return CELL_NONE;
+}
+
+/* Last token of the statement that starts at i (CELL_NONE when the cell ends first). */
+static size_t statement_end(const translator *tr, size_t i, int nesting)
+{
+    if (i >= tr->n || nesting > 64)
+        return CELL_NONE;
+    if (tok_is(tr, i, "{"))
+        return match_bracket(tr, i);
+    if (tok_is(tr, i, "if") || tok_is(tr, i, "for") || tok_is(tr, i, "while") || tok_is(tr, i, "switch")) {
+        size_t close = tok_is(tr, i + 1, "(") ? match_bracket(tr, i + 1) : CELL_NONE;
+        size_t end = close == CELL_NONE ? CELL_NONE : statement_end(tr, close + 1, nesting + 1);
+        if (end != CELL_NONE && tok_is(tr, i, "if") && tok_is(tr, end + 1, "else"))
+            end = statement_end(tr, end + 2, nesting + 1);
+        return end;
+    }
+    if (tok_is(tr, i, "do")) {
+        size_t end = statement_end(tr, i + 1, nesting + 1);
+        if (end == CELL_NONE || !tok_is(tr, end + 1, "while") || !tok_is(tr, end + 2, "("))
+            return CELL_NONE;
+        size_t close = match_bracket(tr, end + 2);
+        return close != CELL_NONE && tok_is(tr, close + 1, ";") ? close + 1 : CELL_NONE;
+    }
+    for (; i < tr->n; i++) {
+        if (tok_is(tr, i, ";"))
+            return i;
+        if (tok_is(tr, i, "(") || tok_is(tr, i, "[") || tok_is(tr, i, "{")) {
+            i = match_bracket(tr, i);
+            if (i == CELL_NONE)
+                return CELL_NONE;
+        } else if (tok_is(tr, i, ")") || tok_is(tr, i, "]") || tok_is(tr, i, "}")) {
+            return CELL_NONE;
+        }
+    }
+    return CELL_NONE;
+}
+
+/* Last token of the for statement whose '(' is at open; CELL_NONE when open is not a
+ * for loop's (the variable then stays shadowed until the enclosing block ends: the
+ * plain name is always correct C). */
+static size_t for_scope_end(const translator *tr, size_t open)
+{
+    if (open == 0 || !tok_is(tr, open - 1, "for") || !tok_is(tr, open, "("))
+        return CELL_NONE;
+    return statement_end(tr, open - 1, 0);
+}
+
 static void mark_references(translator *tr, const cell_split_result *r)
 {
     strmap *ownp = &tr->own, local_types = {0};
@@ -1189,9 +1246,12 @@ static void mark_references(translator *tr, const cell_split_result *r)
     }
     typedef struct shadow {
         size_t tok, depth;
+        int paren; /* > 0: a parameter, declared inside that many parentheses */
+        size_t until; /* last token of its scope when known early (a for loop), else CELL_NONE */
     } shadow;
     shadow *shadows = NULL;
     size_t nshadows = 0, depth = 0, stmt_start = 0;
+    size_t opened[64]; /* the '(' at each parenthesis depth */
     int paren = 0;
     for (size_t i = 0; i < tr->n; i++) {
         const c_token *t = &tr->t[i];
@@ -1219,6 +1279,8 @@ static void mark_references(translator *tr, const cell_split_result *r)
         if (tok_is(tr, i, "}")) {
             while (nshadows && shadows[nshadows - 1].depth >= depth)
                 nshadows--;
+            for (size_t k = 0; k < nshadows; k++)
+                shadows[k].paren = 0; /* parameters now belong to a finished body */
             if (depth)
                 depth--;
             paren = 0;
@@ -1229,10 +1291,21 @@ static void mark_references(translator *tr, const cell_split_result *r)
             stmt_start = i + 1;
             continue;
         }
-        if (tok_is(tr, i, "("))
+        if (tok_is(tr, i, "(")) {
+            if (paren < (int)(sizeof opened / sizeof opened[0]))
+                opened[paren] = i;
             paren++;
-        else if (tok_is(tr, i, ")") && paren > 0)
+        } else if (tok_is(tr, i, ")") && paren > 0) {
             paren--;
+            /* Parameters of a prototype (`f(double lr);`, `(*fp)(double lr) = ...`) end
+             * with its list. Those of a definition live on in its body, and a `for (...)`
+             * variable in the statement after it: they stay until the block ends. */
+            size_t o = paren < (int)(sizeof opened / sizeof opened[0]) ? opened[paren] : 0;
+            int declarator = o > 0 && (tr->t[o - 1].kind == C_TOKEN_IDENTIFIER || tok_is(tr, o - 1, ")"));
+            if (declarator && (tok_is(tr, i + 1, ";") || tok_is(tr, i + 1, ",") || tok_is(tr, i + 1, "=")))
+                while (nshadows && shadows[nshadows - 1].paren > paren)
+                    nshadows--;
+        }
         if (t->kind != C_TOKEN_IDENTIFIER)
             continue;
         const char *p = tr->code + t->start;
@@ -1256,7 +1329,8 @@ static void mark_references(translator *tr, const cell_split_result *r)
             continue; /* a member or a tag, not the variable */
         int shadowed = 0;
         for (size_t k = 0; k < nshadows && !shadowed; k++)
-            shadowed = tr->t[shadows[k].tok].end - tr->t[shadows[k].tok].start == n &&
+            shadowed = (shadows[k].until == CELL_NONE || i <= shadows[k].until) &&
+                       tr->t[shadows[k].tok].end - tr->t[shadows[k].tok].start == n &&
                        memcmp(tr->code + tr->t[shadows[k].tok].start, p, n) == 0;
         if (shadowed)
             continue;
@@ -1266,6 +1340,8 @@ static void mark_references(translator *tr, const cell_split_result *r)
                 shadows = v;
                 shadows[nshadows].tok = i;
                 shadows[nshadows].depth = paren > 0 ? depth + 1 : depth;
+                shadows[nshadows].paren = paren;
+                shadows[nshadows].until = paren > 0 ? for_scope_end(tr, opened[paren - 1 < 63 ? paren - 1 : 63]) : CELL_NONE;
                 nshadows++;
             }
             continue;

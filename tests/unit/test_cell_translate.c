@@ -363,6 +363,17 @@ int main(void)
         CHECK(u.source && strstr(u.source, "(*cairn_ref_g) *= 2;"));       /* after the block, g is global again */
         CHECK(u.source && strstr(u.source, "static __typeof__(lr) *const cairn_ref_lr = &lr;"));
         cell_unit_free(&u);
+        CHECK(cell_translate(r.s, "double scaled(double lr);\ng = g * lr;", 9997, &u) == 0);
+        CHECK(u.source && strstr(u.source, "(*cairn_ref_g) = (*cairn_ref_g) * (*cairn_ref_lr);")); /* a prototype's parameter ends with it */
+        cell_unit_free(&u);
+        CHECK(cell_translate(r.s, "for (double lr = 0; lr < 1; lr += 0.5) g += lr;\ng += lr;", 9996, &u) == 0);
+        CHECK(u.source && strstr(u.source, "lr += 0.5) (*cairn_ref_g) += lr;")); /* the loop's own lr */
+        CHECK(u.source && strstr(u.source, "(*cairn_ref_g) += (*cairn_ref_lr);"));  /* after the loop: the global */
+        cell_unit_free(&u);
+        CHECK(cell_translate(r.s, "for (int lr = 0; lr < 2; lr++) {\n  g += lr;\n}\nif (g) for (int lr = 1; lr < 2; lr++) if (lr) g += lr;\ng *= lr;", 9995, &u) == 0);
+        CHECK(u.source && strstr(u.source, "  (*cairn_ref_g) += lr;\n}") && strstr(u.source, "if (lr) (*cairn_ref_g) += lr;") &&
+              strstr(u.source, "(*cairn_ref_g) *= (*cairn_ref_lr);"));
+        cell_unit_free(&u);
         CHECK(cell_translate(r.s, "size_t off;\noff = offsetof(struct Z, lr);\ngoto lr;\nlr: g = lr;", 9998, &u) == 0);
         CHECK(u.source && strstr(u.source, "offsetof(struct Z, lr)") && strstr(u.source, "goto lr;") &&
               strstr(u.source, "lr: (*cairn_ref_g) = (*cairn_ref_lr);"));
