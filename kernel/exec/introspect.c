@@ -8,9 +8,14 @@
 #include "exec_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cairn/alloc.h"
 #include "cairn/mat.h"
@@ -116,6 +121,80 @@ static void describe_value(const char *type, const void *addr, char *buf, size_t
         snprintf(buf, size, "(a value of type %s)", type);
 }
 
+/* The text of a variable's value: what reads memory the user's code controls. */
+static void compute_value(const cell_symbol *s, int full, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (s->address && s->type && type_is(s->type, "mat")) {
+        mat m = *(const mat *)s->address;
+        int n = snprintf(out, size, "%s", mat_describe(m));
+        if (full && n > 0 && (size_t)n + 1 < size && !mat_is_empty(m)) {
+            char *body = mat_format_text(m);
+            if (body) {
+                snprintf(out + n, size - (size_t)n, "\n%s", body);
+                free(body);
+            }
+        }
+    } else {
+        describe_value(s->type, s->address, out, size);
+    }
+}
+
+/* Values of `n` variables computed in a forked child, `slot` bytes each (malloc'ed,
+ * n * slot). A session variable can hold anything — a dangling pointer, a mat whose
+ * data was freed — and the executor must never crash reading it: a child that dies on
+ * variable i leaves "(unreadable)" for it, and a new child goes on from i + 1. */
+static char *values_isolated(const cell_symbol *const *vars, size_t n, int full, size_t slot)
+{
+    char *texts = calloc(n ? n : 1, slot);
+    if (!texts || n == 0)
+        return texts;
+    size_t bytes = 64 + n * slot;
+    char *page = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        for (size_t i = 0; i < n; i++)
+            snprintf(texts + i * slot, slot, "(not shown: out of memory)");
+        return texts;
+    }
+    volatile size_t *done = (volatile size_t *)(void *)page;
+    char *shared = page + 64;
+    size_t next = 0;
+    while (next < n) {
+        *done = next;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            /* Sanitizer reports about the user's memory must not reach the notebook. */
+            int devnull = open("/dev/null", O_WRONLY);
+            if (devnull >= 0)
+                dup2(devnull, 2);
+            for (size_t i = next; i < n; i++) {
+                compute_value(vars[i], full, shared + i * slot, slot);
+                *done = i + 1;
+            }
+            _exit(0);
+        }
+        int status = 0;
+        if (pid > 0)
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (pid < 0) {
+            for (size_t i = next; i < n; i++)
+                snprintf(shared + i * slot, slot, "(not shown: cannot fork)");
+            break;
+        }
+        if (*done >= n)
+            break;
+        snprintf(shared + *done * slot, slot, "(unreadable: it points to memory that is gone)");
+        next = *done + 1;
+    }
+    memcpy(texts, shared, n * slot);
+    for (size_t i = 0; i < n; i++)
+        texts[i * slot + slot - 1] = '\0';
+    munmap(page, bytes);
+    return texts;
+}
+
 /* Jupyter counts the cursor in code points; the cell module in bytes. */
 static size_t byte_offset(const char *s, int cp)
 {
@@ -181,22 +260,10 @@ json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level)
     if (!text)
         return not_found();
     if (s->kind == SYMBOL_VARIABLE) {
-        char value[2048];
-        int is_mat = s->type && type_is(s->type, "mat") && s->address;
-        if (is_mat)
-            snprintf(value, sizeof value, "%s", mat_describe(*(const mat *)s->address));
-        else
-            describe_value(s->type, s->address, value, sizeof value);
-        int n = snprintf(text, cap, "%s %s  (defined in cell [%d])\nvalue: %s\n", s->type ? s->type : "?",
-                         s->name, s->cell, value);
-        if (is_mat && n > 0 && (size_t)n < cap) {
-            mat m = *(const mat *)s->address;
-            char *body = mat_is_empty(m) ? NULL : mat_format_text(m);
-            if (body) {
-                snprintf(text + n, cap - (size_t)n, "%s\n", body);
-                free(body);
-            }
-        }
+        char *value = values_isolated(&s, 1, 1, 32768);
+        snprintf(text, cap, "%s %s  (defined in cell [%d])\nvalue: %s\n", s->type ? s->type : "?", s->name,
+                 s->cell, value ? value : "(not shown)");
+        free(value);
         if (detail_level > 0 && s->declaration) {
             size_t len = strlen(text);
             snprintf(text + len, cap - len, "declaration: %s\n", s->declaration);
@@ -307,6 +374,14 @@ void introspect_whos(int detailed)
         wname = ln > wname ? (ln < 30 ? ln : 30) : wname;
         wtype = lt > wtype ? (lt < 24 ? lt : 24) : wtype;
     }
+    enum { SLOT = 512 };
+    const cell_symbol **vars = calloc(n ? n : 1, sizeof *vars);
+    size_t nvars = 0;
+    for (size_t i = 0; vars && i < n; i++)
+        if (syms[i].kind == SYMBOL_VARIABLE)
+            vars[nvars++] = &syms[i];
+    char *values = vars ? values_isolated(vars, nvars, 0, SLOT) : NULL;
+    size_t vi = 0;
     for (size_t i = 0; i < n; i++) {
         const cell_symbol *s = &syms[i];
         if (s->kind != SYMBOL_VARIABLE && s->kind != SYMBOL_FUNCTION)
@@ -327,16 +402,15 @@ void introspect_whos(int detailed)
             bytes += cairn_alloc_size(*(void *const *)s->address);
         if (bytes)
             human_bytes(bytes, mem, sizeof mem);
-        if (s->address && s->type && type_is(s->type, "mat"))
-            snprintf(value, sizeof value, "%s", mat_describe(*(const mat *)s->address));
-        else
-            describe_value(s->type, s->address, value, sizeof value);
+        snprintf(value, sizeof value, "%s", values ? values + (vi++) * SLOT : "(not shown)");
         for (char *c = value; *c; c++)
             if (*c == '\n')
                 *c = ' ';
         printf("%-*s  %-*s  %-5d  %10s  %.80s%s\n", wname, s->name, wtype, s->type ? s->type : "?", s->cell,
                mem, value, strlen(value) > 80 ? "..." : "");
     }
+    free(values);
+    free(vars);
     if (!shown)
         printf("Interactive namespace is empty.\n");
     char total[32];

@@ -249,6 +249,23 @@ def magic_tests(k):
     check(r.status == "error" and r.error["ename"] == "UndoError", "only one level of undo", r)
 
 
+def dangling_tests(k):
+    """Introspection reads variables the user's code controls: a dangling pointer must not
+    take the executor down (values are read in a forked child)."""
+    r = k.execute("char *dangling = malloc((size_t)64 << 20);\nstrcpy(dangling, \"soon gone\");\nfree(dangling);\n"
+                  "int alive_after = 5;")
+    check(r.status == "ok", "a cell leaves a dangling pointer", r)
+    r = k.execute("%whos")
+    check(r.status == "ok" and re.search(r"^dangling\s+char \*.*unreadable", r.stdout, re.M)
+          and re.search(r"^alive_after\s+int\s+\d+\s+4 B\s+5$", r.stdout, re.M),
+          "%whos marks the dangling pointer and lists the rest", r.stdout)
+    r = k.request("inspect_request", {"code": "dangling", "cursor_pos": 8, "detail_level": 0})
+    text = r["content"].get("data", {}).get("text/plain", "")
+    check(r["content"].get("found") and "unreadable" in text, "inspect of a dangling pointer", text)
+    r = k.execute("alive_after + 1")
+    check(r.result_text == "6", "the session is intact after reading a dangling pointer", r)
+
+
 def display_tests(k):
     r = k.execute("mat D = mat_zeros(2, 2);\nmat_show(D);")
     disp = r.of_type("display_data")
@@ -276,7 +293,7 @@ def introspect_tests(k):
 def main():
     with Kernel() as k:
         for group in (stdin_tests, value_tests, prelude_tests, huge_page_tests, user_expression_tests, interrupt_tests, openblas_tests, magic_tests,
-                      display_tests, introspect_tests):
+                      dangling_tests, display_tests, introspect_tests):
             try:
                 group(k)
             except Exception as e:  # a hang or protocol error in one group fails it, not the run
