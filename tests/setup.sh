@@ -12,6 +12,7 @@ PACKAGES=(
   python3-jupyter-client jupyter-client python3-nbconvert jupyter-nbconvert python3-jupyter-kernel-test python3-ipykernel
   python3-numpy python3-sklearn python3-matplotlib jupyter-notebook
   dataset-fashion-mnist clang libclang-rt-14-dev
+  libdeflate0
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

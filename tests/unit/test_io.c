@@ -200,6 +200,34 @@ static void test_idx(void)
     m = idx_read(fixture("io_tiny_images.idx.gz"));
     CHECK(mat_is_empty(m) && error_mentions("idx_read: interrupted", "io_tiny_images.idx.gz"));
     cairn_set_interrupted(0);
+    /* a gzip stream cut short (a partial download): the zlib path names the problem */
+    const char *cut = tmpfile_path("cut.idx.gz");
+    FILE *src = fopen(fixture("io_tiny_images.idx.gz"), "rb");
+    unsigned char gzbytes[64];
+    size_t ngz = fread(gzbytes, 1, sizeof gzbytes, src);
+    fclose(src);
+    FILE *dst = fopen(cut, "wb");
+    fwrite(gzbytes, 1, ngz - 12, dst);
+    fclose(dst);
+    m = idx_read(cut);
+    CHECK(mat_is_empty(m) && error_mentions("idx_read", "cut.idx.gz"));
+    CHECK(error_mentions("truncated", NULL) || error_mentions("corrupt", NULL));
+    unlink(cut);
+    /* a plain IDX big enough for the threaded inflate/convert pipeline (> 2 MiB) */
+    const char *big = tmpfile_path("big.idx");
+    dst = fopen(big, "wb");
+    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0x0b, 0xb8, 0, 0, 0, 28, 0, 0, 0, 28}; /* 3000 x 28 x 28 */
+    fwrite(hdr, 1, 16, dst);
+    for (long k = 0; k < 3000L * 784; k++)
+        fputc((int)((k * 7 + k / 784) % 251), dst);
+    fclose(dst);
+    m = idx_read(big);
+    int same = m.rows == 3000 && m.cols == 784 && m.height == 28;
+    for (long k = 0; same && k < 3000L * 784; k++)
+        same = m.data[k] == (double)((k * 7 + k / 784) % 251);
+    CHECK(same);
+    mat_free(&m);
+    unlink(big);
     m = idx_read(fixture("missing.idx.gz"));
     CHECK(mat_is_empty(m) && error_mentions("idx_read: cannot open", "missing.idx.gz': No such file"));
     m = idx_read(fixture("io_f8.npy"));
@@ -225,6 +253,13 @@ static void test_idx(void)
         CHECK(lo == 0 && hi == 9);
         CHECK(y.data[0] == ref.data[0] && lsum == ref.data[1]);
         CHECK(x0 == ref.data[2] && xsum == ref.data[3] && *mat_ptr(X, 9999, 400) == ref.data[4]);
+        /* the zlib path (no libdeflate) reads the same numbers */
+        setenv("CAIRN_NO_LIBDEFLATE", "1", 1);
+        mat Xz = idx_read(FASHION_DIR "/t10k-images-idx3-ubyte.gz");
+        unsetenv("CAIRN_NO_LIBDEFLATE");
+        CHECK(Xz.rows == 10000 && Xz.height == 28 &&
+              memcmp(Xz.data, X.data, (size_t)10000 * 784 * sizeof(double)) == 0);
+        mat_free(&Xz);
         mat_free(&ref);
         mat_free(&X);
         mat_free(&y);
