@@ -232,7 +232,9 @@ class Kernel:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError("no idle for %s; got %r" % (msg_id, [m["msg_type"] for m in msgs]))
+                text = "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream")
+                raise TimeoutError("no idle for %s; got %r; stream text: %r" % (
+                    msg_id, [m["msg_type"] for m in msgs], text[:1500] + " ... " + text[-500:]))
             try:
                 m = self.kc.get_iopub_msg(timeout=left)
             except queue.Empty:
