@@ -4,6 +4,8 @@
  * bytes (a short last frame takes what is left). The frames go through wire_decode twice:
  * with a key (so the HMAC check rejects almost everything, as it must) and with the empty
  * key (unsigned sessions), which lets the fuzzer reach the JSON parsing and field checks.
+ * A third pass signs the frames after the delimiter correctly, so the keyed path
+ * reaches the parser as well and a correct signature is never rejected.
  * A decoded message is encoded again and must decode to the same header and content
  * under the key: a mismatch aborts, which libFuzzer reports. The input is also run
  * through the UTF-8 sanitizer, whose output must always be a valid JSON string.
@@ -71,6 +73,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st == WIRE_OK)
             roundtrip(&key, &m);
         wire_msg_free(&m);
+    }
+    /* Third pass: sign the fuzzed JSON frames with the key, so the keyed path reaches
+     * the parser too (a forger cannot, but a buggy client holding the key can). */
+    for (size_t d = 0; d + 5 < n; d++) {
+        if (frames[d].size == 9 && memcmp(frames[d].data, "<IDS|MSG>", 9) == 0) {
+            char hex[65];
+            wire_sign(&key, &frames[d + 2], hex);
+            wire_frame signed_frames[MAX_FUZZ_FRAMES];
+            memcpy(signed_frames, frames, n * sizeof *frames);
+            signed_frames[d + 1].data = hex;
+            signed_frames[d + 1].size = 64;
+            wire_msg m;
+            int st = wire_decode(&key, signed_frames, n, &m, why, sizeof why);
+            check(st != WIRE_BAD_SIGNATURE);
+            if (st == WIRE_OK)
+                roundtrip(&key, &m);
+            wire_msg_free(&m);
+            break;
+        }
     }
     size_t outlen;
     char *clean = wire_utf8_sanitize((const char *)data, size, &outlen);
