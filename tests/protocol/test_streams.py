@@ -3,7 +3,8 @@
 - A cell printing a line every 0.3 s: each line arrives as it is printed (arrival times
   spread over the cell's run, the first long before the reply), not all at the end.
 - printf without a newline still shows up while the cell sleeps (partial-line flush).
-- stdout text and rich displays keep the order in which the cell produced them.
+- stdout/stderr text and rich displays keep the order in which the cell produced them
+  (also over 40 fast alternations).
 - stderr arrives as stream name "stderr".
 - UTF-8 split across writes is reassembled; invalid bytes become U+FFFD, never a crash.
 - 10 MB of output is forwarded up to the per-cell cap with a truncation notice, and the
@@ -66,6 +67,27 @@ class StreamTests(unittest.TestCase):
                 seq.append(("display", m["content"]["data"]["text/plain"]))
         self.assertEqual(seq, [("stream", "before\n"), ("display", "shown"),
                                ("stream", "after\n"), ("display", "x"), ("stream", "last")])
+
+    def test_order_under_alternation(self):
+        # 40 rounds of stdout, stderr and a display each: every display must come after
+        # the text printed before it and before the text printed after it.
+        code = ('char label[16]; for (int i = 0; i < 40; i++) { printf("o%d\\n", i); fprintf(stderr, "e%d\\n", i);'
+                ' snprintf(label, sizeof label, "d%d", i); display_text(label); }')
+        r = self.k.execute(code)
+        self.assertEqual(r.status, "ok", r)
+        seen = []
+        for m in r.outputs:
+            if m["msg_type"] == "stream":
+                seen += [t for t in m["content"]["text"].split("\n") if t]
+            elif m["msg_type"] == "display_data":
+                seen.append(m["content"]["data"]["text/plain"])
+        for i in range(40):
+            d = seen.index("d%d" % i)
+            self.assertLess(seen.index("o%d" % i), d)
+            self.assertLess(seen.index("e%d" % i), d)
+            if i + 1 < 40:
+                self.assertLess(d, seen.index("o%d" % (i + 1)))
+                self.assertLess(d, seen.index("e%d" % (i + 1)))
 
     def test_stderr_stream(self):
         r = self.k.execute('fprintf(stderr, "warn 1\\n"); fprintf(stderr, "warn 2\\n");')
