@@ -249,8 +249,19 @@ static void call_cell(exec_report *r, void (*entry)(void))
     } else {
         json_t *tb = json_array();
         if (error_frames.where[0]) {
-            char line[1200];
-            snprintf(line, sizeof line, "raised by a runtime call: %s", error_frames.where);
+            /* "mat_zeros: negative shape" + "called from cell [3]" -> "mat_zeros was called from cell [3]" */
+            char line[1200], func[128];
+            size_t n = strcspn(runtime_error, ": ");
+            if (n > 0 && n < sizeof func && runtime_error[n] == ':') {
+                memcpy(func, runtime_error, n);
+                func[n] = '\0';
+            } else {
+                snprintf(func, sizeof func, "the runtime function");
+            }
+            if (strncmp(error_frames.where, "called from ", 12) == 0)
+                snprintf(line, sizeof line, "%s was %s", func, error_frames.where);
+            else
+                snprintf(line, sizeof line, "%s failed %s", func, error_frames.where);
             json_array_append_new(tb, json_string(line));
         }
         json_array_append_new(tb, json_string("The cell was not kept: the session is as it was before it."));
@@ -565,7 +576,7 @@ static json_t *describe_death(exec_report *r, int status, int number)
     if (r->crashed) {
         unsigned long fa = (unsigned long)r->fault_address;
         if (sig == SIGSEGV && r->stack_overflow)
-            snprintf(what, sizeof what, "stack overflow (infinite recursion?)");
+            snprintf(what, sizeof what, "stack overflow (endless recursion, or a local array too big for the stack?)");
         else if (sig == SIGSEGV && fa < 4096)
             snprintf(what, sizeof what, "invalid memory access at address 0x%lx (a NULL pointer)", fa);
         else if (sig == SIGSEGV)
