@@ -181,6 +181,27 @@ class RequestTests(unittest.TestCase):
                            allow_stdin=False)
         self.assertIn("eof", r.stdout)
 
+    def test_display_ids_and_binary(self):
+        code = ('char id[64]; snprintf(id, sizeof id, "%s", display_new_id());'
+                ' display_part p1 = {"text/plain", "first", 5}; display_bundle(&p1, 1, id);'
+                ' display_part p2 = {"text/plain", "second", 6}; display_update_bundle(&p2, 1, id);'
+                ' unsigned char png[4] = {0x89, 0x50, 0x00, 0xff};'
+                ' display_part p3 = {"image/png", png, 4}; display_bundle(&p3, 1, NULL);'
+                ' display_clear_output(1);')
+        r = self.k.execute(code)
+        self.assertEqual(r.status, "ok", r)
+        kinds = [m["msg_type"] for m in r.outputs]
+        self.assertEqual(kinds, ["display_data", "update_display_data", "display_data", "clear_output"])
+        first, update, image, clear = r.outputs
+        did = first["content"]["transient"]["display_id"]
+        self.assertTrue(did)
+        self.assertEqual(update["content"]["transient"]["display_id"], did)
+        self.assertEqual(update["content"]["data"]["text/plain"], "second")
+        # binary parts are base64-encoded exactly once, in the front
+        self.assertEqual(image["content"]["data"]["image/png"], "iVAA/w==")
+        self.assertEqual(image["content"]["transient"], {})
+        self.assertTrue(clear["content"]["wait"])
+
     def test_front_magics(self):
         r = self.k.execute("%lsmagic")
         self.assertEqual(r.status, "ok")
