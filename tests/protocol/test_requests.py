@@ -202,6 +202,13 @@ class RequestTests(unittest.TestCase):
         self.assertEqual(image["content"]["transient"], {})
         self.assertTrue(clear["content"]["wait"])
 
+    def test_user_expressions(self):
+        r = self.k.execute("int ux = 41;", user_expressions={"a": "ux + 1", "bad": "nope_nope"})
+        ue = r.content["user_expressions"]
+        self.assertEqual(ue["a"]["status"], "ok")
+        self.assertEqual(ue["a"]["data"]["text/plain"], "42")
+        self.assertEqual(ue["bad"]["status"], "error")
+
     def test_front_magics(self):
         r = self.k.execute("%lsmagic")
         self.assertEqual(r.status, "ok")
