@@ -13,7 +13,10 @@ PACKAGES=(
   python3-numpy python3-sklearn python3-matplotlib jupyter-notebook
   dataset-fashion-mnist clang libclang-rt-14-dev
   libdeflate0
+  chromium
 )
+# The browser test (tests/browser) needs node and npm; keep a node the image already has.
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,6 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+# playwright-core for the browser test, from tests/browser/package-lock.json (once).
+if [ ! -f tests/browser/node_modules/playwright-core/package.json ] && command -v npm >/dev/null; then
+  (cd tests/browser && npm ci --no-audit --no-fund) || echo "setup: npm ci failed; tests/browser/run.sh retries"
 fi
 
 BUILD=${CAIRN_BUILD_DIR:-build}

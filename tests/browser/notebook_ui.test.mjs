@@ -1,0 +1,457 @@
+// notebook_ui.test.mjs — cairn in Jupyter's web UI, driven the way a person drives it.
+//
+// Starts a private Jupyter Notebook server (Debian 12 ships classic Notebook 6, no
+// JupyterLab) with a kernelspec for the built kernel, opens a notebook whose kernelspec is
+// cairn in headless Chromium (playwright-core, the system's /usr/bin/chromium), types C
+// into cells with the keyboard, runs them with Shift-Enter, and checks what the page then
+// shows: Out prompts, stream text, an inline PNG of the right size, a crash report after
+// which the session goes on, a live-updated output that ends as one output, Tab
+// completion, the Shift-Tab tooltip and the interrupt button. Screenshots of every step
+// go to tests/output/browser/ so a person can look at what was asserted.
+//
+// Everything runs in temporary directories (HOME, JUPYTER_CONFIG_DIR, JUPYTER_DATA_DIR,
+// JUPYTER_PATH, the notebook root, the browser profile); the server and browser are
+// stopped by their own pids in `after`, also when a check fails.
+//
+// Run: node --test notebook_ui.test.mjs (CAIRN_KERNEL = path of the built cairn-kernel;
+// run.sh beside this file does that for meson).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const SHOTS = path.join(ROOT, 'tests', 'output', 'browser');
+const KERNEL = path.resolve(process.env.CAIRN_KERNEL || path.join(ROOT, 'build', 'kernel', 'cairn-kernel'));
+const CHROMIUM = process.env.CAIRN_CHROMIUM || '/usr/bin/chromium';
+const JUPYTER = '/usr/bin/jupyter';
+const TOKEN = 'cairn-browser-' + process.pid + '-' + Date.now().toString(36);
+
+let tmp, server, serverLog, port, context, page;
+
+// ---------- small helpers ----------
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll fn() until it returns a truthy value; fail naming `what` after `timeout` ms. */
+async function until(fn, what, timeout = 20000, every = 100) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`);
+    await sleep(every);
+  }
+}
+
+function alive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Every live descendant pid of `pid` (read from /proc). */
+function descendants(pid) {
+  const parent = new Map();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone meanwhile */ }
+  }
+  const out = [];
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop();
+    for (const [child, pp] of parent) if (pp === p && !out.includes(child)) { out.push(child); todo.push(child); }
+  }
+  return out;
+}
+
+async function shot(name) {
+  if (!page) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+}
+
+// ---------- the notebook, as seen on the page ----------
+
+const cells = () => page.locator('#notebook-container .cell.code_cell');
+
+/** The code of a cell as its editor holds it (what the person typed, after auto-close/indent). */
+const sourceOf = (cell) => cell.locator('.CodeMirror').first().evaluate((el) => el.CodeMirror.getValue());
+
+const promptOf = (cell) => cell.locator('.input_prompt').first().innerText();
+
+/** Is the kernel indicator in the notebook's header showing idle? */
+const kernelIdle = () => page.locator('#kernel_indicator_icon.kernel_idle_icon').count();
+
+/** Enter `code` into the selected (last, empty) cell. One line is typed key by key (the
+ *  editor's auto-closed brackets and quotes are typed over, as a person does); several
+ *  lines are pasted, because typing a `{` line by line leaves the editor's own `}` behind. */
+async function typeInto(cell, code) {
+  await cell.locator('.CodeMirror').first().click();
+  if (code.includes('\n')) await page.keyboard.insertText(code);
+  else await page.keyboard.type(code);
+  assert.equal(await sourceOf(cell), code, 'the editor holds what was typed');
+}
+
+/** The last cell, pinned by index (a bare .last() would follow the new cell Shift-Enter adds). */
+async function lastCell() {
+  return cells().nth((await cells().count()) - 1);
+}
+
+/** Type `code` into a new cell at the end, press Shift-Enter, wait until the cell is done
+ *  (its prompt shows a number) and the kernel is idle; returns the cell's locator. */
+async function runCell(code, { timeout = 30000 } = {}) {
+  const cell = await lastCell();
+  assert.equal((await sourceOf(cell)), '', 'the last cell is the fresh empty one');
+  await typeInto(cell, code);
+  await page.keyboard.press('Shift+Enter');
+  await until(async () => /\[\d+\]/.test(await promptOf(cell)), `cell to finish: ${code}`, timeout);
+  await until(kernelIdle, 'kernel idle', timeout);
+  return cell;
+}
+
+/** Run `code` in `cell` like runCell, sampling the cell's output areas every 50 ms while it
+ *  runs: returns the most areas seen and how many samples saw one area before the end. */
+async function runWatching(cell, code) {
+  await typeInto(cell, code);
+  await page.keyboard.press('Shift+Enter');
+  let seenRunning = 0, maxAreas = 0;
+  await until(async () => {
+    const n = await outputAreas(cell).count();
+    maxAreas = Math.max(maxAreas, n);
+    const done = /\[\d+\]/.test(await promptOf(cell));
+    if (!done && n === 1) seenRunning++;
+    return done;
+  }, 'the cell to finish: ' + code, 30000, 50);
+  await until(kernelIdle, 'kernel idle');
+  return { seenRunning, maxAreas };
+}
+
+const outputAreas = (cell) => cell.locator('.output_wrapper .output_area');
+const resultText = (cell) => cell.locator('.output_subarea.output_result').innerText();
+const outPrompt = (cell) => cell.locator('.output_prompt').first().innerText();
+
+// ---------- setup and teardown ----------
+
+before(async () => {
+  assert.ok(fs.existsSync(KERNEL), `built kernel not found: ${KERNEL} (set CAIRN_KERNEL)`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-browser-'));
+  const dirs = {};
+  for (const d of ['home', 'config', 'data', 'runtime', 'prefix', 'root', 'profile']) {
+    dirs[d] = path.join(tmp, d);
+    fs.mkdirSync(dirs[d]);
+  }
+  const inst = spawnSync(KERNEL, ['install', '--prefix', dirs.prefix], { encoding: 'utf8' });
+  assert.equal(inst.status, 0, 'cairn-kernel install: ' + inst.stderr);
+  const spec = JSON.parse(fs.readFileSync(path.join(dirs.prefix, 'share/jupyter/kernels/cairn/kernel.json'), 'utf8'));
+  assert.equal(spec.argv[0], KERNEL, 'the kernelspec runs the kernel under test');
+
+  fs.writeFileSync(path.join(dirs.root, 'cairn_ui.ipynb'), JSON.stringify({
+    cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: [] }],
+    metadata: { kernelspec: { name: 'cairn', display_name: 'C (cairn)', language: 'c' } },
+    nbformat: 4, nbformat_minor: 5,
+  }));
+
+  port = await freePort();
+  const env = {
+    PATH: process.env.PATH || '/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    HOME: dirs.home,
+    JUPYTER_CONFIG_DIR: dirs.config,
+    JUPYTER_DATA_DIR: dirs.data,
+    JUPYTER_RUNTIME_DIR: dirs.runtime,
+    JUPYTER_PATH: path.join(dirs.prefix, 'share', 'jupyter'),
+    IPYTHONDIR: path.join(dirs.home, '.ipython'),
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
+  };
+  const args = ['notebook', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0',
+    `--NotebookApp.token=${TOKEN}`, `--notebook-dir=${dirs.root}`, '--NotebookApp.open_browser=False'];
+  if (process.getuid && process.getuid() === 0) args.push('--allow-root');
+  serverLog = path.join(tmp, 'server.log');
+  const log = fs.openSync(serverLog, 'w');
+  server = spawn(JUPYTER, args, { cwd: dirs.root, env, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  await until(async () => {
+    if (server.exitCode !== null) throw new Error('server exited: ' + fs.readFileSync(serverLog, 'utf8'));
+    const r = await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${TOKEN}`);
+    if (!r.ok) return false;
+    const specs = await r.json();
+    assert.ok(specs.kernelspecs.cairn, 'the server sees the cairn kernelspec: ' + JSON.stringify(Object.keys(specs.kernelspecs)));
+    return true;
+  }, 'the Jupyter server to answer', 60000, 200);
+
+  context = await chromium.launchPersistentContext(dirs.profile, {
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+    viewport: { width: 1200, height: 900 },
+    timeout: 60000,
+  });
+  page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(20000);
+  await page.goto(`http://127.0.0.1:${port}/notebooks/cairn_ui.ipynb?token=${TOKEN}`);
+  await until(kernelIdle, 'the cairn kernel to start (idle indicator)', 60000);
+  const kname = await page.locator('.kernel_indicator_name').innerText();
+  assert.match(kname, /cairn/, 'the header names the cairn kernel');
+});
+
+let serverKids = [];
+
+/** SIGTERM the server (it shuts its kernels down first), SIGKILL it after 15 s. */
+async function stopServer() {
+  if (!server || !server.pid || !alive(server.pid)) return;
+  serverKids = descendants(server.pid);
+  server.kill('SIGTERM');
+  const end = Date.now() + 15000;
+  while (alive(server.pid) && Date.now() < end) await sleep(100);
+  if (alive(server.pid)) server.kill('SIGKILL');
+  await until(() => !alive(server.pid), 'the server to exit', 5000).catch(() => {});
+}
+
+after(async () => {
+  try {
+    if (page) await shot('99_final');
+  } catch { /* the page may be gone */ }
+  if (context) {
+    await Promise.race([context.close().catch(() => {}), sleep(10000)]);
+  }
+  await stopServer();
+  // Kernel processes the server started and left behind (by pid, nothing else).
+  for (const pid of serverKids) if (alive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// ---------- what a person does, in order (cells share one session) ----------
+
+test('1. a variable, then its value as Out', async () => {
+  await runCell('int x = 6 * 7;');
+  const cell = await runCell('x');
+  assert.equal(await resultText(cell), '42');
+  assert.match(await outPrompt(cell), /^Out\[\d+\]:$/);
+  await shot('01_value');
+});
+
+test('2. printf output appears as stream text', async () => {
+  const cell = await runCell('printf("hello from C\\n");');
+  const out = cell.locator('.output_subarea.output_stdout');
+  assert.equal(await out.count(), 1);
+  assert.equal((await out.innerText()).trim(), 'hello from C');
+  assert.equal(await cell.locator('.output_error, .output_stderr').count(), 0);
+  await shot('02_printf');
+});
+
+test('3. a figure is an inline PNG of the asked size', async () => {
+  const cell = await runCell('figure *f = plot_figure(400, 300); plot_line_array(plot_subplot(f, 0), NULL, '
+    + '(double[]){1, 4, 9, 16}, 4, "squares"); f');
+  const img = cell.locator('.output_subarea img');
+  assert.equal(await img.count(), 1);
+  const src = await img.getAttribute('src');
+  assert.ok(src.startsWith('data:image/png;base64,'), 'src is an inline PNG: ' + src.slice(0, 40));
+  const size = await until(() => img.evaluate((el) => el.complete && el.naturalWidth
+    ? [el.naturalWidth, el.naturalHeight] : null), 'the image to decode');
+  assert.deepEqual(size, [400, 300]);
+  await img.scrollIntoViewIfNeeded();
+  await shot('03_figure');
+});
+
+test('4. a segfaulting cell reports SIGSEGV and the session survives', async () => {
+  const cell = await runCell('int *p = 0; *p = 1;');
+  const err = cell.locator('.output_subarea.output_error');
+  assert.equal(await err.count(), 1);
+  assert.match(await err.innerText(), /SIGSEGV/);
+  await shot('04_crash');
+  const again = await runCell('x');
+  assert.equal(await resultText(again), '42');
+  await shot('04_after_crash');
+});
+
+test('5. a live-updated progress bar ends as one output with the final state', async () => {
+  const code = [
+    '#include <time.h>',
+    'progress *bar = progress_start(40, "steps");',
+    'for (int i = 0; i < 40; i++) {',
+    'nanosleep(&(struct timespec){0, 25000000}, NULL);',
+    'progress_update(bar, i + 1);',
+    '}',
+    'progress_finish(bar);',
+  ].join('\n');
+  const cell = await lastCell();
+  // While it runs the bar is redrawn in place: never more than one output area.
+  const { seenRunning, maxAreas } = await runWatching(cell, code);
+  assert.ok(seenRunning > 0, 'the bar was on the page while the cell ran');
+  assert.equal(maxAreas, 1, 'the bar never showed as more than one output');
+  assert.equal(await outputAreas(cell).count(), 1, 'exactly one output area after the cell');
+  const text = await outputAreas(cell).innerText();
+  assert.match(text, /steps/);
+  assert.match(text, /40\s*\/\s*40/, 'final count shown: ' + text);
+  assert.match(text, /100\s*%/, 'final percent shown: ' + text);
+  await shot('05_progress');
+});
+
+test('5b. a figure redrawn with plot_update ends as one image with the final data', async () => {
+  const code = [
+    '#include <time.h>',
+    'figure *g = plot_figure(320, 240);',
+    'plot_axes *ga = plot_subplot(g, 0);',
+    'plot_line_array(ga, NULL, (double[]){16}, 1, "parabola");',
+    'for (int i = 1; i < 9; i++) {',
+    'plot_append(ga, 0, i, (i - 4) * (i - 4));',
+    'plot_update(g);',
+    'nanosleep(&(struct timespec){0, 60000000}, NULL);',
+    '}',
+  ].join('\n');
+  const cell = await lastCell();
+  const { maxAreas } = await runWatching(cell, code);
+  assert.equal(maxAreas, 1, 'the figure never showed as more than one output');
+  const imgs = cell.locator('.output_subarea img');
+  assert.equal(await outputAreas(cell).count(), 1, 'one output area');
+  assert.equal(await imgs.count(), 1, 'one image');
+  const live = await imgs.getAttribute('src');
+  // The same figure shown afresh must be exactly what the live output ended with.
+  const fresh = await runCell('g');
+  const again = await fresh.locator('.output_subarea img').getAttribute('src');
+  assert.ok(live.startsWith('data:image/png;base64,'));
+  assert.equal(live, again, 'the live output shows the final state of the figure');
+  await cell.scrollIntoViewIfNeeded();
+  await shot('05b_plot_update');
+});
+
+test('6. Tab completes mat_ze to mat_zeros; Shift-Tab shows its doc', async () => {
+  const cell = await lastCell();
+  await cell.locator('.CodeMirror').first().click();
+  await page.keyboard.type('mat_ze');
+  await page.keyboard.press('Tab');
+  // One match: Notebook inserts it at once (several would open the list, checked below).
+  await until(async () => (await sourceOf(cell)) === 'mat_zeros', 'mat_ze to complete to mat_zeros');
+  await shot('06_completed');
+
+  // Several matches: the completion list opens and offers mat_zeros among them.
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('mat_');
+  await page.keyboard.press('Tab');
+  const options = page.locator('#complete select option');
+  await until(async () => (await options.count()) > 1, 'the completion list');
+  const offered = await options.allInnerTexts();
+  assert.ok(offered.includes('mat_zeros'), 'the list offers mat_zeros: ' + offered.join(' '));
+  assert.ok(offered.every((o) => o.startsWith('mat_')), 'only names starting with mat_: ' + offered.join(' '));
+  await shot('06_completion_list');
+  await page.keyboard.press('Escape');
+  await until(async () => (await page.locator('#complete').count()) === 0, 'the list to close');
+
+  // Shift-Tab inside the call: the tooltip shows the one-line doc from the header.
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('mat_zeros(');
+  await page.keyboard.press('Shift+Tab');
+  const tip = page.locator('#tooltip .tooltiptext');
+  await until(async () => (await page.locator('#tooltip').isVisible()) && /mat_zeros/.test(await tip.innerText()),
+    'the Shift-Tab tooltip');
+  const tipText = await tip.innerText();
+  assert.match(tipText, /mat mat_zeros\(int rows, int cols\)/, 'signature in tooltip: ' + tipText);
+  assert.match(tipText, /New rows x cols matrix of zeros/, 'doc comment in tooltip: ' + tipText);
+  await shot('06_tooltip');
+  await page.keyboard.press('Escape');
+
+  // Leave a fresh empty cell for the next test: clear this one (select all, delete).
+  await cell.locator('.CodeMirror').first().click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  assert.equal(await sourceOf(cell), '');
+});
+
+test('7. the interrupt button stops for(;;); and the session goes on', async () => {
+  const cell = await lastCell();
+  await typeInto(cell, 'for(;;);');
+  await page.keyboard.press('Shift+Enter');
+  await until(async () => (await promptOf(cell)).includes('*'), 'the cell to run (In [*])');
+  await until(async () => (await page.locator('#kernel_indicator_icon.kernel_busy_icon').count()) > 0, 'kernel busy');
+  await sleep(500);
+  await shot('07_running');
+  const clicked = Date.now();
+  await page.locator('button[data-jupyter-action="jupyter-notebook:interrupt-kernel"]').click();
+  const err = cell.locator('.output_subarea.output_error');
+  await until(async () => (await err.count()) > 0, 'an error output after the interrupt', 10000);
+  await until(kernelIdle, 'kernel idle after the interrupt', 10000);
+  const took = Date.now() - clicked;
+  assert.ok(took < 10000, `interrupt took ${took} ms`);
+  assert.match(await err.innerText(), /interrupt/i, 'the error says the cell was interrupted');
+  assert.match(await promptOf(cell), /\[\d+\]/);
+  await shot('07_interrupted');
+  const again = await runCell('x');
+  assert.equal(await resultText(again), '42');
+  await shot('07_after_interrupt');
+});
+
+test('8. I,I in command mode stops a progress loop cleanly, keeping its work', async () => {
+  const code = [
+    'long steps = 0;',
+    'progress *spin = progress_start(0, "spinning");',
+    'for (;;) {',
+    'steps++;',
+    'if (progress_update(spin, steps)) break;',
+    '}',
+    'progress_finish(spin);',
+    'printf("after the loop: %s\\n", steps > 0 ? "work kept" : "nothing done");',
+  ].join('\n');
+  const cell = await lastCell();
+  await typeInto(cell, code);
+  await page.keyboard.press('Shift+Enter');
+  await until(async () => (await promptOf(cell)).includes('*'), 'the cell to run (In [*])');
+  await until(async () => (await outputAreas(cell).count()) > 0, 'the spinning bar');
+  await sleep(700);
+  // Command mode (Escape), then I, I: Notebook's keyboard shortcut for interrupt.
+  await page.keyboard.press('Escape');
+  const pressed = Date.now();
+  await page.keyboard.press('i');
+  await page.keyboard.press('i');
+  await until(async () => /\[\d+\]/.test(await promptOf(cell)), 'the cell to end after I,I', 10000);
+  await until(kernelIdle, 'kernel idle after I,I', 10000);
+  const took = Date.now() - pressed;
+  await shot('08_ii_interrupt');
+  assert.ok(took < 10000, `I,I interrupt took ${took} ms`);
+  const text = await cell.locator('.output_wrapper').innerText();
+  assert.match(text, /spinning/, 'the bar is still shown: ' + text);
+  assert.match(text, /interrupt/i, 'the bar or an error says it was interrupted: ' + text);
+  // The loop broke out at its check, so the code after it ran too (no kill, no rollback).
+  assert.equal((await cell.locator('.output_subarea.output_stdout').innerText()).trim(), 'after the loop: work kept');
+  // The loop stopped at its check, so what it did is kept: steps is a positive count.
+  await page.keyboard.press('Enter');   // back to edit mode in the new cell
+  const after = await runCell('steps > 0');
+  assert.equal(await resultText(after), '1', 'the steps counted before the interrupt were kept');
+  await shot('08_after_ii');
+});
+
+test('9. stopping the server leaves no kernel process behind', async () => {
+  const kids = descendants(server.pid);
+  assert.ok(kids.length > 0, 'the server has started a kernel');
+  await stopServer();
+  await until(() => kids.every((pid) => !alive(pid)), 'every process the server started to be gone', 15000);
+});
