@@ -9,6 +9,7 @@
 #include "cairn/error.h"
 #include "linalg_internal.h"
 
+#include <cblas.h>
 #include <float.h>
 #include <lapacke.h>
 #include <math.h>
@@ -199,4 +200,23 @@ double mat_cond(mat A)
     double smax = S.data[0], smin = S.data[S.cols - 1];
     mat_free(&S);
     return smin > 0 ? smax / smin : INFINITY;
+}
+
+mat mat_pinv(mat A)
+{
+    /* A = U S Vt  =>  A⁺ = V S⁺ Uᵀ = Vtᵀ (S⁺ Uᵀ) */
+    svd_result r = svd_thin(A);
+    if (mat_is_empty(r.S))
+        return mat_empty();
+    int m = A.rows, n = A.cols, k = r.S.cols;
+    double cutoff = 1e-15 * r.S.data[0];
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < k; j++)
+            *mat_ptr(r.U, i, j) *= r.S.data[j] > cutoff ? 1.0 / r.S.data[j] : 0.0;
+    mat P = mat_alloc(n, m);
+    if (!mat_is_empty(P))
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, n, m, k, 1.0, r.Vt.data, r.Vt.stride, r.U.data, r.U.stride,
+                    0.0, P.data, P.stride);
+    svd_free(&r);
+    return P;
 }

@@ -591,6 +591,17 @@ static void test_lstsq(void)
     CHECK(max_diff(x, lref) < 1e-10); /* minimum-norm solution of a rank-2 problem */
     CHECK(mat_rank(L, -1) == (int)rank.data[0] && rank.data[0] == 2);
     mat_free(&x);
+    /* pseudo-inverse of the rank-2 matrix: NumPy's value, and L L⁺ L = L */
+    mat pref = load("linalg_lsr_pinv.npy");
+    mat P = mat_pinv(L);
+    CHECK(P.rows == 4 && P.cols == 6 && max_diff(P, pref) < 1e-12);
+    mat LP = mul(L, 0, P, 0);
+    mat LPL = mul(LP, 0, L, 0);
+    CHECK(max_diff(LPL, L) < 1e-12);
+    mat_free(&pref);
+    mat_free(&P);
+    mat_free(&LP);
+    mat_free(&LPL);
     x = mat_lstsq(A, c);
     CHECK(mat_is_empty(x) && error_mentions("mat_lstsq", "A is 12 x 4, B is 6 x 1"));
     mat *all[] = {&A, &b, &xref, &L, &c, &lref, &rank};

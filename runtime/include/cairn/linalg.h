@@ -103,6 +103,9 @@ mat mat_solve(mat A, mat B);
 /** Least-squares solution X (n x p) minimizing ||A · X - B|| for A m x n, B m x p (SVD-based, minimum norm). */
 mat mat_lstsq(mat A, mat B);
 
+/** Moore–Penrose pseudo-inverse (n x m) via the SVD, dropping singular values below 1e-15 · S_max (NumPy's pinv). */
+mat mat_pinv(mat A);
+
 /** Inverse of a square nonsingular matrix; errors when A is singular to working precision. */
 mat mat_inverse(mat A);
 
