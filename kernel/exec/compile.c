@@ -176,7 +176,6 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
         tcc_set_options(s, exec_g.cflags);
     char *flat = prelude_rewrite(source);
     int rc = tcc_compile_string(s, flat ? flat : source);
-    free(flat);
     if (rc == 0) {
         size_t n = 0;
         const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
@@ -232,10 +231,11 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
         uintptr_t start = (uintptr_t)mem;
         void *etext = tcc_get_symbol(s, "_etext");
         uintptr_t text_end = etext ? (uintptr_t)etext : start + (uintptr_t)size;
-        code_add_region(start, text_end, number);
+        code_add_region(start, text_end, number, flat ? flat : source, code);
         list_ctx l = {start, text_end, number, entry_name};
         tcc_list_symbols(s, &l, on_symbol);
     }
+    free(flat);
     tcc_delete(s);
     if (rc != 0 && mem)
         munmap(mem, (size_t)size);

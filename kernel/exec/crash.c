@@ -52,7 +52,7 @@ void report_free(exec_report *r)
         munmap(r, sizeof *r);
 }
 
-void code_add_region(uintptr_t start, uintptr_t end, int cell)
+void code_add_region(uintptr_t start, uintptr_t end, int cell, const char *source, const char *code)
 {
     exec_state *g = &exec_g;
     if (g->nregions == g->capregions) {
@@ -66,6 +66,9 @@ void code_add_region(uintptr_t start, uintptr_t end, int cell)
     g->regions[g->nregions].start = start;
     g->regions[g->nregions].end = end;
     g->regions[g->nregions].cell = cell;
+    /* Kept for line numbers in later crash reports (a few KB per cell). */
+    g->regions[g->nregions].source = source ? strdup(source) : NULL;
+    g->regions[g->nregions].code = code ? strdup(code) : NULL;
     g->nregions++;
 }
 
@@ -88,6 +91,32 @@ void code_add_function(uintptr_t address, const char *name, int cell, int is_ent
     f->name = copy;
     f->cell = cell;
     f->is_entry = is_entry;
+}
+
+int code_region_texts(uintptr_t start, const char **source, const char **code)
+{
+    for (size_t i = 0; i < exec_g.nregions; i++)
+        if (exec_g.regions[i].start == start) {
+            *source = exec_g.regions[i].source;
+            *code = exec_g.regions[i].code;
+            return *source != NULL;
+        }
+    return 0;
+}
+
+/* Remember a cell frame for the line lookup the parent does. */
+static void note_line(exec_report *r, uintptr_t address)
+{
+    if (r->nlines >= REPORT_FRAMES)
+        return;
+    for (size_t i = 0; i < exec_g.nregions; i++)
+        if (address >= exec_g.regions[i].start && address < exec_g.regions[i].end) {
+            r->line_address[r->nlines] = address;
+            r->line_region[r->nlines] = exec_g.regions[i].start;
+            r->line_cell[r->nlines] = exec_g.regions[i].cell;
+            r->nlines++;
+            return;
+        }
 }
 
 static int in_cell_code(uintptr_t pc)
@@ -179,6 +208,7 @@ NO_ASAN static int is_return_address(uintptr_t ret)
 NO_ASAN void crash_where_from(exec_report *r, uintptr_t pc, uintptr_t sp)
 {
     r->where[0] = '\0';
+    r->nlines = 0;
     int n = 0;
     const code_function *last = NULL;
     const code_function *f = code_find(pc);
@@ -188,6 +218,7 @@ NO_ASAN void crash_where_from(exec_report *r, uintptr_t pc, uintptr_t sp)
         last = f;
         n++;
         r->pc_in_cell = 1;
+        note_line(r, pc);
     }
     if (!stack_high || sp < stack_low || sp >= stack_high)
         return;
@@ -202,6 +233,7 @@ NO_ASAN void crash_where_from(exec_report *r, uintptr_t pc, uintptr_t sp)
         const code_function *g = code_find(w - 1);
         if (!g || g == last)
             continue;
+        note_line(r, w - 1); /* inside the call instruction */
         put_str(r->where, sizeof r->where, n == 0 ? "called from " : ", called from ");
         put_function(r->where, sizeof r->where, g);
         last = g;

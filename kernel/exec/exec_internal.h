@@ -33,6 +33,7 @@
 
 #define REPORT_DONE_MAX (240 * 1024)
 #define REPORT_FRAMES 8
+#define REPORT_SOURCE_MAX (512 * 1024)
 
 /* One page per fork, MAP_SHARED between an executor (parent) and its cell process. The
  * cell process writes it (also from signal handlers); the parent reads it after waitpid. */
@@ -51,6 +52,13 @@ typedef struct exec_report {
     uintptr_t fault_address;
     uintptr_t pc;          /* where the signal hit */
     int pc_in_cell;        /* pc is in cell code (where starts with its function) */
+    /* Cell frames for line numbers, innermost first: a code address inside the frame's
+     * instruction, the start of the code region of its cell, and that cell's number. */
+    int nlines;
+    uintptr_t line_address[REPORT_FRAMES];
+    uintptr_t line_region[REPORT_FRAMES];
+    int line_cell[REPORT_FRAMES];
+    char source[REPORT_SOURCE_MAX]; /* the running cell's unit, as compiled ("" if too long) */
     int nframes;           /* cell frames found on the stack, innermost first */
     char where[1024];      /* "in function foo (cell [3]), called from cell [5]" (cell frames only) */
     char done[REPORT_DONE_MAX];
@@ -75,7 +83,7 @@ typedef struct exec_state {
     /* code of every committed cell plus the running one */
     code_function *functions;
     size_t nfunctions, capfunctions;
-    struct { uintptr_t start, end; int cell; } *regions;
+    struct { uintptr_t start, end; int cell; char *source; char *code; } *regions;
     size_t nregions, capregions;
 } exec_state;
 
@@ -109,10 +117,17 @@ void crash_describe_address(uintptr_t pc, char *buf, size_t size);
 /* The name of a signal ("SIGSEGV"). */
 const char *crash_signal_name(int signo);
 /* Register code compiled for cell `cell` in [start, end) with its function symbols. */
-void code_add_region(uintptr_t start, uintptr_t end, int cell);
+void code_add_region(uintptr_t start, uintptr_t end, int cell, const char *source, const char *code);
+/* The unit source and cell text of the region starting at start, or NULL (not kept). */
+int code_region_texts(uintptr_t start, const char **source, const char **code);
 void code_add_function(uintptr_t address, const char *name, int cell, int is_entry);
 /* The function of a cell containing pc, or NULL. */
 const code_function *code_find(uintptr_t pc);
+
+/* ---- lines.c ---- */
+/* Cell line numbers of code offsets (from the start of the unit's text) of a unit:
+ * compiles `source` again as an object with stabs. lines[i] = 0 where unknown. */
+void lines_lookup(const char *source, const uintptr_t *offsets, int n, int *lines);
 
 /* ---- cell_io.c ---- */
 /* Replace stdin by a FILE that asks the front (input_request) when allowed. */

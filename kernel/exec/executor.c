@@ -186,6 +186,8 @@ static void unlimit_memory(void)
 
 /* ---- the cell process ---- */
 
+static json_t *frames_traceback(const exec_report *r, const char *current_source, const char *current_code);
+
 static sigjmp_buf cell_jump;
 static int cell_running;
 static char runtime_error[2048];
@@ -247,7 +249,7 @@ static void call_cell(exec_report *r, void (*entry)(void))
         entry();
         cell_running = 0;
     } else {
-        json_t *tb = json_array();
+        json_t *tb = frames_traceback(&error_frames, NULL, NULL);
         if (error_frames.where[0]) {
             /* "mat_zeros: negative shape" + "called from cell [3]" -> "mat_zeros was called from cell [3]" */
             char line[1200], func[128];
@@ -487,6 +489,12 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         json_t *tb = json_copy(cc.diagnostics);
         leave_done(r, done_error("CompileError", cc.first_error, tb));
     }
+    if (exec_g.nregions > 0) {
+        /* The parent has no copy of this cell's code: give it the unit for line numbers. */
+        const char *src = exec_g.regions[exec_g.nregions - 1].source;
+        if (src && strlen(src) < sizeof r->source)
+            strcpy(r->source, src);
+    }
     double t_compiled = now_seconds();
     if (unit.notes)
         fputs(unit.notes, stdout);
@@ -545,9 +553,71 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     r->busy = 0;
 }
 
+/* Traceback lines for the cell frames recorded in r, outermost first, each with its
+ * line and the quoted source line: "cell [4], line 2" / "    poke(0);". Frames of the
+ * running cell use current_source/current_code when this process does not have its
+ * code region (the parent of a crashed cell process). */
+static json_t *frames_traceback(const exec_report *r, const char *current_source, const char *current_code)
+{
+    json_t *tb = json_array();
+    int lines[REPORT_FRAMES] = {0};
+    int done[REPORT_FRAMES] = {0};
+    for (int i = 0; i < r->nlines; i++) {
+        if (done[i])
+            continue;
+        const char *source = NULL, *code = NULL;
+        if (!code_region_texts(r->line_region[i], &source, &code)) {
+            source = current_source && current_source[0] ? current_source : NULL;
+            code = current_code;
+        }
+        uintptr_t offsets[REPORT_FRAMES];
+        int idx[REPORT_FRAMES], m = 0;
+        for (int j = i; j < r->nlines; j++)
+            if (!done[j] && r->line_region[j] == r->line_region[i]) {
+                offsets[m] = r->line_address[j] - r->line_region[j];
+                idx[m++] = j;
+                done[j] = 1;
+            }
+        int found[REPORT_FRAMES];
+        lines_lookup(source, offsets, m, found);
+        for (int k = 0; k < m; k++)
+            lines[idx[k]] = found[k];
+    }
+    for (int i = r->nlines - 1; i >= 0; i--) {
+        if (!lines[i])
+            continue;
+        const code_function *f = code_find(r->line_address[i]);
+        char head[256];
+        if (f && !f->is_entry)
+            snprintf(head, sizeof head, "  cell [%d], line %d, in %s", r->line_cell[i], lines[i], f->name);
+        else
+            snprintf(head, sizeof head, "  cell [%d], line %d", r->line_cell[i], lines[i]);
+        json_array_append_new(tb, json_string(head));
+        const char *source = NULL, *code = NULL;
+        if (!code_region_texts(r->line_region[i], &source, &code))
+            code = current_code;
+        const char *p = code;
+        for (int l = 1; p && l < lines[i]; l++) {
+            p = strchr(p, '\n');
+            if (p)
+                p++;
+        }
+        if (p) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            char text[512];
+            snprintf(text, sizeof text, "    %.*s", (int)strcspn(p, "\n"), p);
+            json_array_append_new(tb, json_string(text));
+        }
+    }
+    if (json_array_size(tb) > 0)
+        json_array_insert_new(tb, 0, json_string("Traceback (most recent call last):"));
+    return tb;
+}
+
 /* ---- the parent: what happened to the cell process ---- */
 
-static json_t *describe_death(exec_report *r, int status, int number)
+static json_t *describe_death(exec_report *r, int status, int number, const char *code)
 {
     char ev[2048], line[2048];
     json_t *tb = json_array();
@@ -622,6 +692,11 @@ static json_t *describe_death(exec_report *r, int status, int number)
         snprintf(ev, sizeof ev, "%s %s", what, where);
     else
         snprintf(ev, sizeof ev, "%s in cell [%d]", what, number);
+    if (r->crashed) {
+        json_t *frames = frames_traceback(r, r->source, code);
+        json_array_extend(tb, frames);
+        json_decref(frames);
+    }
     snprintf(line, sizeof line, "The cell process died of %s; the session is as it was before cell [%d] "
              "(earlier variables are intact).", ename, number);
     json_array_append_new(tb, json_string(line));
@@ -708,7 +783,6 @@ static int execute(json_t *req)
         magics_free(&mg);
         return KEEP_SERVING; /* we are the executor now */
     }
-    magics_free(&mg);
 
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -749,11 +823,12 @@ static int execute(json_t *req)
             done = done_error("InternalError", "the cell process left an unreadable report", NULL);
         send_done(done);
     } else {
-        send_done(describe_death(r, status, number));
+        send_done(describe_death(r, status, number, mg.code));
     }
     if (exec_g.parent_report)
         exec_g.parent_report->busy = 0;
     report_free(r);
+    magics_free(&mg);
     return rc;
 }
 

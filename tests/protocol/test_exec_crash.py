@@ -65,8 +65,11 @@ def main():
         check(r.status == "ok", "define x", r)
 
         # SIGSEGV: NULL write; the assignment before it is rolled back.
-        expect_crash(k, "touched = 1;\nint *p = 0;\n*p = 1;", "SIGSEGV", ["NULL", "cell ["],
-                     "null write")
+        r = expect_crash(k, "touched = 1;\nint *p = 0;\n*p = 1;", "SIGSEGV", ["NULL", "cell ["],
+                         "null write")
+        tb = r.error["traceback"] if r.error else []
+        check(any(l.strip().endswith(", line 3") for l in tb) and "    *p = 1;" in tb,
+              "the traceback names line 3 and quotes it", tb)
         expect_value(k, "x", 41, "x survives SIGSEGV")
         expect_value(k, "touched", 0, "the crashing cell's assignment is rolled back")
 
@@ -74,8 +77,13 @@ def main():
         r = k.execute("void poke(int *p) { *p = 5; }")
         check(r.status == "ok", "define poke", r)
         poke_cell = r.content.get("execution_count")
-        expect_crash(k, "poke(0);", "SIGSEGV", ["function poke", "cell [%s]" % poke_cell],
-                     "crash inside an earlier cell's function")
+        r = expect_crash(k, "int before_poke = 1;\npoke(0);", "SIGSEGV",
+                         ["function poke", "cell [%s]" % poke_cell], "crash inside an earlier cell's function")
+        tb = r.error["traceback"] if r.error else []
+        want = ["  cell [%s], line 2" % r.content.get("execution_count"), "    poke(0);",
+                "  cell [%s], line 1, in poke" % poke_cell, "    void poke(int *p) { *p = 5; }"]
+        check(all(w in tb for w in want) and tb.index(want[0]) < tb.index(want[2]),
+              "the traceback shows both cells' lines, outermost first", tb)
 
         # SIGFPE: integer division by zero (x86 traps).
         expect_crash(k, "int zero = 0;\nint q = x / zero;\nprintf(\"%d\\n\", q);", "SIGFPE",
@@ -124,8 +132,10 @@ def main():
         # A runtime error keeps earlier variables and names the failing function.
         r = k.execute("mat A = mat_zeros(2, 3);")
         check(r.status == "ok", "define A", r)
-        expect_crash(k, "x = 7;\nmat bad = mat_zeros(-1, 2);", "CairnError", ["mat_zeros"],
-                     "runtime error")
+        r = expect_crash(k, "x = 7;\nmat bad = mat_zeros(-1, 2);", "CairnError", ["mat_zeros"],
+                         "runtime error")
+        tb = r.error["traceback"] if r.error else []
+        check("    mat bad = mat_zeros(-1, 2);" in tb, "a runtime error quotes the cell's line", tb)
         expect_value(k, "x", 41, "x survives a runtime error (its assignment rolled back)")
         expect_value(k, "A.rows * 10 + A.cols", 23, "A survives a runtime error")
 
