@@ -613,8 +613,8 @@ static int run_front_magic(front *f, pending *p, const char *code)
         char *text = malloc(cap);
         for (size_t i = 0; text && i < f->hist.count; i++) {
             const history_entry *e = &f->hist.items[i];
-            if (e->line == f->execution_count)
-                continue; /* this %history cell itself */
+            if (e->session != f->hist.session || e->line == f->execution_count)
+                continue; /* earlier sessions, and this %history cell itself */
             size_t need = strlen(e->input) + 32;
             if (n + need + 1 > cap) {
                 while (n + need + 1 > cap)
@@ -1252,6 +1252,24 @@ static int run_loop(front *f)
     return 0;
 }
 
+/* The history file: $CAIRN_HISTORY_FILE ("" turns it off), else cairn-history.jsonl
+ * next to the connection file (Jupyter's runtime directory). */
+static void open_history(front *f, const char *connection_file)
+{
+    const char *env = getenv("CAIRN_HISTORY_FILE");
+    if (env) {
+        history_open(&f->hist, env);
+        return;
+    }
+    const char *slash = strrchr(connection_file, '/');
+    char path[4096];
+    if (slash)
+        snprintf(path, sizeof path, "%.*s/cairn-history.jsonl", (int)(slash - connection_file), connection_file);
+    else
+        snprintf(path, sizeof path, "cairn-history.jsonl");
+    history_open(&f->hist, path);
+}
+
 int front_main(const char *connection_file)
 {
     if (sodium_init() < 0) {
@@ -1271,6 +1289,7 @@ int front_main(const char *connection_file)
     int status = 1;
     if (read_connection(f, connection_file, &conn) < 0)
         goto out;
+    open_history(f, connection_file);
 
     /* Signals become readable events; the executor unblocks them after fork. Blocked
      * before any thread starts, so ZeroMQ's threads never take them. */

@@ -109,16 +109,22 @@ void stream_free(stream_buf *sb);
 /* ---- history.c ---- */
 
 typedef struct history_entry {
+    int session;
     int line;
     char *input;
     char *output; /* text/plain of the execute_result, or NULL */
 } history_entry;
 
 typedef struct history {
-    history_entry *items;
+    history_entry *items;    /* oldest first; earlier sessions (from the file) first */
     size_t count, cap;
-    int session;
+    int session;             /* this kernel's session number */
+    int fd;                  /* the history file (append), <= 0 when none */
 } history;
+
+/* Load earlier sessions from the history file at path and append to it from now on
+ * (NULL or "" = memory only). Sets the session number. */
+void history_open(history *h, const char *path);
 
 void history_add(history *h, int line, const char *input);
 void history_set_output(history *h, int line, const char *output);

@@ -162,6 +162,8 @@ class Kernel:
         if transport == "ipc":
             self.km.ip = os.path.join(self.tmp, "kernel-ipc")
         env = dict(os.environ)
+        # Each test kernel keeps its history file to itself.
+        env["CAIRN_HISTORY_FILE"] = os.path.join(self.tmp, "history.jsonl")
         if extra_env:
             env.update(extra_env)
         kw = {}

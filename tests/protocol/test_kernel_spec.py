@@ -21,6 +21,7 @@ BINARY = harness.kernel_binary()
 PREFIX = tempfile.mkdtemp(prefix="cairn-spec-")
 subprocess.run([BINARY, "install", "--prefix", PREFIX], check=True, stdout=subprocess.DEVNULL)
 os.environ["JUPYTER_PATH"] = os.path.join(PREFIX, "share", "jupyter")
+os.environ["CAIRN_HISTORY_FILE"] = os.path.join(PREFIX, "history.jsonl")
 
 import jupyter_kernel_test  # noqa: E402  (after JUPYTER_PATH is set)
 

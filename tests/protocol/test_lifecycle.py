@@ -8,6 +8,7 @@ kernel holds no zombie children. Many cells in a row do not accumulate processes
 """
 import os
 import signal
+import tempfile
 import time
 import unittest
 
@@ -110,6 +111,27 @@ class LifecycleTests(unittest.TestCase):
             self.assertEqual(wait_gone(tree), [], "chain processes outlived the front")
         finally:
             k.close()
+
+    def test_history_across_kernels(self):
+        # The history file next to the connection file carries inputs to the next kernel
+        # (console up-arrow, %history) with a new session number.
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"CAIRN_HISTORY_FILE": os.path.join(tmp, "history.jsonl")}
+            with Kernel(extra_env=env) as k:
+                k.execute("int from_first_kernel = 1;")
+                first = k.request("history_request", {"hist_access_type": "tail", "n": 1,
+                                                      "output": False, "raw": True})["content"]["history"]
+            with Kernel(extra_env=env) as k:
+                tail = k.request("history_request", {"hist_access_type": "tail", "n": 5,
+                                                     "output": False, "raw": True})["content"]["history"]
+                self.assertEqual(tail[-1][2], "int from_first_kernel = 1;")
+                k.execute("int second = 2;")
+                now = k.request("history_request", {"hist_access_type": "tail", "n": 1,
+                                                    "output": False, "raw": True})["content"]["history"]
+                self.assertEqual(now[0][0], first[0][0] + 1)
+                prev = k.request("history_request", {"hist_access_type": "range", "session": -1,
+                                                     "start": 1, "output": False, "raw": True})
+                self.assertEqual([h[2] for h in prev["content"]["history"]], ["int from_first_kernel = 1;"])
 
     def test_ipc_transport(self):
         # Sockets bind where the connection file says, also for the ipc transport.

@@ -30,7 +30,8 @@ class NbconvertTests(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([harness.kernel_binary(), "install", "--prefix", tmp], check=True,
                            stdout=subprocess.DEVNULL)
-            env = dict(os.environ, JUPYTER_PATH=os.path.join(tmp, "share", "jupyter"))
+            env = dict(os.environ, JUPYTER_PATH=os.path.join(tmp, "share", "jupyter"),
+                       CAIRN_HISTORY_FILE=os.path.join(tmp, "history.jsonl"))
             out = os.path.join(tmp, "hello.out.ipynb")
             r = subprocess.run([jupyter, "nbconvert", "--to", "notebook", "--execute",
                                 "--ExecutePreprocessor.timeout=60",

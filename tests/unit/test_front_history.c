@@ -1,6 +1,8 @@
 /* test_front_history.c — history_request answers (kernel/front/history.c): tail, range,
  * search with glob/unique/n, output pairs, re-run lines replacing their entry. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "front/front.h"
@@ -75,5 +77,40 @@ int main(void)
     CHECK(json_is_null(json_array_get(pair, 1)));
     json_decref(r);
     history_free(&h);
+
+    /* The history file: earlier sessions are loaded, this one appends. */
+    char path[] = "/tmp/cairn-history-test-XXXXXX";
+    int fd = mkstemp(path);
+    const char *earlier = "{\"s\":1,\"l\":1,\"i\":\"int old = 1;\"}\n"
+                          "not json at all\n"
+                          "{\"s\":2,\"l\":1,\"i\":\"old + 1\"}\n"
+                          "{\"s\":2,\"l\":2,\"i\":\"old * 2\"}\n";
+    CHECK(write(fd, earlier, strlen(earlier)) == (ssize_t)strlen(earlier));
+    close(fd);
+    history h2 = {0};
+    history_open(&h2, path);
+    CHECK(h2.session == 3 && h2.count == 3);
+    history_add(&h2, 1, "int now = 2;");
+    r = ask(&h2, "{\"hist_access_type\":\"tail\",\"n\":2}");
+    CHECK(count(r) == 2 && strcmp(input_at(r, 0), "old * 2") == 0 && strcmp(input_at(r, 1), "int now = 2;") == 0);
+    json_decref(r);
+    r = ask(&h2, "{\"hist_access_type\":\"range\",\"session\":-1,\"start\":1}");
+    CHECK(count(r) == 2 && strcmp(input_at(r, 0), "old + 1") == 0);
+    json_decref(r);
+    r = ask(&h2, "{\"hist_access_type\":\"range\",\"session\":-2,\"start\":1}");
+    CHECK(count(r) == 1 && strcmp(input_at(r, 0), "int old = 1;") == 0);
+    json_decref(r);
+    r = ask(&h2, "{\"hist_access_type\":\"range\",\"session\":0,\"start\":1}");
+    CHECK(count(r) == 1 && line_at(r, 0) == 1);
+    json_decref(r);
+    history_free(&h2);
+    history h3 = {0};
+    history_open(&h3, path); /* the next kernel sees what h2 wrote */
+    CHECK(h3.session == 4 && h3.count == 4);
+    r = ask(&h3, "{\"hist_access_type\":\"search\",\"pattern\":\"int now*\"}");
+    CHECK(count(r) == 1);
+    json_decref(r);
+    history_free(&h3);
+    unlink(path);
     return check_summary("front_history");
 }
