@@ -106,9 +106,16 @@ void front_publish(front *f, const char *msg_type, const json_t *parent, json_t 
     front_send(f, f->iopub, &topic, 1, msg_type, parent, content);
 }
 
+/* Every request gets busy/idle with itself as parent (JupyterLab resolves a request
+ * only once it has both its reply and its idle). But clients such as JupyterLab and
+ * jupyter_server take any status as the kernel's state, so after answering something
+ * while a cell runs, busy is said again for that cell: the kernel never looks idle
+ * while it is not (which would also expose a busy kernel to idle culling). */
 static void publish_status(front *f, const json_t *parent, const char *state)
 {
     front_publish(f, "status", parent, json_pack("{s:s}", "execution_state", state));
+    if (strcmp(state, "idle") == 0 && f->running && parent != f->running->msg.header)
+        front_publish(f, "status", f->running->msg.header, json_pack("{s:s}", "execution_state", "busy"));
 }
 
 static void reply(front *f, pending *p, const char *msg_type, json_t *content)
@@ -752,6 +759,8 @@ static void answer_locally(front *f, pending *p)
     finish_forward(f, NULL); /* frees p, publishes idle */
     f->running = saved;
     f->running_is_inspect = saved_kind;
+    if (saved) /* still busy with the running cell (see publish_status) */
+        front_publish(f, "status", saved->msg.header, json_pack("{s:s}", "execution_state", "busy"));
 }
 
 static void handle_shutdown(front *f, pending *p)

@@ -132,6 +132,18 @@ class RequestTests(unittest.TestCase):
             if msg_type == "complete_request":
                 self.assertEqual(c["matches"], ["busy_name"])
         self.assertLess(time.monotonic() - t0, 2.0)
+        # Each quick request had its own busy/idle, and the kernel said busy again for
+        # the running cell right after: the last status before the cell ends is busy.
+        statuses = []
+        while True:
+            try:
+                m = self.k.kc.get_iopub_msg(timeout=0.3)
+            except Exception:
+                break
+            if m["msg_type"] == "status":
+                statuses.append((m["parent_header"].get("msg_id"), m["content"]["execution_state"]))
+        self.assertGreaterEqual(len(statuses), 12)
+        self.assertEqual(statuses[-1], (msg_id, "busy"), statuses[-3:])
         self.assertEqual(self.k.shell_reply(msg_id)["content"]["status"], "ok")
         self.k.iopub_until_idle(msg_id)
 
