@@ -84,6 +84,7 @@ struct cell_session {
     member_list *members;
     size_t nmembers, capmembers;
     strmap member_by_type;
+    strmap header_names;   /* functions/objects the included headers declare (cell_headers.c) */
 };
 
 /* What a translated cell adds to the session (owned by cell_unit.pending). */
@@ -97,8 +98,8 @@ typedef struct pending_entry {
 typedef struct cell_pending {
     pending_entry *entries;
     size_t nentries, capentries;
-    char **types, **void_functions, **constants;
-    size_t ntypes, nvoid, nconstants;
+    char **types, **void_functions, **constants, **header_names;
+    size_t ntypes, nvoid, nconstants, nheader_names;
     member_list *members;
     size_t nmembers;
 } cell_pending;
@@ -108,6 +109,11 @@ void cell_pending_free(cell_pending *p);
 /* Type facts of split text (typedef names, void functions, macros and enumerators,
  * struct members) appended to p: for cells, included headers and the runtime headers. */
 int cell_collect_facts(const cell_session *s, const char *code, const cell_split_result *r, cell_pending *p);
+
+/* Names of the functions and objects declared at file scope by the headers that
+ * include_lines ("#include <time.h>\n") bring in, added to *out. 0, or -1 when tcc
+ * could not preprocess them. */
+int cell_header_names(const cell_session *s, const char *include_lines, strmap *out);
 
 /* Session helpers the translator uses. */
 int session_has_type(const cell_session *s, const char *name, size_t n);

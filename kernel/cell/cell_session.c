@@ -476,6 +476,7 @@ void cell_pending_free(cell_pending *p)
     free_strings(p->types, p->ntypes);
     free_strings(p->void_functions, p->nvoid);
     free_strings(p->constants, p->nconstants);
+    free_strings(p->header_names, p->nheader_names);
     for (size_t i = 0; i < p->nmembers; i++)
         member_list_free(&p->members[i]);
     free(p->members);
@@ -491,6 +492,8 @@ static void apply_facts(cell_session *s, cell_pending *p)
         strmap_put(&s->void_functions, p->void_functions[i], strlen(p->void_functions[i]), 1);
     for (size_t i = 0; i < p->nconstants; i++)
         strmap_put(&s->constants, p->constants[i], strlen(p->constants[i]), 1);
+    for (size_t i = 0; i < p->nheader_names; i++)
+        strmap_put(&s->header_names, p->header_names[i], strlen(p->header_names[i]), 1);
     for (size_t i = 0; i < p->nmembers; i++)
         session_put_members(s, &p->members[i]);
 }
@@ -573,6 +576,9 @@ cell_session *cell_session_new(void)
             }
         free_strings(names, n);
     }
+    /* What cairn.h and the C library headers under it declare, for hiding them from a
+     * cell global of the same name (cell_headers.c). */
+    cell_header_names(s, "#include \"cairn.h\"\n", &s->header_names);
     return s;
 }
 
@@ -604,6 +610,7 @@ void cell_session_free(cell_session *s)
         member_list_free(&s->members[i]);
     free(s->members);
     strmap_free(&s->member_by_type);
+    strmap_free(&s->header_names);
     free(s);
 }
 

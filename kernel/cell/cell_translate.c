@@ -38,6 +38,8 @@ typedef struct translator {
     unsigned char *mark; /* per token: MARK_REF rewrite as (*cairn_ref_NAME), MARK_BLANK drop */
     strmap refs;         /* names of earlier cells' variables rewritten in this unit */
     strmap own;          /* names this cell defines at top level */
+    strmap header_names; /* declared by system headers this cell includes for the first time */
+    strmap hide;         /* header declarations hidden from this cell's globals (cell_headers.c) */
     char *error;
     int error_line, error_column;
 } translator;
@@ -663,6 +665,27 @@ static void emit_typedef(translator *tr, const cell_item *it)
     free(t);
 }
 
+/* `#define gamma cairn_hidden_gamma` (or the #undef) for every name in hide: wrapped
+ * around an #include, the header declares a function of another name, and a cell's
+ * global `gamma` is the only `gamma` of the unit. */
+static void hide_names(strbuf *b, const strmap *hide, int define)
+{
+    for (size_t i = 0; i < hide->cap; i++) {
+        const char *k = hide->slots[i].key;
+        if (!k || k == strmap_tombstone)
+            continue;
+        if (define)
+            sb_printf(b, "#define %s cairn_hidden_%s\n", k, k);
+        else
+            sb_printf(b, "#undef %s\n", k);
+    }
+}
+
+static int is_header_name(const translator *tr, const char *name, size_t n)
+{
+    return strmap_get(&tr->s->header_names, name, n, NULL) || strmap_get(&tr->header_names, name, n, NULL);
+}
+
 /* Item kinds -> unit text, pending entries and symbols. */
 static void translate_item(translator *tr, const cell_item *it)
 {
@@ -698,9 +721,11 @@ static void translate_item(translator *tr, const cell_item *it)
             size_t at;
             if (k && !(strmap_get(&tr->s->entry_by_key, k, strlen(k), &at) && tr->s->entries[at].live) &&
                 !strmap_get(&tr->keys, k, strlen(k), NULL)) {
+                hide_names(&tr->defs, &tr->hide, 1);
                 line_directive(&tr->defs, pt->line);
                 sb_puts(&tr->defs, text);
                 sb_puts(&tr->defs, "\n");
+                hide_names(&tr->defs, &tr->hide, 0);
                 strbuf t2 = {0};
                 sb_puts(&t2, text);
                 sb_puts(&t2, "\n");
@@ -1003,7 +1028,7 @@ static int split_is_type(void *ctx, const char *name, size_t n)
  * declaration), struct members and void functions, like the runtime headers. Found
  * relative to the working directory, then in the runtime include directory; system
  * headers (<...>) are covered by the standard type names. */
-static void learn_includes(const cell_session *s, const char *code, strmap *extra, cell_pending *p)
+static void learn_includes(const cell_session *s, const char *code, strmap *extra, strmap *names, cell_pending *p)
 {
 #ifndef CAIRN_RUNTIME_INCLUDE_DIR
 #define CAIRN_RUNTIME_INCLUDE_DIR "runtime/include"
@@ -1022,6 +1047,32 @@ static void learn_includes(const cell_session *s, const char *code, strmap *extr
         q += 7;
         while (q < e && (*q == ' ' || *q == '\t'))
             q++;
+        if (q < e && *q == '<') {
+            /* A system header new to the session: what it declares, for hiding. */
+            strbuf key = {0}, line = {0};
+            sb_puts(&key, "include:");
+            sb_putn(&key, code + t.start, t.end - t.start);
+            char *k = sb_take(&key);
+            size_t at;
+            if (k && !(strmap_get(&s->entry_by_key, k, strlen(k), &at) && s->entries[at].live)) {
+                sb_putn(&line, code + t.start, t.end - t.start);
+                sb_puts(&line, "\n");
+                char *l = sb_take(&line);
+                strmap found = {0};
+                if (l && cell_header_names(s, l, &found) == 0)
+                    for (size_t i = 0; i < found.cap; i++) {
+                        const char *nm = found.slots[i].key;
+                        if (!nm || nm == strmap_tombstone || strmap_get(&s->header_names, nm, strlen(nm), NULL))
+                            continue;
+                        strmap_put(names, nm, strlen(nm), 1);
+                        push_string(&p->header_names, &p->nheader_names, strdup(nm));
+                    }
+                strmap_free(&found);
+                free(l);
+            }
+            free(k);
+            continue;
+        }
         if (q >= e || *q != '"')
             continue;
         const char *end = memchr(q + 1, '"', (size_t)(e - q - 1));
@@ -1381,7 +1432,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
     }
 
     strmap header_types = {0};
-    learn_includes(s, code, &header_types, tr.p);
+    learn_includes(s, code, &header_types, &tr.header_names, tr.p);
     type_context tc = {s, &header_types};
     cell_split_result r;
     int split_rc = cell_split(code, split_is_type, &tc, &r);
@@ -1392,12 +1443,27 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
         out->error_column = r.error_column;
         r.error = NULL;
         cell_split_free(&r);
+        strmap_free(&tr.header_names);
         return -1;
     }
     tr.t = r.tokens;
     tr.n = r.ntokens;
 
     mark_references(&tr, &r);
+    /* Globals of this cell, and earlier ones it names, that a header declares too. */
+    for (size_t i = 0; i < r.ntokens; i++) {
+        if (r.tokens[i].kind != C_TOKEN_IDENTIFIER)
+            continue;
+        const char *p = code + r.tokens[i].start;
+        size_t n = r.tokens[i].end - r.tokens[i].start;
+        size_t idx;
+        if (!is_header_name(&tr, p, n))
+            continue;
+        if (strmap_get(&tr.own, p, n, NULL) ||
+            (strmap_get(&s->symbol_by_name, p, n, &idx) &&
+             (s->symbols[idx].kind == SYMBOL_VARIABLE || s->symbols[idx].kind == SYMBOL_FUNCTION)))
+            strmap_put(&tr.hide, p, n, 1);
+    }
     int shows = 0;
     for (size_t i = 0; i < r.nitems && !tr.error; i++) {
         const cell_item *it = &r.items[i];
@@ -1473,12 +1539,31 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
             collect_identifiers(&tr.idents, e->text, strlen(e->text));
         }
 
+        /* Earlier globals that only a macro names need hiding too. */
+        for (size_t i = 0; i < tr.idents.cap; i++) {
+            const char *k = tr.idents.slots[i].key;
+            size_t idx, n;
+            if (!k || k == strmap_tombstone || !is_header_name(&tr, k, n = strlen(k)))
+                continue;
+            if (strmap_get(&s->symbol_by_name, k, n, &idx) &&
+                (s->symbols[idx].kind == SYMBOL_VARIABLE || s->symbols[idx].kind == SYMBOL_FUNCTION))
+                strmap_put(&tr.hide, k, n, 1);
+        }
+
         strbuf src = {0};
+        hide_names(&src, &tr.hide, 1);
         sb_puts(&src, "#include \"cairn.h\"\n");
+        hide_names(&src, &tr.hide, 0);
         for (size_t i = 0; i < s->nentries; i++) {
             const prelude_entry *e = &s->entries[i];
             if (!e->live || entry_redefined(&tr, e))
                 continue;
+            if (e->kind == PRELUDE_INCLUDE) {
+                hide_names(&src, &tr.hide, 1);
+                sb_puts(&src, e->text);
+                hide_names(&src, &tr.hide, 0);
+                continue;
+            }
             if (e->kind == PRELUDE_DECL) {
                 if (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL))
                     continue;
@@ -1522,6 +1607,8 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
     strmap_free(&tr.cell_void);
     strmap_free(&tr.refs);
     strmap_free(&tr.own);
+    strmap_free(&tr.header_names);
+    strmap_free(&tr.hide);
     free(tr.mark);
     cell_split_free(&r);
     return out->error ? -1 : 0;

@@ -405,6 +405,13 @@ int main(void)
         free(t3);
     }
 
+    /* Globals named like C library functions (math.h's gamma and y1, index): the
+     * header's declaration is hidden, the cell's variable is the only one. */
+    CHECK(run_ok(&r, "double gamma = 0.9, y1 = 2;\nint index = 3;"));
+    CHECK(shows(&r, "gamma * y1 + index", "double 4.7999999999999998"));
+    CHECK(run_ok(&r, "#include <time.h>\ndouble time = 5;\ndouble twice_time(void) { return 2 * time; }"));
+    CHECK(shows(&r, "twice_time() + time + exp(0.0)", "double 16"));
+
     /* Runtime types: mat. */
     CHECK(run_ok(&r, "mat A = mat_zeros(2, 3);"));
     CHECK(shows(&r, "A", "mat 2x3"));
