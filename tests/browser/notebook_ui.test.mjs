@@ -164,6 +164,7 @@ const outPrompt = (cell) => cell.locator('.output_prompt').first().innerText();
 
 before(async () => {
   assert.ok(fs.existsSync(KERNEL), `built kernel not found: ${KERNEL} (set CAIRN_KERNEL)`);
+  fs.rmSync(SHOTS, { recursive: true, force: true });   // no stale pictures from an earlier run
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-browser-'));
   const dirs = {};
   for (const d of ['home', 'config', 'data', 'runtime', 'prefix', 'root', 'profile']) {
@@ -252,7 +253,26 @@ after(async () => {
 
 // ---------- what a person does, in order (cells share one session) ----------
 
-test('1. a variable, then its value as Out', async () => {
+// The steps build on each other (x, the open cell, the kernel's state): after one fails
+// the rest are skipped rather than each timing out on a page in an unknown state.
+let broken = null;
+function step(name, fn) {
+  test(name, async (t) => {
+    if (broken) {
+      t.skip('skipped: step "' + broken + '" failed');
+      return;
+    }
+    try {
+      await fn();
+    } catch (e) {
+      broken = name;
+      await shot('failed_' + name.split('.')[0]).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+step('1. a variable, then its value as Out', async () => {
   await runCell('int x = 6 * 7;');
   const cell = await runCell('x');
   assert.equal(await resultText(cell), '42');
@@ -260,7 +280,7 @@ test('1. a variable, then its value as Out', async () => {
   await shot('01_value');
 });
 
-test('2. printf output appears as stream text', async () => {
+step('2. printf output appears as stream text', async () => {
   const cell = await runCell('printf("hello from C\\n");');
   const out = cell.locator('.output_subarea.output_stdout');
   assert.equal(await out.count(), 1);
@@ -269,7 +289,27 @@ test('2. printf output appears as stream text', async () => {
   await shot('02_printf');
 });
 
-test('3. a figure is an inline PNG of the asked size', async () => {
+step('2b. printed lines appear while the cell still runs', async () => {
+  const cell = await lastCell();
+  await typeInto(cell, '#include <unistd.h>\nfor (int i = 0; i < 4; i++) { printf("tick %d\\n", i); usleep(400000); }');
+  await page.keyboard.press('Shift+Enter');
+  const out = cell.locator('.output_subarea.output_stdout');
+  // The first line is on the page while the prompt still says In [*] (no fflush needed).
+  const early = await until(async () => {
+    const running = (await promptOf(cell)).includes('*');
+    const text = (await out.count()) ? await out.first().innerText() : '';
+    return text.startsWith('tick 0') ? { running, text } : null;
+  }, 'the first printed line');
+  assert.ok(early.running, 'tick 0 showed before the cell ended');
+  assert.ok(!early.text.includes('tick 3'), 'not everything at once: ' + early.text);
+  await shot('02b_streaming');
+  await until(async () => /\[\d+\]/.test(await promptOf(cell)), 'the cell to finish');
+  await until(kernelIdle, 'kernel idle');
+  const all = (await cell.locator('.output_subarea.output_stdout').allInnerTexts()).join('');
+  assert.equal(all.replace(/\n+/g, '\n').trim(), 'tick 0\ntick 1\ntick 2\ntick 3');
+});
+
+step('3. a figure is an inline PNG of the asked size', async () => {
   const cell = await runCell('figure *f = plot_figure(400, 300); plot_line_array(plot_subplot(f, 0), NULL, '
     + '(double[]){1, 4, 9, 16}, 4, "squares"); f');
   const img = cell.locator('.output_subarea img');
@@ -283,7 +323,7 @@ test('3. a figure is an inline PNG of the asked size', async () => {
   await shot('03_figure');
 });
 
-test('4. a segfaulting cell reports SIGSEGV and the session survives', async () => {
+step('4. a segfaulting cell reports SIGSEGV and the session survives', async () => {
   const cell = await runCell('int *p = 0; *p = 1;');
   const err = cell.locator('.output_subarea.output_error');
   assert.equal(await err.count(), 1);
@@ -294,7 +334,35 @@ test('4. a segfaulting cell reports SIGSEGV and the session survives', async () 
   await shot('04_after_crash');
 });
 
-test('5. a live-updated progress bar ends as one output with the final state', async () => {
+step('4b. a compile error points at the line and column of the cell', async () => {
+  const cell = await runCell('int y = 1;\nint z = y +* ;');
+  const err = cell.locator('.output_subarea.output_error');
+  assert.equal(await err.count(), 1);
+  const text = await err.innerText();
+  assert.match(text, /line 2, column \d+/, 'the error names line 2 of the cell: ' + text);
+  assert.match(text, /int z = y \+\* ;/, 'the error quotes the offending line: ' + text);
+  await shot('04b_compile_error');
+});
+
+step('4c. scanf in a cell asks for input in the page', async () => {
+  const cell = await lastCell();
+  await typeInto(cell, 'int n = 0; printf("n? "); scanf("%d", &n); n * 2');
+  await page.keyboard.press('Shift+Enter');
+  const box = cell.locator('input.raw_input');
+  await until(async () => (await box.count()) === 1, 'the input box for scanf');
+  await shot('04c_stdin_box');
+  // What the cell printed before the read (an unfinished line) is on the page above the box.
+  const asked = await cell.locator('.output_wrapper').innerText();
+  await box.fill('21');
+  await box.press('Enter');
+  assert.match(asked, /^n\?/, 'the question is shown before the input box: ' + JSON.stringify(asked));
+  await until(async () => /\[\d+\]/.test(await promptOf(cell)), 'the scanf cell to finish');
+  await until(kernelIdle, 'kernel idle');
+  assert.equal(await resultText(cell), '42');
+  await shot('04c_stdin_done');
+});
+
+step('5. a live-updated progress bar ends as one output with the final state', async () => {
   const code = [
     '#include <time.h>',
     'progress *bar = progress_start(40, "steps");',
@@ -317,7 +385,7 @@ test('5. a live-updated progress bar ends as one output with the final state', a
   await shot('05_progress');
 });
 
-test('5b. a figure redrawn with plot_update ends as one image with the final data', async () => {
+step('5b. a figure redrawn with plot_update ends as one image with the final data', async () => {
   const code = [
     '#include <time.h>',
     'figure *g = plot_figure(320, 240);',
@@ -345,7 +413,7 @@ test('5b. a figure redrawn with plot_update ends as one image with the final dat
   await shot('05b_plot_update');
 });
 
-test('6. Tab completes mat_ze to mat_zeros; Shift-Tab shows its doc', async () => {
+step('6. Tab completes mat_ze to mat_zeros; Shift-Tab shows its doc', async () => {
   const cell = await lastCell();
   await cell.locator('.CodeMirror').first().click();
   await page.keyboard.type('mat_ze');
@@ -387,7 +455,7 @@ test('6. Tab completes mat_ze to mat_zeros; Shift-Tab shows its doc', async () =
   assert.equal(await sourceOf(cell), '');
 });
 
-test('7. the interrupt button stops for(;;); and the session goes on', async () => {
+step('7. the interrupt button stops for(;;); and the session goes on', async () => {
   const cell = await lastCell();
   await typeInto(cell, 'for(;;);');
   await page.keyboard.press('Shift+Enter');
@@ -401,6 +469,7 @@ test('7. the interrupt button stops for(;;); and the session goes on', async () 
   await until(async () => (await err.count()) > 0, 'an error output after the interrupt', 10000);
   await until(kernelIdle, 'kernel idle after the interrupt', 10000);
   const took = Date.now() - clicked;
+  console.log(`# interrupt button -> error shown and kernel idle: ${took} ms`);
   assert.ok(took < 10000, `interrupt took ${took} ms`);
   assert.match(await err.innerText(), /interrupt/i, 'the error says the cell was interrupted');
   assert.match(await promptOf(cell), /\[\d+\]/);
@@ -410,7 +479,7 @@ test('7. the interrupt button stops for(;;); and the session goes on', async () 
   await shot('07_after_interrupt');
 });
 
-test('8. I,I in command mode stops a progress loop cleanly, keeping its work', async () => {
+step('8. I,I in command mode stops a progress loop cleanly, keeping its work', async () => {
   const code = [
     'long steps = 0;',
     'progress *spin = progress_start(0, "spinning");',
@@ -436,6 +505,7 @@ test('8. I,I in command mode stops a progress loop cleanly, keeping its work', a
   await until(kernelIdle, 'kernel idle after I,I', 10000);
   const took = Date.now() - pressed;
   await shot('08_ii_interrupt');
+  console.log(`# I,I -> cell ended and kernel idle: ${took} ms`);
   assert.ok(took < 10000, `I,I interrupt took ${took} ms`);
   const text = await cell.locator('.output_wrapper').innerText();
   assert.match(text, /spinning/, 'the bar is still shown: ' + text);
@@ -447,6 +517,54 @@ test('8. I,I in command mode stops a progress loop cleanly, keeping its work', a
   const after = await runCell('steps > 0');
   assert.equal(await resultText(after), '1', 'the steps counted before the interrupt were kept');
   await shot('08_after_ii');
+});
+
+step('8b. Ctrl-S saves the outputs the page shows into the .ipynb', async () => {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+s');
+  const file = path.join(tmp, 'root', 'cairn_ui.ipynb');
+  const nb = await until(() => {
+    const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return j.cells.length > 5 ? j : null;
+  }, 'the notebook to be saved');
+  const code = nb.cells.filter((c) => c.cell_type === 'code');
+  const src = (c) => (Array.isArray(c.source) ? c.source.join('') : c.source);
+  const text = (v) => (Array.isArray(v) ? v.join('') : v);
+  const value = code.find((c) => src(c) === 'x');
+  const res = value.outputs.find((o) => o.output_type === 'execute_result');
+  assert.equal(text(res.data['text/plain']), '42');
+  const fig = code.find((c) => src(c).startsWith('figure *f'));
+  const png = Buffer.from(text(fig.outputs[0].data['image/png']), 'base64');
+  assert.equal(png.subarray(1, 4).toString(), 'PNG');
+  assert.equal(png.readUInt32BE(16), 400, 'saved PNG width');
+  assert.equal(png.readUInt32BE(20), 300, 'saved PNG height');
+  const bar = code.find((c) => src(c).includes('progress_start(40'));
+  assert.equal(bar.outputs.length, 1, 'the progress cell saved one output');
+  assert.match(text(bar.outputs[0].data['text/plain']), /40\s*\/\s*40/);
+  const crash = code.find((c) => src(c) === 'int *p = 0; *p = 1;');
+  assert.equal(crash.outputs[0].output_type, 'error');
+  assert.match(crash.outputs[0].ename + ' ' + crash.outputs[0].evalue, /SIGSEGV/);
+  assert.equal(nb.metadata.kernelspec.name, 'cairn');
+  assert.equal(nb.metadata.language_info.name, 'c');
+});
+
+step('8c. Kernel > Restart starts a fresh session', async () => {
+  await page.locator('#kernellink').click();
+  await page.locator('#restart_kernel a').click();
+  // Notebook asks first; the dialog's red button confirms.
+  await page.locator('.modal-dialog button.btn-danger').click();
+  await until(async () => (await page.locator('.modal-dialog').count()) === 0, 'the dialog to close');
+  await sleep(500);
+  await until(kernelIdle, 'the restarted kernel to be idle', 30000);
+  await page.locator('#notebook-container .cell.code_cell').last().locator('.CodeMirror').click();
+  const gone = await runCell('x');
+  const err = gone.locator('.output_subarea.output_error');
+  assert.equal(await err.count(), 1);
+  assert.match(await err.innerText(), /'x' undeclared/, 'x is gone after the restart');
+  const fresh = await runCell('int x = 7; x * 6');
+  assert.equal(await resultText(fresh), '42');
+  assert.match(await outPrompt(fresh), /^Out\[2\]:$/, 'the execution count starts again');
+  await shot('08c_restart');
 });
 
 test('9. stopping the server leaves no kernel process behind', async () => {
