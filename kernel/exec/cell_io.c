@@ -72,7 +72,20 @@ static ssize_t stdin_read(void *cookie, char *buf, size_t size)
         }
         return 0;
     }
-    json_t *req = json_pack("{s:s, s:s, s:b}", "type", "input_request", "prompt", "", "password", 0);
+    /* The unfinished line the cell printed before reading (`printf("n? ")`) is the
+     * question: it becomes the prompt next to the input box, as input("n? ") does in
+     * Python, instead of a stray stream fragment. It is taken out of stdout's buffer
+     * (line-buffered, so the buffer holds exactly that unfinished line). */
+    char prompt[1024] = "";
+    size_t pending = stdout->_IO_write_ptr && stdout->_IO_write_base
+                         ? (size_t)(stdout->_IO_write_ptr - stdout->_IO_write_base)
+                         : 0;
+    if (pending > 0 && pending < sizeof prompt && !memchr(stdout->_IO_write_base, '\n', pending)) {
+        memcpy(prompt, stdout->_IO_write_base, pending);
+        prompt[pending] = '\0';
+        stdout->_IO_write_ptr = stdout->_IO_write_base;
+    }
+    json_t *req = json_pack("{s:s, s:s, s:b}", "type", "input_request", "prompt", prompt, "password", 0);
     int rc = exec_send(req);
     json_decref(req);
     if (rc < 0)

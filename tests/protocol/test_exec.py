@@ -33,8 +33,9 @@ def check(cond, what, detail=None):
         print("FAIL: %s%s" % (what, "" if detail is None else "\n      %r" % (detail,)))
 
 
-def execute_with_input(k, code, answers, timeout=30):
-    """Run code with allow_stdin, answering each input_request with the next answer."""
+def execute_with_input(k, code, answers, timeout=30, prompts=None):
+    """Run code with allow_stdin, answering each input_request with the next answer
+    (the prompts asked are appended to `prompts` when given)."""
     started = time.monotonic()
     msg_id = k.kc.execute(code, allow_stdin=True)
     asked = 0
@@ -45,6 +46,8 @@ def execute_with_input(k, code, answers, timeout=30):
         except queue.Empty:
             continue
         if m["msg_type"] == "input_request":
+            if prompts is not None:
+                prompts.append(m["content"]["prompt"])
             k.kc.input(answers[asked])
             asked += 1
     msgs = k.iopub_until_idle(msg_id, timeout)
@@ -77,6 +80,11 @@ def stdin_tests(k):
         k, 'char line[64];\nfgets(line, sizeof line, stdin);\nint c = getchar();\n'
            'printf("[%s] %c\\n", strtok(line, "\\n"), c);', ["a whole line", "z"])
     check(r.status == "ok" and r.stdout == "[a whole line] z\n", "fgets and getchar", r)
+    prompts = []
+    r, asked = execute_with_input(k, 'int asked_n = 0;\nprintf("before\\n");\nprintf("n? ");\n'
+                                     'scanf("%d", &asked_n);\nasked_n * 2', ["21"], prompts=prompts)
+    check(prompts == ["n? "], "the unfinished line printed before scanf is the input prompt", prompts)
+    check(r.stdout == "before\n" and r.result_text == "42", "and is not printed again", r)
     r = k.execute('int got = 5; int n = scanf("%d", &got); printf("%d %d\\n", n, got);', allow_stdin=False)
     check(r.status == "ok" and r.stdout == "-1 5\n", "without allow_stdin scanf sees EOF", r)
     check("stdin is not available" in r.stderr, "without allow_stdin the cell is told why", r.stderr)
