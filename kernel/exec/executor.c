@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -419,6 +420,27 @@ typedef struct run_options {
     int time, timeit;
 } run_options;
 
+/* What a cell may have changed that would break the executor it becomes: an ignored
+ * SIGCHLD (waitpid would no longer see the next cell process end), a pending alarm(),
+ * blocked signals, its own handlers, and ours for fatal signals and SIGINT. */
+static void restore_executor_signals(void)
+{
+    alarm(0);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    stack_t off_stack = {0};
+    off_stack.ss_flags = SS_DISABLE;
+    sigaltstack(&off_stack, NULL);
+}
+
 /* Runs in the cell process. Returns only after the cell committed: the caller then
  * serves requests as the new executor. */
 static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t parent)
@@ -529,7 +551,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     fflush(stderr);
     r->committed = 1;
     prctl(PR_SET_PDEATHSIG, 0);
-    signal(SIGINT, SIG_IGN);
+    restore_executor_signals();
     unlimit_memory();
     if (exec_g.prev_pid > 0)
         kill(exec_g.prev_pid, SIGKILL);

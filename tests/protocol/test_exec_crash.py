@@ -157,6 +157,14 @@ def main():
         r = k.execute("ok_line")
         check(r.status == "error", "a failed cell defines nothing", r)
 
+        # A cell that ignores SIGCHLD and arms an alarm does not break the executor it
+        # becomes: the next crash is still reported, the alarm never fires.
+        r = k.execute("#include <signal.h>\n#include <unistd.h>\nsignal(SIGCHLD, SIG_IGN);\nalarm(1);")
+        check(r.status == "ok", "a cell changes signal dispositions", r)
+        expect_crash(k, "int *p2 = 0;\n*p2 = 1;", "SIGSEGV", ["NULL"], "crash after SIGCHLD was ignored")
+        r = k.execute("#include <unistd.h>\nsleep(2);\nprintf(\"no alarm\\n\");")
+        check(r.status == "ok" and r.stdout == "no alarm\n", "the cell's alarm was cancelled", r)
+
         # Still the same kernel process, and the session goes on.
         check(k.pid == kernel_pid and k.km.is_alive(), "the kernel process survived every crash")
         r = k.execute("x + 1")
