@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernel/cell/cell.h"
 #include "../../kernel/cell/cell_split.h"
 #include "check.h"
 
@@ -151,6 +152,59 @@ int main(void)
         cell_split_free(&r);
         CHECK(cell_split("y = (size_t)\n  x;\nz = a[1]\n  + b;", known_type, NULL, &r) == 0); /* a cast, an operator */
         cell_split_free(&r);
+    }
+    /* Mutated cells (a fixed-seed fuzz): splitting and translating never crash, an
+     * error always has a position inside the cell, a unit always has its entry. */
+    {
+        static const char *const corpus[] = {
+            "mat A = mat_rand(3,3);\nint a = 1, *b, c[3] = {1,2,3};\nstruct P { int x; double y; };\n"
+            "static int sq(int x) { return x*x; }\nfor (int i = 0; i < 3; i++) a += sq(i);\na * b;\nmat * p;\na",
+            "typedef struct Q { int q; } Q;\nQ qq = {1};\ndouble v[] = {1, 2, a};\n#define N 3\nconst int K = N * 2;\nprintf(\"%d\\n\", K)",
+            "enum E { A, B = 3 } e = B;\nif (e) { puts(\"}\"); } else { e = A; }\ndo { e++; } while (e < 10);\n"
+            "switch (e) { case 1: break; default: ; }\nchar s[] = \"a\\\"b;{\";\n/* c { */ // }\nint x = ({ int t = 2; t; });\nx",
+        };
+        cell_session *session = cell_session_new();
+        unsigned seed = 12345;
+        int ok = 1;
+        char cell[1024];
+        const char alphabet[] = "{}()[];,=*#\"'/\\\n %.-><&x1";
+        for (int it = 0; it < 3000 && ok; it++) {
+            const char *base = corpus[it % 3];
+            size_t n = strlen(base);
+            memcpy(cell, base, n + 1);
+            for (int m = 0; m < 1 + it % 4; m++) {
+                seed = seed * 1103515245u + 12345u;
+                size_t pos = (seed >> 8) % n;
+                char c = alphabet[(seed >> 20) % (sizeof alphabet - 1)];
+                if (m % 2 == 0)
+                    cell[pos] = c;
+                else if (n + 2 < sizeof cell) {
+                    memmove(cell + pos + 1, cell + pos, n - pos + 1);
+                    cell[pos] = c;
+                    n++;
+                }
+            }
+            cell_unit u;
+            int rc = cell_translate(session, cell, it + 1, &u);
+            if (rc == 0)
+                ok = u.source && strstr(u.source, u.entry) != NULL;
+            else
+                ok = u.error && u.error_line >= 1 && u.error_column >= 1;
+            if (rc == 0 && it % 5 == 0) {
+                for (size_t k = 0; k < u.ndefined; k++)
+                    u.defined[k].address = &seed; /* any address: nothing runs here */
+                cell_session_commit(session, &u);
+            }
+            cell_unit_free(&u);
+            const char *indent;
+            cell_is_complete(cell, &indent);
+            cell_cursor_token tok;
+            cell_token_at(cell, (seed >> 4) % (n + 1), &tok);
+            if (!ok)
+                fprintf(stderr, "  mutated cell %d broke an invariant:\n%s\n", it, cell);
+        }
+        CHECK(ok);
+        cell_session_free(session);
     }
     {
         char *e = cell_format_error("a\n\tbad here\n", 2, 6, "msg");
