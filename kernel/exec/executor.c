@@ -200,7 +200,9 @@ static exec_report error_frames; /* cell frames of the runtime error (only `wher
  * function had allocated does not matter. */
 static void on_runtime_error(const char *message)
 {
-    if (!cell_running)
+    /* Only the cell's own thread can leave the cell; in a thread the cell started, the
+     * failing function just returns its empty result (the message is recorded). */
+    if (!cell_running || gettid() != getpid())
         return;
     snprintf(runtime_error, sizeof runtime_error, "%s", message);
     volatile char here = 0;
@@ -532,7 +534,10 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         leave_done(r, json_pack("{s:s, s:s}", "type", "done", "status", "ok"));
     }
     double cpu0 = cpu_seconds();
+    pid_t me = getpid();
     call_cell(r, cc.entry);
+    if (getpid() != me)
+        _exit(0); /* a process the cell forked returned from it: it is not the executor */
     if (opt->time) {
         char wall[32], cpu[32], comp[32];
         format_duration(now_seconds() - t_compiled, wall, sizeof wall);
