@@ -202,6 +202,20 @@ static int content_bool(const json_t *content, const char *key, int dflt)
     return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
+static void receive_one(front *f, int channel);
+
+/* Take every message waiting on the shell socket into the queue (or answer it). */
+static void drain_shell(front *f)
+{
+    for (int k = 0; k < 256; k++) {
+        int ev = 0;
+        size_t sz = sizeof ev;
+        if (zmq_getsockopt(f->sockets[CHANNEL_SHELL], ZMQ_EVENTS, &ev, &sz) < 0 || !(ev & ZMQ_POLLIN))
+            break;
+        receive_one(f, CHANNEL_SHELL);
+    }
+}
+
 /* execute_requests already queued when a cell failed are answered "aborted". */
 static void abort_queued_executes(front *f)
 {
@@ -261,8 +275,11 @@ static void finish_execute(front *f, const char *status, const char *ename, cons
     f->running = NULL;
     f->waiting_input = 0;
     pending_free(p);
-    if (failed && stop)
+    if (failed && stop) {
+        /* Requests that already reached the socket count as queued too. */
+        drain_shell(f);
         abort_queued_executes(f);
+    }
 }
 
 /* Answer a forwarded inspect/complete: the executor's reply if usable, else our own. */
@@ -672,7 +689,9 @@ static void start_execute(front *f, pending *p)
     const json_t *c = p->msg.content;
     const char *code = content_string(c, "code");
     int silent = content_bool(c, "silent", 0);
-    int store = silent ? 0 : content_bool(c, "store_history", 1);
+    int blank = code[strspn(code, " \t\r\n\f\v")] == 0;
+    /* As IPython: a blank cell neither counts nor enters the history. */
+    int store = silent || blank ? 0 : content_bool(c, "store_history", 1);
     if (store)
         f->execution_count++;
     f->running = p;
@@ -682,6 +701,14 @@ static void start_execute(front *f, pending *p)
     stream_begin_cell(&f->err);
     int front_magic = strchr(code, '%') != NULL;
     int sent = -1;
+    if (blank) {
+        publish_status(f, p->msg.header, "busy");
+        if (!silent)
+            front_publish(f, "execute_input", p->msg.header,
+                          json_pack("{s:s, s:i}", "code", code, "execution_count", f->execution_count));
+        finish_execute(f, "ok", NULL, NULL, NULL, NULL);
+        return;
+    }
     if (!front_magic) {
         /* The executor starts first; the busy/execute_input messages go out while the
          * cell compiles. Its output is only handled after this function returns. */

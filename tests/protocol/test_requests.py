@@ -154,13 +154,16 @@ class RequestTests(unittest.TestCase):
         self.assertEqual([m for m in r.messages if m["msg_type"] == "execute_input"], [])
         r = self.k.execute("3 + 3", store_history=False)
         self.assertEqual(r.content["execution_count"], a)
+        r = self.k.execute("  \n\t ")  # blank: neither counted nor stored, as IPython
+        self.assertEqual((r.status, r.content["execution_count"]), ("ok", a))
         r = self.k.execute("4 + 4")
         self.assertEqual(r.content["execution_count"], a + 1)
         self.assertEqual(r.of_type("execute_result")[0]["content"]["execution_count"], a + 1)
 
     def test_stop_on_error(self):
         kc = self.k.kc
-        bad = kc.execute("undefined_thing_123();")
+        # The failing cell runs a little while, so the next two are surely queued.
+        bad = kc.execute("#include <unistd.h>\nusleep(300000); int *soe_null = 0; *soe_null = 1;")
         q1 = kc.execute("int soe_one = 1;")
         q2 = kc.execute("int soe_two = 2;")
         self.assertEqual(self.k.shell_reply(bad)["content"]["status"], "error")
