@@ -57,9 +57,20 @@ def sanitized():
     return "libasan" in out
 
 
+def one_at_a_time(k):
+    """These tests send one cell at a time and expect errors. With stop_on_error a
+    request sent right after an error reply can still be counted as queued behind the
+    error and aborted (the front's abort rule has its own tests in test_requests.py), so
+    every execute here says stop_on_error=False."""
+    plain = k.execute
+    k.execute = lambda code, timeout=30, **kw: plain(code, timeout, **dict({"stop_on_error": False}, **kw))
+    return k
+
+
 def main():
     # A small cell memory limit so the out-of-memory case is quick and harmless.
     with Kernel(extra_env={"CAIRN_CELL_MEMORY_LIMIT": "1G"}) as k:
+        one_at_a_time(k)
         kernel_pid = k.pid
         r = k.execute("int x = 41;\nint touched = 0;")
         check(r.status == "ok", "define x", r)
@@ -164,6 +175,16 @@ def main():
         expect_crash(k, "int *p2 = 0;\n*p2 = 1;", "SIGSEGV", ["NULL"], "crash after SIGCHLD was ignored")
         r = k.execute("#include <unistd.h>\nsleep(2);\nprintf(\"no alarm\\n\");")
         check(r.status == "ok" and r.stdout == "no alarm\n", "the cell's alarm was cancelled", r)
+
+        # A cell that forks: the child returning from the cell does not become a second
+        # executor (the next cells see one consistent session).
+        r = k.execute("#include <unistd.h>\n#include <sys/wait.h>\npid_t forked = fork();\n"
+                      "if (forked == 0) printf(\"child\\n\");\n"
+                      "else { waitpid(forked, NULL, 0); printf(\"parent\\n\"); }")
+        check(r.status == "ok" and r.stdout == "child\nparent\n", "a cell that forks", r)
+        for i in range(3):
+            r = k.execute("int after_fork_%d = %d;\nprintf(\"%%d\\n\", after_fork_%d);" % (i, i, i))
+            check(r.status == "ok" and r.stdout == "%d\n" % i, "cell %d after the fork runs once" % i, r)
 
         # Still the same kernel process, and the session goes on.
         check(k.pid == kernel_pid and k.km.is_alive(), "the kernel process survived every crash")
