@@ -45,6 +45,7 @@ typedef struct translator {
     strmap own;          /* names this cell defines at top level */
     strmap header_names; /* declared by system headers this cell includes for the first time */
     strmap hide;         /* header declarations hidden from this cell's globals (cell_headers.c) */
+    strmap touched_macros; /* names this cell #defines or #undefs */
     char *error;
     int error_line, error_column;
 } translator;
@@ -753,6 +754,17 @@ static void translate_item(translator *tr, const cell_item *it)
                 }
             int define = wn == 6 && !memcmp(w, "define", 6), undef = wn == 5 && !memcmp(w, "undef", 5);
             if ((define || undef) && *name) {
+                /* Replayed among the statements too, so each statement sees the macros
+                 * as they are at its place in the cell (the file-scope copy serves the
+                 * definitions). */
+                line_directive(&tr->body, pt->line);
+                sb_printf(&tr->body, "#undef %s\n", name);
+                if (define) {
+                    line_directive(&tr->body, pt->line);
+                    sb_puts(&tr->body, text);
+                    sb_puts(&tr->body, "\n");
+                }
+                strmap_put(&tr->touched_macros, name, strlen(name), 1);
                 strbuf t2 = {0}, key = {0};
                 sb_puts(&t2, text);
                 sb_puts(&t2, "\n");
@@ -767,6 +779,15 @@ static void translate_item(translator *tr, const cell_item *it)
                     add_symbol(tr, SYMBOL_MACRO, strdup(name), strdup(text), NULL);
                 } else {
                     strmap_del(&tr->cell_consts, name, strlen(name));
+                    for (size_t k = 0; k < tr->ndefined; k++) /* defined and undefined in this cell */
+                        if (tr->defined[k].kind == SYMBOL_MACRO && strcmp(tr->defined[k].name, name) == 0) {
+                            free(tr->defined[k].name);
+                            free(tr->defined[k].declaration);
+                            free(tr->defined[k].type);
+                            memmove(&tr->defined[k], &tr->defined[k + 1], (tr->ndefined - k - 1) * sizeof *tr->defined);
+                            tr->ndefined--;
+                            break;
+                        }
                 }
             }
         }
@@ -1583,6 +1604,20 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
         }
         sb_putn(&src, tr.defs.s ? tr.defs.s : "", tr.defs.len);
         sb_printf(&src, "void %s(void)\n{\n", out->entry);
+        /* The statements start from the macros as the cell found them. */
+        for (size_t i = 0; i < tr.touched_macros.cap; i++) {
+            const char *k = tr.touched_macros.slots[i].key;
+            if (!k || k == strmap_tombstone)
+                continue;
+            sb_printf(&src, "#undef %s\n", k);
+            strbuf key = {0};
+            sb_printf(&key, "#%s", k);
+            size_t at;
+            if (key.s && strmap_get(&s->entry_by_key, key.s, key.len, &at) && s->entries[at].live &&
+                s->entries[at].kind == PRELUDE_MACRO)
+                rewrite_macro(&tr, s->entries[at].text, &src);
+            free(sb_take(&key));
+        }
         sb_putn(&src, tr.body.s ? tr.body.s : "", tr.body.len);
         sb_puts(&src, "}\n");
         out->source = sb_take(&src);
@@ -1614,6 +1649,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
     strmap_free(&tr.own);
     strmap_free(&tr.header_names);
     strmap_free(&tr.hide);
+    strmap_free(&tr.touched_macros);
     free(tr.mark);
     cell_split_free(&r);
     return out->error ? -1 : 0;

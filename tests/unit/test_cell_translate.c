@@ -296,6 +296,13 @@ int main(void)
     CHECK(shows(&r, "SCALE(2)", "int 10")); /* the macro's body names k from an earlier cell */
     CHECK(run_ok(&r, "#undef N"));
     CHECK(run(&r, "N") == 2);
+    CHECK(cell_session_find(r.s, "N") == NULL);
+    CHECK(run_ok(&r, "#define TEMP 1\nint temp_seen = TEMP;\n#undef TEMP"));
+    CHECK(cell_session_find(r.s, "TEMP") == NULL && cell_session_find(r.s, "SCALE") != NULL);
+    CHECK(shows(&r, "temp_seen", "int 1"));
+    /* Each statement sees the macros as they are at its place in the cell. */
+    CHECK(run_ok(&r, "#define STEP 1\nint steps = STEP;"));
+    CHECK(shows(&r, "int before = STEP;\n#undef STEP\n#define STEP 10\nint after = STEP;\nbefore * 100 + after", "int 110"));
 
     /* `return` at top level ends the cell. */
     CHECK(run_ok(&r, "int after = 1;\nif (after) return 5;\nafter = 2;"));
