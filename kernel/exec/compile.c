@@ -188,7 +188,8 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
     if (rc == 0) {
         /* Large blocks that cells malloc go on huge pages (cell_malloc.c). */
         static const struct { const char *name; void *fn; } wrappers[] = {
-            {"malloc", (void *)cell_malloc}, {"calloc", (void *)cell_calloc}, {"realloc", (void *)cell_realloc}};
+            {"malloc", (void *)cell_malloc}, {"calloc", (void *)cell_calloc}, {"realloc", (void *)cell_realloc},
+            {"free", (void *)cell_free}};
         for (size_t i = 0; i < sizeof wrappers / sizeof wrappers[0]; i++)
             if (!is_redefined(unit, wrappers[i].name))
                 tcc_add_symbol(s, wrappers[i].name, wrappers[i].fn);

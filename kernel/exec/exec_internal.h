@@ -141,6 +141,9 @@ int exec_send(json_t *msg);
 void *cell_malloc(size_t n);
 void *cell_calloc(size_t count, size_t size);
 void *cell_realloc(void *old, size_t n);
+void cell_free(void *p);
+/* Size of a block of 4 MiB or more that cell code allocated, or 0. */
+size_t cell_block_size(const void *p);
 
 /* ---- prelude.c ---- */
 /* Start preprocessing cairn.h once for the session (first executor, at start). */

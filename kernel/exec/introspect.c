@@ -398,8 +398,11 @@ void introspect_whos(int detailed)
         size_t bytes = type_size(s->type);
         if (s->address && s->type && type_is(s->type, "mat"))
             bytes += mat_bytes(*(const mat *)s->address);
-        else if (s->address && bytes == sizeof(void *) && strchr(s->type, '*'))
-            bytes += cairn_alloc_size(*(void *const *)s->address);
+        else if (s->address && bytes == sizeof(void *) && strchr(s->type, '*')) {
+            const void *target = *(void *const *)s->address;
+            size_t held = cairn_alloc_size(target);
+            bytes += held ? held : cell_block_size(target);
+        }
         if (bytes)
             human_bytes(bytes, mem, sizeof mem);
         snprintf(value, sizeof value, "%s", values ? values + (vi++) * SLOT : "(not shown)");

@@ -220,8 +220,10 @@ def openblas_tests(k):
 
 
 def magic_tests(k):
-    k.execute("mat W = mat_zeros(20, 10);\ndouble wd = 2.5;")
+    k.execute("mat W = mat_zeros(20, 10);\ndouble wd = 2.5;\ndouble *wbig = malloc(sizeof(double) << 20);")
     r = k.execute("%whos")
+    check(re.search(r"^wbig\s+double \*\s+\d+\s+8\.0 MiB", r.stdout, re.M),
+          "%whos counts what a pointer's big malloc block holds", r.stdout)
     check(r.status == "ok" and re.search(r"^W\s+mat\s+\d+\s+1\.[0-9] KiB\s+mat 20x10", r.stdout, re.M),
           "%whos lists the mat with its memory", r.stdout)
     check(re.search(r"^wd\s+double\s+\d+\s+8 B\s+2\.5", r.stdout, re.M), "%whos shows a double's value", r.stdout)
