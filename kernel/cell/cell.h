@@ -100,6 +100,8 @@ typedef struct cell_cursor_token {
     size_t start, end;    /* the identifier under/before the cursor: code[start..end) (may be empty: start == end == cursor) */
     char kind;            /* 0 plain name, '.' after ".", '>' after "->", '%' a magic name, '#' a preprocessor word, '"' inside an #include path */
     size_t base_start, base_end; /* '.' and '>': the expression before the operator ("pts[2]", "p"), else empty */
+    size_t call_start, call_end; /* the function of the innermost call the cursor is in: "mat_zeros" in
+                                  * "mat_zeros(3, |", for inspect (Shift-Tab); empty when none */
 } cell_cursor_token;
 
 /* Fill *out for cursor; returns 0, or -1 when the cursor is inside a comment or string

@@ -142,6 +142,30 @@ int cell_token_at(const char *code, size_t cursor, cell_cursor_token *out)
         n++;
     }
     int rc = 0;
+    out->call_start = out->call_end = cursor;
+    {
+        /* The innermost '(' still open before the cursor, right after a name. */
+        int depth = 0;
+        for (size_t k = n; k-- > 0;) {
+            if (tok[k].kind != C_TOKEN_PUNCT || tok[k].end - tok[k].start != 1)
+                continue;
+            char c = code[tok[k].start];
+            if (c == ')' || c == ']' || c == '}')
+                depth++;
+            else if (c == '(' || c == '[' || c == '{') {
+                if (depth > 0) {
+                    depth--;
+                    continue;
+                }
+                if (c == '(' && k > 0 && tok[k - 1].kind == C_TOKEN_IDENTIFIER) {
+                    out->call_start = tok[k - 1].start;
+                    out->call_end = tok[k - 1].end;
+                }
+                if (c != '(' || (k > 0 && tok[k - 1].kind == C_TOKEN_IDENTIFIER) || c == '{')
+                    break;
+            }
+        }
+    }
     size_t e = cursor;
     while (e < len && is_ident_char((unsigned char)code[e]))
         e++;

@@ -70,6 +70,12 @@ int main(void)
     CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '"' && t.start == 10);
     code = "#incl";
     CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '#' && t.start == 1);
+    code = "A = mat_zeros(3, f(x), ";
+    CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.call_start == 4 && t.call_end == 13);
+    code = "g(h(1) + (2";
+    CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.call_start == 0 && t.call_end == 1);
+    code = "x = 1;";
+    CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.call_start == t.call_end);
     code = "f(a).";
     CHECK(cell_token_at(code, strlen(code), &t) == 0 && t.kind == '.' && t.base_start == 0 && t.base_end == 4);
     /* cell_explain_diagnostic: the quoted name gives the column; read-ahead is undone. */
