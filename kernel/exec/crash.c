@@ -263,6 +263,14 @@ static void on_fatal(int signo, siginfo_t *info, void *ctx)
         r->write_access = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
         crash_where_from(r, pc, sp);
         r->crashed = 1;
+        /* What the cell printed without a newline (`printf("step 3")` just before the
+         * crash) is still in stdout's buffer: write it out, it is often the best clue. */
+        if (stdout->_IO_write_base && stdout->_IO_write_ptr > stdout->_IO_write_base) {
+            ssize_t n = write(1, stdout->_IO_write_base, (size_t)(stdout->_IO_write_ptr - stdout->_IO_write_base));
+            if (n > 0)
+                n = write(1, "\n", 1);
+            (void)n;
+        }
     }
     /* SA_RESETHAND restored the default action: re-raise so the process dies of it. */
     signal(signo, SIG_DFL);

@@ -81,6 +81,9 @@ def main():
         tb = r.error["traceback"] if r.error else []
         check(any(l.strip().endswith(", line 3") for l in tb) and "    *p = 1;" in tb,
               "the traceback names line 3 and quotes it", tb)
+        r = expect_crash(k, 'printf("done\\n");\nprintf("step 3");\nint *p3 = 0;\n*p3 = 1;', "SIGSEGV", ["NULL"],
+                         "crash after an unfinished printf")
+        check(r.stdout == "done\nstep 3\n", "text printed without a newline before a crash is shown", r.stdout)
         expect_value(k, "x", 41, "x survives SIGSEGV")
         expect_value(k, "touched", 0, "the crashing cell's assignment is rolled back")
 
