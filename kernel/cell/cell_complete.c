@@ -391,6 +391,17 @@ char *cell_explain_diagnostic(const char *code, const char *msg, int *line_out, 
             i = e;
         }
     }
+    if (at == (size_t)-1 && (strstr(what, "struct or union expected") || strstr(what, "pointer expected"))) {
+        /* `d.x` on a double: the member access (the name before the operator). */
+        for (size_t i = 1; i < len && at == (size_t)-1; i++)
+            if ((p[i] == '.' && is_ident_char((unsigned char)p[i - 1]) && !(p[i - 1] >= '0' && p[i - 1] <= '9')) ||
+                (p[i] == '>' && p[i - 1] == '-')) {
+                size_t k = p[i] == '>' ? i - 1 : i;
+                while (k > 0 && (is_ident_char((unsigned char)p[k - 1]) || p[k - 1] == ']' || p[k - 1] == '['))
+                    k--;
+                at = k;
+            }
+    }
     if (at == (size_t)-1 && (strstr(what, "cannot convert") || strstr(what, "assignment"))) {
         /* A conversion in an initializer or assignment: the value after '='. */
         for (size_t i = 0; i < len; i++)

@@ -99,6 +99,9 @@ int main(void)
         e = cell_explain_diagnostic("int *ip = 3.5;", "cell:1: error: cannot convert 'double' to 'extern int *'", &line, &column);
         CHECK(e && column == 11 && strstr(e, "to 'int *'") && !strstr(e, "extern"));
         free(e);
+        e = cell_explain_diagnostic("y = 1.5 + d.x;", "cell:1: error: struct or union expected", &line, &column);
+        CHECK(e && column == 11);
+        free(e);
         CHECK(cell_explain_diagnostic("x", "<string>:3: error: bad", NULL, NULL) == NULL);
     }
     return check_summary("is_complete");
