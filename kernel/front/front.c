@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -169,9 +170,9 @@ static void pending_free(pending *p)
 static void drain_output(front *f)
 {
     if (f->sup.out_fd >= 0)
-        stream_pump(f, &f->out, &f->sup.out_fd, (size_t)-1);
+        stream_pump(f, &f->out, &f->sup.out_fd, (size_t)-1, 0);
     if (f->sup.err_fd >= 0)
-        stream_pump(f, &f->err, &f->sup.err_fd, (size_t)-1);
+        stream_pump(f, &f->err, &f->sup.err_fd, (size_t)-1, 0);
     stream_flush(f, &f->out, 1);
     stream_flush(f, &f->err, 1);
 }
@@ -538,30 +539,55 @@ static void on_chain_gone(front *f)
     supervisor_start(&f->sup);
 }
 
-static void pump_executor(front *f)
+/* Handle executor messages in order, those sent before `limit` only (CLOCK_REALTIME; use
+ * INFINITY for all). A message sent after a pipe read began is held back until the bytes
+ * of that read are buffered, since they were written before it (streams.c). */
+static void service_executor(front *f, double limit)
 {
     for (int i = 0; i < 64 && f->sup.fd >= 0; i++) {
-        ipc_msg m;
-        int rc = supervisor_recv(&f->sup, &m);
-        if (rc == 0)
-            return;
-        if (rc == -1) {
-            on_chain_gone(f);
-            return;
+        if (!f->has_held) {
+            int rc = supervisor_recv(&f->sup, &f->held, &f->held_sent_at);
+            if (rc == 0)
+                return;
+            if (rc == -1) {
+                on_chain_gone(f);
+                return;
+            }
+            if (rc < 0) {
+                front_log("malformed message from the executor dropped");
+                continue;
+            }
+            f->has_held = 1;
         }
-        if (rc < 0) {
-            front_log("malformed message from the executor dropped");
-            continue;
-        }
+        const char *held_type = json_string_value(json_object_get(f->held.header, "type"));
+        int held_done = held_type && strcmp(held_type, "done") == 0;
+        /* `done` comes without the pipes-empty wait: bytes read after it may still be the
+         * cell's last output, so it waits for the pipes to be drained (below), never
+         * in the middle of a pipe read. */
+        if (f->held_sent_at >= limit || (held_done && !isinf(limit)))
+            return;
+        ipc_msg m = f->held;
+        f->has_held = 0;
+        memset(&f->held, 0, sizeof f->held);
         /* Stream text printed before this message goes out before it. */
-        const char *type = json_string_value(json_object_get(m.header, "type"));
-        if (type && strcmp(type, "done") == 0)
+        if (held_done)
             drain_output(f);
         else
             publish_read_output(f);
         on_exec_message(f, &m);
         ipc_msg_free(&m);
     }
+}
+
+void front_handle_executor_before(front *f, double t)
+{
+    /* Re-entry (a message handler reading the pipes) must not recurse. */
+    static int depth;
+    if (depth)
+        return;
+    depth++;
+    service_executor(f, t);
+    depth--;
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -1259,12 +1285,12 @@ static int run_loop(front *f)
         /* Executor messages before the pipes: whatever the pipes hold now was written
          * after those messages were sent (protocol.md). Output is bounded per round so
          * a flood cannot starve the sockets. */
-        if (exec_i >= 0 && items[exec_i].revents)
-            pump_executor(f);
+        if ((exec_i >= 0 && items[exec_i].revents) || f->has_held)
+            service_executor(f, INFINITY);
         if (out_i >= 0 && items[out_i].revents && f->sup.out_fd >= 0)
-            stream_pump(f, &f->out, &f->sup.out_fd, (size_t)1 << 20);
+            stream_pump(f, &f->out, &f->sup.out_fd, (size_t)1 << 20, 1);
         if (err_i >= 0 && items[err_i].revents && f->sup.err_fd >= 0)
-            stream_pump(f, &f->err, &f->sup.err_fd, (size_t)1 << 20);
+            stream_pump(f, &f->err, &f->sup.err_fd, (size_t)1 << 20, 1);
         for (int ch = 0; ch < 3; ch += 2) {
             if (!(items[ch].revents & ZMQ_POLLIN))
                 continue;

@@ -43,6 +43,7 @@ typedef struct supervisor {
     double give_up_at;      /* after SIGKILL, restart the chain if still no done */
     ipc_reader reader;      /* the message being received (supervisor_recv) */
     pid_t partial_pid;      /* sender of the packets in `reader` */
+    double partial_sent_at; /* when the first packet of that message was sent */
 } supervisor;
 
 /* Fork a fresh executor chain (pipes, socketpair, process group). 0 or -1. */
@@ -62,7 +63,10 @@ void supervisor_interrupt(supervisor *s);
  * -1 when the chain is gone (EOF), -2 for a malformed message (dropped). Packets carry
  * their sender's pid (SO_PASSCRED), so a message cut short by a process that died in
  * the middle of sending it is dropped instead of corrupting the next one. */
-int supervisor_recv(supervisor *s, ipc_msg *out);
+int supervisor_recv(supervisor *s, ipc_msg *out, double *sent_at);
+
+/* CLOCK_REALTIME in seconds: the clock of the socket's send timestamps. */
+double front_realtime(void);
 
 /* Send one op to the executor. 0 or -1. */
 int supervisor_send(supervisor *s, json_t *op);
@@ -82,6 +86,7 @@ typedef struct stream_buf {
     const char *name;       /* "stdout" or "stderr" */
     char *buf;
     size_t len, cap;
+    char *chunk;            /* one read, kept apart until earlier messages are handled */
     double partial_since;   /* when the unterminated tail was first buffered; 0 if none */
     size_t cell_bytes;      /* bytes forwarded for the current cell */
     size_t dropped;         /* bytes dropped for the current cell beyond the cap */
@@ -90,8 +95,13 @@ typedef struct stream_buf {
 struct front;
 
 /* Read what the pipe has (up to `budget` bytes; (size_t)-1 = until empty) and publish
- * complete lines. Returns -1 at EOF (the fd is closed and set to -1), else 0. */
-int stream_pump(struct front *f, stream_buf *sb, int *fd, size_t budget);
+ * complete lines. With `ordered`, before each chunk is kept, the executor messages sent
+ * before that read began are handled (front_handle_executor_before), so text written
+ * after a display never overtakes it. Returns -1 at EOF (the fd is closed, set to -1). */
+int stream_pump(struct front *f, stream_buf *sb, int *fd, size_t budget, int ordered);
+
+/* Handle the executor messages sent before `t` (CLOCK_REALTIME seconds). */
+void front_handle_executor_before(struct front *f, double t);
 
 /* Publish whatever is buffered, partial line included; unless `all`, an unfinished
  * UTF-8 sequence at the end stays for the next read. */
@@ -179,6 +189,9 @@ typedef struct front {
     double execute_sent_at; /* when the running execute went to the executor (debug timing) */
     int waiting_input;      /* the cell asked for input; reply goes to the executor */
     json_t *names;          /* names array from the last `done` */
+    ipc_msg held;           /* an executor message received but sent after a pipe read */
+    int has_held;
+    double held_sent_at;
     json_t *last_parent;    /* parent header for output that arrives outside an execute */
     int quit;               /* 1 = shutdown requested */
     double started_at;

@@ -65,23 +65,52 @@ static void emit_lines(front *f, stream_buf *sb)
         sb->partial_since = front_now();
 }
 
-int stream_pump(front *f, stream_buf *sb, int *fd, size_t budget)
+int stream_pump(front *f, stream_buf *sb, int *fd, size_t budget, int ordered)
 {
     size_t taken = 0;
     int rc = 0;
+    if (!sb->chunk && !(sb->chunk = malloc(STREAM_READ_CHUNK)))
+        return 0;
     while (*fd >= 0 && taken < budget) {
+        double read_at = front_realtime();
+        /* Unordered reads (draining before `done`, or when the chain died, possibly
+         * while an ordered read holds its chunk) go straight into the buffer. */
         if (sb->cap - sb->len < STREAM_READ_CHUNK) {
             size_t cap = sb->cap ? sb->cap * 2 : 2 * STREAM_READ_CHUNK;
+            while (cap - sb->len < STREAM_READ_CHUNK)
+                cap *= 2;
             char *nb = realloc(sb->buf, cap);
             if (!nb)
                 break;
             sb->buf = nb;
             sb->cap = cap;
         }
-        ssize_t n = read(*fd, sb->buf + sb->len, STREAM_READ_CHUNK);
-        if (n > 0) {
+        ssize_t n = read(*fd, ordered ? sb->chunk : sb->buf + sb->len, STREAM_READ_CHUNK);
+        if (n > 0 && !ordered) {
             sb->len += (size_t)n;
             taken += (size_t)n;
+            emit_lines(f, sb);
+            continue;
+        }
+        if (n > 0) {
+            /* Messages sent before this read began precede its bytes: the sender waited
+             * until the pipes were empty before sending (protocol.md). */
+            if (ordered)
+                front_handle_executor_before(f, read_at);
+            if (sb->cap - sb->len < (size_t)n) {
+                size_t cap = sb->cap ? sb->cap : 2 * STREAM_READ_CHUNK;
+                while (cap - sb->len < (size_t)n)
+                    cap *= 2;
+                char *nb = realloc(sb->buf, cap);
+                if (!nb)
+                    break;
+                sb->buf = nb;
+                sb->cap = cap;
+            }
+            memcpy(sb->buf + sb->len, sb->chunk, (size_t)n);
+            sb->len += (size_t)n;
+            taken += (size_t)n;
+            emit_lines(f, sb);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -93,12 +122,8 @@ int stream_pump(front *f, stream_buf *sb, int *fd, size_t budget)
         *fd = -1;
         rc = -1;
     }
-    if (sb->len) {
-        if (rc < 0)
-            stream_flush(f, sb, 1);
-        else
-            emit_lines(f, sb);
-    }
+    if (rc < 0 && sb->len)
+        stream_flush(f, sb, 1);
     return rc;
 }
 
@@ -153,6 +178,8 @@ void stream_end_cell(front *f, stream_buf *sb)
 void stream_free(stream_buf *sb)
 {
     free(sb->buf);
+    free(sb->chunk);
+    sb->chunk = NULL;
     sb->buf = NULL;
     sb->len = sb->cap = 0;
 }

@@ -156,6 +156,9 @@ int supervisor_start(supervisor *s)
     int on = 1;
     if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0)
         front_log("SO_PASSCRED: %s", strerror(errno));
+    /* ... and when it was sent, which orders messages against pipe reads (streams.c). */
+    if (setsockopt(fds[0], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0)
+        front_log("SO_TIMESTAMPNS: %s", strerror(errno));
     close(fds[1]);
     close(outp[1]);
     close(errp[1]);
@@ -221,7 +224,14 @@ static int decode_message(char *buf, size_t len, ipc_msg *out)
     return 1;
 }
 
-int supervisor_recv(supervisor *s, ipc_msg *out)
+double front_realtime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int supervisor_recv(supervisor *s, ipc_msg *out, double *sent_at)
 {
     ipc_reader *r = &s->reader;
     for (;;) {
@@ -238,7 +248,7 @@ int supervisor_recv(supervisor *s, ipc_msg *out)
         char flag;
         struct iovec iov[2] = {{&flag, 1}, {r->buf + r->len, IPC_PACKET_MAX - 1}};
         union {
-            char buf[CMSG_SPACE(sizeof(struct ucred))];
+            char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(struct timespec))];
             struct cmsghdr align;
         } control;
         struct msghdr mh = {0};
@@ -255,12 +265,20 @@ int supervisor_recv(supervisor *s, ipc_msg *out)
         if (n == 0)
             return -1; /* no process holds the executor end any more */
         pid_t sender = 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        double stamp = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
                 struct ucred cred;
                 memcpy(&cred, CMSG_DATA(c), sizeof cred);
                 sender = cred.pid;
+            } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                struct timespec ts;
+                memcpy(&ts, CMSG_DATA(c), sizeof ts);
+                stamp = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
             }
+        }
+        if (stamp == 0)
+            stamp = front_realtime();
         if (r->len > 0 && sender != s->partial_pid) {
             /* Writers never interleave, so the writer of the partial message died
              * in the middle of it: drop its part, keep this packet. */
@@ -268,6 +286,8 @@ int supervisor_recv(supervisor *s, ipc_msg *out)
             memmove(r->buf, r->buf + r->len, (size_t)n - 1);
             r->len = 0;
         }
+        if (r->len == 0)
+            s->partial_sent_at = stamp;
         s->partial_pid = sender;
         r->len += (size_t)n - 1;
         if (r->len > IPC_MESSAGE_MAX) {
@@ -285,6 +305,8 @@ int supervisor_recv(supervisor *s, ipc_msg *out)
             free(buf);
             return -2;
         }
+        if (sent_at)
+            *sent_at = s->partial_sent_at;
         return 1;
     }
 }
