@@ -1263,6 +1263,8 @@ static int run_loop(front *f)
         long ms = (long)(wait * 1000.0 + 0.999);
         if (ms > 1000)
             ms = 1000;
+        if (f->has_held)
+            ms = 0; /* a message waits for the pipe bytes read before it: handle it now */
         int rc = zmq_poll(items, n, ms);
         if (rc < 0) {
             if (zmq_errno() == EINTR)
