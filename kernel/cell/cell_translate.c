@@ -253,6 +253,10 @@ static void spec_text(translator *tr, strbuf *b, const cell_item *it, int drop_b
             continue;
         if (b->len > before)
             sb_puts(b, " ");
+        if (drop_body && i == it->aggregate && it->tag == CELL_NONE && tok_is(tr, i, "enum")) {
+            sb_puts(b, "int"); /* the anonymous enum's constants live in their own entry */
+            continue;
+        }
         sb_putn(b, tr->code + tr->t[i].start, tr->t[i].end - tr->t[i].start);
     }
 }
@@ -828,6 +832,18 @@ static void translate_item(translator *tr, const cell_item *it)
         return;
     case CELL_ITEM_DECLARATION: {
         int tagged = emit_tag_definition(tr, it);
+        if (!tagged && is_enum(tr, it) && it->tag == CELL_NONE && it->body_first != CELL_NONE) {
+            /* `enum { RED, GREEN } color;`: the constants become a type entry of their
+             * own (later cells see RED without naming color); color is an int. */
+            strbuf text = {0};
+            verbatim(tr, &text, it->aggregate, it->body_last);
+            sb_puts(&text, ";\n");
+            line_directive(&tr->defs, tr->t[it->aggregate].line);
+            sb_putn(&tr->defs, text.s ? text.s : "", text.len);
+            pending_entry *e = new_entry(tr, PRELUDE_TYPE, sb_take(&text));
+            enumerators(tr, it, e);
+            tagged = 1;
+        }
         for (size_t d = 0; d < it->ndecls; d++) {
             const cell_declarator *dc = &it->decls[d];
             if (dc->is_function || it->is_extern)

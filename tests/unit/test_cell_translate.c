@@ -315,6 +315,9 @@ int main(void)
     /* Enums and typedef names the splitter must know in later cells. */
     CHECK(run_ok(&r, "enum color { RED, GREEN = 5, BLUE };\ntypedef double real;\nreal * rp = 0;"));
     CHECK(shows(&r, "real * rr = &x;\n*rr + BLUE", "double 7.5"));
+    CHECK(run_ok(&r, "enum { LOW = 1, HIGH = 9 } level = HIGH, other = LOW;"));
+    CHECK(shows(&r, "HIGH * 10 + LOW", "int 91"));  /* the constants without naming level */
+    CHECK(shows(&r, "level + other", "int 10"));
     CHECK(shows(&r, "\"text\"", "string text"));
     CHECK(shows(&r, "q", "other 24 struct P"));
 
