@@ -7,6 +7,12 @@
  * crash.c      the report page shared by an executor and its cell process, the fatal
  *              signal handlers and the map from a code address to "function foo (cell [3])".
  * cell_io.c    the cell process's stdin (input_request) and display sink (display).
+ * report.c     the `done` error of a cell process that died (what, where, lines).
+ * lines.c      cell line numbers of crashed code (recompile with stabs after a crash).
+ * prelude.c    cairn.h preprocessed once per session.
+ * magic.c      the % lines of a cell.
+ * cell_malloc.c  malloc as cells see it: big blocks on huge pages, remembered for %whos.
+ * value_format.c values of session-declared types (structs, arrays).
  * introspect.c inspect / complete answers from the session's names and values.
  * show.c (runtime/core) formats trailing-expression values.
  *
@@ -123,6 +129,18 @@ int code_region_texts(uintptr_t start, const char **source, const char **code);
 void code_add_function(uintptr_t address, const char *name, int cell, int is_entry);
 /* The function of a cell containing pc, or NULL. */
 const code_function *code_find(uintptr_t pc);
+
+/* ---- executor.c ---- */
+/* A `done` error message: ename, evalue, traceback (taken; its first line "ename: evalue"). */
+json_t *done_error(const char *ename, const char *evalue, json_t *traceback);
+
+/* ---- report.c ---- */
+/* Traceback lines (outermost first, with cell lines and quoted source) for the frames in
+ * r; current_source/current_code stand for the running cell when this process has not
+ * got its code region (the parent of a crashed cell process). */
+json_t *frames_traceback(const exec_report *r, const char *current_source, const char *current_code);
+/* The `done` error for a cell process that ended before committing (status from waitpid). */
+json_t *describe_death(exec_report *r, int status, int number, const char *code);
 
 /* ---- lines.c ---- */
 /* Cell line numbers of code offsets (from the start of the unit's text) of a unit:
