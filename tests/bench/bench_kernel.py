@@ -154,8 +154,8 @@ def main():
     binary = os.path.abspath(args.kernel)
     if not os.access(binary, os.X_OK):
         sys.exit("bench_kernel: no kernel binary at %s (build first or pass --kernel)" % binary)
-    print("bench_kernel: medians of %d starts and %d trivial cells per kernel, %d CPUs" %
-          (args.starts, args.cells, os.cpu_count()))
+    print("bench_kernel: medians of %d starts and %d trivial cells per kernel, %d CPUs, load %.1f" %
+          (args.starts, args.cells, os.cpu_count(), os.getloadavg()[0]))
     kernels = [
         ("cairn", [binary, "-f", "{connection_file}"], "int x = 1;"),
         ("ipykernel", ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "x = 1"),
