@@ -54,6 +54,58 @@ static int count_lines(const char *code)
     return n;
 }
 
+static int ident_char(int c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* tcc 0.9.27 gives no columns; cell_explain_diagnostic finds one from the message (the
+ * quoted name, the token tcc "got", the call, the member access, the value after '=')
+ * or falls back to the first character of the line. Only the found ones are shown: a
+ * caret under the wrong token is worse than none. A column past the line's first
+ * character was found; at the first character it was found only if the message names
+ * what stands there. */
+static int column_is_known(const char *line, int column, const char *msg)
+{
+    if (column < 1)
+        return 0;
+    int first = 1;
+    const char *p = line;
+    while (*p == ' ' || *p == '\t') {
+        p++;
+        first++;
+    }
+    if (column != first)
+        return 1;
+    /* p is at the column (leading blanks are ASCII) */
+    const char *q = strchr(msg, '\'');
+    const char *qe = q ? strchr(q + 1, '\'') : NULL;
+    if (q && qe && qe > q + 1) {
+        size_t n = (size_t)(qe - q - 1);
+        if (strncmp(p, q + 1, n) == 0 && !ident_char((unsigned char)p[n]))
+            return 1;
+    }
+    const char *got = strstr(msg, "(got \"");
+    if (got) {
+        got += 6;
+        size_t n = strcspn(got, "\"");
+        if (n > 0 && strncmp(p, got, n) == 0)
+            return 1;
+    }
+    size_t id = 0;
+    while (ident_char((unsigned char)p[id]))
+        id++;
+    const char *after = p + id;
+    while (*after == ' ' || *after == '\t')
+        after++;
+    if (id > 0 && strstr(msg, "arguments to function") && *after == '(')
+        return 1;
+    if (id > 0 && (strstr(msg, "struct or union expected") || strstr(msg, "pointer expected")) &&
+        (*after == '.' || *after == '[' || strncmp(after, "->", 2) == 0))
+        return 1;
+    return 0;
+}
+
 /* tcc reports "file:line: kind: message" or "tcc: error: message". */
 static void on_diagnostic(void *opaque, const char *msg)
 {
@@ -75,26 +127,54 @@ static void on_diagnostic(void *opaque, const char *msg)
         int line = colon ? atoi(colon + 1) : 0;
         size_t flen = colon ? (size_t)(colon - msg) : 0;
         int in_cell = flen >= 4 && strncmp(msg, "cell", 4) == 0;
-        char *explained = in_cell && d->code ? cell_explain_diagnostic(d->code, msg, NULL, NULL) : NULL;
+        int eline = 0, ecol = 0;
+        char *explained = in_cell && d->code ? cell_explain_diagnostic(d->code, msg, &eline, &ecol) : NULL;
         if (explained) {
-            /* "line L, column C: error: msg\n  <the line>\n  ^" */
+            /* explained: "line L, column C: error: msg\n  <the line>\n  ^"; keep the
+             * cleaned message, and the column only where tcc's message pins it down. */
             size_t first = strcspn(explained, "\n");
-            snprintf(text, sizeof text, "cell [%d], %.*s", d->number, (int)first, explained);
+            const char *m = strstr(explained, ": ");
+            m = m && (size_t)(m - explained) < first ? m + 2 : what;
+            size_t mlen = m >= explained && m < explained + first ? first - (size_t)(m - explained) : strlen(m);
+            const char *kind_msg = m; /* "error: msg" */
+            size_t klen = mlen;
+            const char *bare = strncmp(m, "error: ", 7) == 0 ? m + 7 : strncmp(m, "warning: ", 9) == 0 ? m + 9 : m;
+            size_t blen = mlen - (size_t)(bare - m);
+            char src[512];
+            int have_src = code_line(d->code, eline, src, sizeof src);
+            int known = have_src && column_is_known(src, ecol, bare);
+            if (known)
+                snprintf(text, sizeof text, "cell [%d], line %d, column %d: %.*s", d->number, eline, ecol, (int)klen, kind_msg);
+            else
+                snprintf(text, sizeof text, "cell [%d], line %d: %.*s", d->number, eline, (int)klen, kind_msg);
             json_array_append_new(d->lines, json_string(text));
-            for (const char *p = explained + first; *p == '\n';) {
-                p++;
-                size_t n = strcspn(p, "\n");
-                json_array_append_new(d->lines, json_stringn(p, n));
-                p += n;
+            if (have_src) {
+                snprintf(text, sizeof text, "    %s", src);
+                json_array_append_new(d->lines, json_string(text));
+                if (known) {
+                    /* The caret under the column; tabs stay tabs so it lines up. */
+                    char caret[600];
+                    size_t k = 0;
+                    int col = 1;
+                    memcpy(caret, "    ", 4);
+                    k = 4;
+                    for (const char *q = src; *q && col < ecol && k < sizeof caret - 2; q++) {
+                        if (((unsigned char)*q & 0xC0) == 0x80)
+                            continue;
+                        caret[k++] = *q == '\t' ? '\t' : ' ';
+                        col++;
+                    }
+                    caret[k++] = '^';
+                    caret[k] = '\0';
+                    json_array_append_new(d->lines, json_string(caret));
+                }
             }
             if (is_error && !d->first_error) {
-                /* the evalue: "line L, column C: msg" without the "error: " */
-                char head[1024];
-                snprintf(head, sizeof head, "%.*s", (int)(first < 1000 ? first : 1000), explained);
-                char *e = strstr(head, "error: ");
-                if (e)
-                    memmove(e, e + 7, strlen(e + 7) + 1);
-                d->first_error = strdup(head);
+                if (known)
+                    snprintf(text, sizeof text, "line %d, column %d: %.*s", eline, ecol, (int)blen, bare);
+                else
+                    snprintf(text, sizeof text, "line %d: %.*s", eline, (int)blen, bare);
+                d->first_error = strdup(text);
             }
             free(explained);
         } else if (in_cell && d->code) {
@@ -172,6 +252,8 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
     tcc_set_error_func(s, &d, on_diagnostic);
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     tcc_add_include_path(s, CAIRN_RUNTIME_INCLUDE_DIR);
+    for (size_t i = 0; i < exec_g.ninclude; i++) /* %include */
+        tcc_add_include_path(s, exec_g.include_dirs[i]);
     if (exec_g.cflags)
         tcc_set_options(s, exec_g.cflags);
     char *flat = prelude_rewrite(source);

@@ -86,6 +86,12 @@ typedef struct exec_state {
     int last_count;          /* execution count of the last committed cell */
     ipc_reader reader;
     char *cflags;            /* extra tcc options from %cflags, or NULL */
+    char **include_dirs;     /* %include directories, in order (absolute) */
+    size_t ninclude;
+    char **libs;             /* paths of the libraries %lib loaded (RTLD_GLOBAL) */
+    size_t nlibs;
+    char plot_format[8];     /* %plot: "png"/"svg" ("" = default png) */
+    double plot_scale;       /* %plot scale (0 = default 1) */
     /* code of every committed cell plus the running one */
     code_function *functions;
     size_t nfunctions, capfunctions;
@@ -172,16 +178,34 @@ void prelude_prepare(void);
 char *prelude_rewrite(const char *source);
 
 /* ---- magic.c ---- */
+/* Magics that change the executor, run in the order written (magics_run_action). */
+enum { MAGIC_LIB = 1, MAGIC_INCLUDE, MAGIC_THREADS, MAGIC_ENV, MAGIC_CD, MAGIC_PLOT, MAGIC_HELP };
+#define MAGIC_ACTIONS_MAX 16
+typedef struct magic_action {
+    int kind;
+    char *arg; /* the text after the magic's name, trimmed ("" when none) */
+} magic_action;
 typedef struct cell_magics {
     int undo, who, whos, time, timeit, seed_set, cflags_show;
+    int timeit_loops, timeit_runs; /* %timeit -n / -r (0: automatic) */
     unsigned long long seed;
     char *cflags;  /* %cflags with arguments: the new flags */
-    char bad[256]; /* a UsageError message, or "" */
+    magic_action actions[MAGIC_ACTIONS_MAX];
+    int nactions;
+    char *file_path; /* %%file: where the rest of the cell goes (the cell does not run) */
+    char *file_body;
+    int file_append; /* %%file -a */
+    char bad[512]; /* a UsageError message, or "" */
     char *code;    /* the cell with its magic lines blanked (same line numbers) */
     int has_code;  /* anything besides magics and blank lines */
 } cell_magics;
 int magics_parse(const char *code, cell_magics *m);
 void magics_free(cell_magics *m);
+/* Run one executor-changing magic in the executor (prints what it did). Returns 0, or
+ * <0 with err filled: -2 and below are usage errors, -1 a failure of the system. */
+int magics_run_action(const magic_action *a, char *err, size_t errsize);
+/* %%file: write (or append) the cell's text to its path; prints "Writing PATH". */
+int magics_write_file(const cell_magics *m, char *err, size_t errsize);
 
 /* ---- value_format.c ---- */
 /* Text of a value of a session-declared type (`point {x = 1.0, y = 2.0}`) into buf;

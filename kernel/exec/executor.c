@@ -17,6 +17,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 
 #include "cairn/display.h"
 #include "cairn/error.h"
+#include "cairn/plot.h"
 #include "cairn/random.h"
 #include "cairn/show.h"
 #include "exec_internal.h"
@@ -223,22 +225,17 @@ static double cpu_seconds(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* Three significant digits in the unit that fits, as IPython prints timings. */
 static void format_duration(double s, char *buf, size_t size)
 {
     if (s < 1e-6)
-        snprintf(buf, size, "%.0f ns", s * 1e9);
+        snprintf(buf, size, "%.3g ns", s * 1e9);
     else if (s < 1e-3)
-        snprintf(buf, size, "%.3g us", s * 1e6);
+        snprintf(buf, size, "%.3g µs", s * 1e6);
     else if (s < 1)
         snprintf(buf, size, "%.3g ms", s * 1e3);
     else
         snprintf(buf, size, "%.3g s", s);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* Run the compiled cell; a cairn_error inside it ends the cell process with the error. */
@@ -273,30 +270,60 @@ static void call_cell(exec_report *r, void (*entry)(void))
     cairn_set_error_handler(NULL);
 }
 
-/* %timeit: run the compiled cell repeatedly for about a second; print the median. */
-static void time_repeatedly(exec_report *r, void (*entry)(void))
+/* %timeit as IPython does it: find a loop count whose run lasts >= 0.2 s (1, 2, 5, 10,
+ * 20, 50, ...; those calibration runs warm caches), then time `runs` runs of that many
+ * loops and print the mean ± standard deviation of the time per loop over the runs.
+ * A slow cell gets fewer runs (at least 3, stopping after ~5 s), and says so. */
+static void time_repeatedly(exec_report *r, void (*entry)(void), int loops, int runs)
 {
     enum { MAX_RUNS = 1000 };
     static double t[MAX_RUNS];
-    int runs = 0;
-    double total_start = now_seconds();
-    while (runs < MAX_RUNS && !cairn_interrupted()) {
+    if (runs > MAX_RUNS)
+        runs = MAX_RUNS;
+    int auto_runs = runs == 0;
+    if (auto_runs)
+        runs = 7;
+    double started = now_seconds();
+    if (loops == 0) {
+        static const int steps[] = {1, 2, 5};
+        for (long scale = 1;; scale *= 10) {
+            int done = 0;
+            for (int i = 0; i < 3 && !done; i++) {
+                loops = (int)(steps[i] * scale);
+                double t0 = now_seconds();
+                for (int k = 0; k < loops && !cairn_interrupted(); k++)
+                    call_cell(r, entry);
+                done = now_seconds() - t0 >= 0.2 || loops >= 100000000 || cairn_interrupted();
+            }
+            if (done)
+                break;
+        }
+    }
+    int n = 0;
+    while (n < runs && !cairn_interrupted()) {
         double t0 = now_seconds();
-        call_cell(r, entry);
-        t[runs++] = now_seconds() - t0;
-        double spent = now_seconds() - total_start;
-        if ((runs >= 3 && spent > 1.0) || spent > 5.0)
+        for (int k = 0; k < loops; k++)
+            call_cell(r, entry);
+        t[n++] = (now_seconds() - t0) / loops;
+        if (auto_runs && n >= 3 && now_seconds() - started > 5.0)
             break;
     }
-    /* The first run warms caches and pages in the data; leave it out when there are more. */
-    double *v = runs > 3 ? t + 1 : t;
-    int n = runs > 3 ? runs - 1 : runs;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    char med[32], lo[32], hi[32];
-    format_duration(n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), med, sizeof med);
-    format_duration(v[0], lo, sizeof lo);
-    format_duration(v[n - 1], hi, sizeof hi);
-    printf("%s per run (median of %d runs; min %s, max %s)\n", med, n, lo, hi);
+    if (n == 0) {
+        printf("timeit: interrupted before the first run\n");
+        return;
+    }
+    double mean = 0, var = 0;
+    for (int i = 0; i < n; i++)
+        mean += t[i];
+    mean /= n;
+    for (int i = 0; i < n; i++)
+        var += (t[i] - mean) * (t[i] - mean);
+    double std = n > 1 ? sqrt(var / n) : 0; /* population std. dev., as IPython */
+    char m[32], sd[32];
+    format_duration(mean, m, sizeof m);
+    format_duration(std, sd, sizeof sd);
+    printf("%s ± %s per loop (mean ± std. dev. of %d run%s, %d loop%s each)\n", m, sd, n, n == 1 ? "" : "s",
+           loops, loops == 1 ? "" : "s");
 }
 
 /* tcc cannot declare the temporary that shows a void expression: a trailing call of a
@@ -418,6 +445,7 @@ typedef struct run_options {
     const char *code; /* magics blanked */
     int number;
     int time, timeit;
+    int timeit_loops, timeit_runs; /* 0: automatic */
 } run_options;
 
 /* What a cell may have changed that would break the executor it becomes: an ignored
@@ -508,8 +536,11 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         }
     }
     if (rc != 0) {
-        json_t *tb = json_copy(cc.diagnostics);
-        leave_done(r, done_error("CompileError", cc.first_error, tb));
+        /* Each diagnostic once, with its line: no "CompileError: ..." head line that
+         * would repeat the first one (the evalue says it for clients that want it). */
+        json_t *done = done_error("CompileError", cc.first_error, json_copy(cc.diagnostics));
+        json_array_remove(json_object_get(done, "traceback"), 0);
+        leave_done(r, done);
     }
     if (exec_g.nregions > 0) {
         /* The parent has no copy of this cell's code: give it the unit for line numbers. */
@@ -528,7 +559,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
 
     if (opt->timeit) {
         /* Like IPython: what the timed code defines is not kept. */
-        time_repeatedly(r, cc.entry);
+        time_repeatedly(r, cc.entry, opt->timeit_loops, opt->timeit_runs);
         leave_done(r, json_pack("{s:s, s:s}", "type", "done", "status", "ok"));
     }
     double cpu0 = cpu_seconds();
@@ -613,7 +644,26 @@ static int execute(json_t *req)
         fflush(stderr);
         _exit(EXEC_EXIT_UNDO); /* the parent takes over and answers */
     }
-    /* Magics that only read or set executor state run here, without a cell process. */
+    if (mg.file_path) {
+        char err[1024];
+        int rc = magics_write_file(&mg, err, sizeof err);
+        send_simple("started");
+        send_done(rc == 0 ? json_pack("{s:s, s:s}", "type", "done", "status", "ok") : done_error("OSError", err, NULL));
+        magics_free(&mg);
+        return KEEP_SERVING;
+    }
+    /* Magics that read or set executor state run here, without a cell process, in the
+     * order written; the next cell process forks from what they set. */
+    for (int i = 0; i < mg.nactions; i++) {
+        char err[2048] = "";
+        int rc = magics_run_action(&mg.actions[i], err, sizeof err);
+        if (rc < 0) {
+            send_simple("started");
+            send_done(done_error(rc <= -2 ? "UsageError" : "OSError", err, NULL));
+            magics_free(&mg);
+            return KEEP_SERVING;
+        }
+    }
     if (mg.seed_set)
         rng_seed((uint64_t)mg.seed);
     if (mg.cflags) {
@@ -631,7 +681,7 @@ static int execute(json_t *req)
         magics_free(&mg);
         return KEEP_SERVING;
     }
-    run_options opt = {mg.code, number, mg.time, mg.timeit};
+    run_options opt = {mg.code, number, mg.time, mg.timeit, mg.timeit_loops, mg.timeit_runs};
 
     if (exec_g.parent_report)
         exec_g.parent_report->busy = 1;
@@ -722,6 +772,10 @@ int executor_run(int exec_fd)
         return 1;
     }
     send_simple("ready");
+    /* Fonts and colour tables once, here, before any fork: the first figure of every
+     * cell then costs ~1 ms instead of 10-24 ms. After `ready`, because the front answers
+     * kernel_info itself and a first execute waits at most this long. */
+    plot_init();
     for (;;) {
         ipc_msg m;
         int got = ipc_recv(exec_fd, &exec_g.reader, &m);

@@ -1,16 +1,62 @@
 /* magic.c — the `%` lines at the top of a cell that the executor handles.
  *
  * Magics come before any C code (the cell splitter refuses them later). They are cut out
- * of the code and replaced by empty lines, so the C below keeps its line numbers in
- * diagnostics. What they do (see protocol.md): %undo, %who, %whos, %seed N, %time,
- * %timeit, %cflags [flags]. */
+ * of the code and replaced by blanks, so the C below keeps its line and column numbers
+ * in diagnostics. What they do (see protocol.md and `%magic`): %undo, %who, %whos,
+ * %seed N, %time, %timeit, %cflags, %lib, %include, %threads, %env, %cd, %plot, %magic,
+ * and the cell magic %%file.
+ *
+ * Parsing is pure (unit-tested); the magics that change the executor (%lib, %include,
+ * %threads, %env, %cd, %plot, %%file) run in the executor itself, in the order written,
+ * before the cell process is forked: the next cell forks from that state, so what they
+ * set persists without being replayed. %undo does not undo them (they are not a cell's
+ * effects on the session but settings of the process, like IPython's %cd). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dlinfo */
+#endif
 #include "exec_internal.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cairn/plot.h"
+
+extern char **environ;
+
+/* Every magic with its usage and what it does: %magic prints this, an unknown magic
+ * lists the names. The front handles %lsmagic, %history and %reset itself. */
+static const struct magic_help {
+    const char *name, *usage, *help;
+} magic_table[] = {
+    {"cd", "%cd [DIR]", "change the working directory of the session (no DIR: print it); relative paths in later cells start there"},
+    {"cflags", "%cflags [FLAGS|none]", "show or set extra compiler options for later cells, e.g. %cflags -DN=3 -Wall"},
+    {"env", "%env [NAME[=VALUE]]", "list the environment, print NAME, or set NAME=VALUE (also %env NAME VALUE) for later cells"},
+    {"history", "%history [-n]", "the inputs of earlier cells (-n: with their numbers)"},
+    {"include", "%include [DIR]", "add DIR to the include path of later cells (no DIR: list the added ones)"},
+    {"lib", "%lib [NAME|PATH]", "load a shared library (%lib z, %lib sqlite3, %lib /path/libfoo.so) so later cells can call it; no NAME: list"},
+    {"lsmagic", "%lsmagic", "the list of magics"},
+    {"magic", "%magic", "this help"},
+    {"plot", "%plot [png|svg] [scale S]", "inline figure format (png default) and pixel scale (2 for HiDPI); no argument: show them"},
+    {"reset", "%reset", "a fresh, empty session (the executor is restarted)"},
+    {"seed", "%seed N", "seed the runtime's random generator (same seed, same numbers)"},
+    {"threads", "%threads [N]", "number of BLAS (OpenBLAS) threads for later cells; no N: show it"},
+    {"time", "%time", "run the C code below once and print wall, cpu and compile time"},
+    {"timeit", "%timeit [-n LOOPS] [-r RUNS]", "time the C code below: mean ± std. dev. per loop over RUNS runs of LOOPS loops (auto); what it defines is not kept"},
+    {"undo", "%undo", "back to the session as it was before the last cell (one level)"},
+    {"who", "%who", "the session's variables and functions"},
+    {"whos", "%whos", "the session's names with type, size, bytes and value"},
+    {"%file", "%%file [-a] PATH", "(first line of a cell) write the rest of the cell to PATH instead of running it; -a appends"},
+};
+enum { NMAGICS = sizeof magic_table / sizeof magic_table[0] };
 
 static const char *skip_space(const char *p)
 {
@@ -40,6 +86,86 @@ static void bad_magic(cell_magics *m, const char *fmt, const char *name, size_t 
         snprintf(m->bad, sizeof m->bad, fmt, (int)len, name);
 }
 
+static void add_action(cell_magics *m, int kind, const char *args, size_t alen)
+{
+    if (m->nactions >= MAGIC_ACTIONS_MAX) {
+        bad_magic(m, "too many magic lines in one cell%.*s", "", 0);
+        return;
+    }
+    m->actions[m->nactions].kind = kind;
+    m->actions[m->nactions].arg = strndup(args, alen);
+    m->nactions++;
+}
+
+static void unknown_magic(cell_magics *m, const char *line, size_t llen)
+{
+    size_t w = 0;
+    while (w < llen && !isspace((unsigned char)line[w]))
+        w++;
+    char known[320];
+    size_t k = 0;
+    for (int i = 0; i < NMAGICS && k + 24 < sizeof known; i++)
+        k += (size_t)snprintf(known + k, sizeof known - k, "%s%%%s", i ? " " : "", magic_table[i].name);
+    if (!m->bad[0])
+        snprintf(m->bad, sizeof m->bad, "unknown magic %%%.*s; known magics: %s (%%magic explains them)",
+                 (int)(w < 64 ? w : 64), line, known);
+}
+
+/* %timeit [-n LOOPS] [-r RUNS] */
+static void parse_timeit(cell_magics *m, const char *args, size_t alen)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%.*s", (int)(alen < 127 ? alen : 127), args);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        int *dst = strcmp(tok, "-n") == 0 ? &m->timeit_loops : strcmp(tok, "-r") == 0 ? &m->timeit_runs : NULL;
+        char *val = strtok_r(NULL, " \t", &save);
+        char *end = NULL;
+        long v = val ? strtol(val, &end, 10) : 0;
+        if (!dst || !val || *end || v < 1 || v > 100000000) {
+            bad_magic(m, "%%timeit takes -n LOOPS and -r RUNS (positive integers), got '%.*s'", args, alen);
+            return;
+        }
+        *dst = (int)v;
+    }
+}
+
+/* `%%file [-a] PATH` on the first line: the rest of the cell is the file's text. */
+static int parse_file_magic(const char *code, cell_magics *m)
+{
+    const char *s = code;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    if (strncmp(s, "%%", 2) != 0)
+        return 0;
+    const char *eol = strchr(s, '\n');
+    size_t len = eol ? (size_t)(eol - s) : strlen(s);
+    const char *args;
+    size_t alen;
+    if (!magic_is(s + 2, len - 2, "file", &args, &alen) && !magic_is(s + 2, len - 2, "writefile", &args, &alen)) {
+        size_t w = 0;
+        while (w + 2 < len && !isspace((unsigned char)s[2 + w]))
+            w++;
+        snprintf(m->bad, sizeof m->bad, "unknown cell magic %%%%%.*s; the kernel knows %%%%file (and the line magics %%magic lists)",
+                 (int)(w < 64 ? w : 64), s + 2);
+        return 1;
+    }
+    if (alen >= 2 && strncmp(args, "-a", 2) == 0 && (alen == 2 || isspace((unsigned char)args[2]))) {
+        m->file_append = 1;
+        args = skip_space(args + 2);
+        alen = len - (size_t)(args - s);
+        while (alen > 0 && isspace((unsigned char)args[alen - 1]))
+            alen--;
+    }
+    if (alen == 0) {
+        snprintf(m->bad, sizeof m->bad, "%%%%file needs a path: %%%%file [-a] PATH, then the text on the next lines");
+        return 1;
+    }
+    m->file_path = strndup(args, alen);
+    m->file_body = strdup(eol ? eol + 1 : "");
+    return 1;
+}
+
 int magics_parse(const char *code, cell_magics *m)
 {
     memset(m, 0, sizeof *m);
@@ -48,6 +174,10 @@ int magics_parse(const char *code, cell_magics *m)
     if (!m->code)
         return -1;
     memcpy(m->code, code, total + 1);
+    if (parse_file_magic(code, m)) {
+        memset(m->code, ' ', total); /* nothing of a %%file cell runs */
+        return 0;
+    }
     char *p = m->code;
     int in_magics = 1;
     while (*p) {
@@ -58,15 +188,18 @@ int magics_parse(const char *code, cell_magics *m)
         if (in_magics && slen > 0 && *s == '%') {
             const char *line = s + 1, *args;
             size_t llen = slen - 1, alen;
-            if (magic_is(line, llen, "undo", &args, &alen) && alen == 0)
+            if (llen > 0 && line[0] == '%')
+                bad_magic(m, "a cell magic (%%%.*s) must be the first line of its cell", line, strcspn(line, " \t\r"));
+            else if (magic_is(line, llen, "undo", &args, &alen) && alen == 0)
                 m->undo = 1;
             else if (magic_is(line, llen, "whos", &args, &alen) && alen == 0)
                 m->whos = 1;
             else if (magic_is(line, llen, "who", &args, &alen) && alen == 0)
                 m->who = 1;
-            else if (magic_is(line, llen, "timeit", &args, &alen) && alen == 0)
+            else if (magic_is(line, llen, "timeit", &args, &alen)) {
                 m->timeit = 1;
-            else if (magic_is(line, llen, "time", &args, &alen) && alen == 0)
+                parse_timeit(m, args, alen);
+            } else if (magic_is(line, llen, "time", &args, &alen) && alen == 0)
                 m->time = 1;
             else if (magic_is(line, llen, "seed", &args, &alen)) {
                 char num[32];
@@ -85,15 +218,27 @@ int magics_parse(const char *code, cell_magics *m)
                     free(m->cflags);
                     m->cflags = strndup(args, alen);
                 }
-            } else {
-                size_t w = 0;
-                while (w < llen && !isspace((unsigned char)line[w]))
-                    w++;
-                bad_magic(m, "unknown magic %%%.*s (the kernel knows %%undo %%who %%whos %%seed %%time %%timeit "
-                             "%%cflags %%lsmagic %%history %%reset)", line, w);
-            }
+            } else if (magic_is(line, llen, "lib", &args, &alen))
+                add_action(m, MAGIC_LIB, args, alen);
+            else if (magic_is(line, llen, "include", &args, &alen))
+                add_action(m, MAGIC_INCLUDE, args, alen);
+            else if (magic_is(line, llen, "threads", &args, &alen))
+                add_action(m, MAGIC_THREADS, args, alen);
+            else if (magic_is(line, llen, "env", &args, &alen) || magic_is(line, llen, "set_env", &args, &alen))
+                add_action(m, MAGIC_ENV, args, alen);
+            else if (magic_is(line, llen, "cd", &args, &alen))
+                add_action(m, MAGIC_CD, args, alen);
+            else if (magic_is(line, llen, "plot", &args, &alen) || magic_is(line, llen, "config", &args, &alen))
+                add_action(m, MAGIC_PLOT, args, alen);
+            else if (magic_is(line, llen, "magic", &args, &alen))
+                add_action(m, MAGIC_HELP, args, alen);
+            else if (magic_is(line, llen, "lsmagic", &args, &alen) || magic_is(line, llen, "history", &args, &alen) ||
+                     magic_is(line, llen, "reset", &args, &alen))
+                bad_magic(m, "%%%.*s must be alone in its cell", line, strcspn(line, " \t\r"));
+            else
+                unknown_magic(m, line, llen);
             memset(p, ' ', len); /* keep the line, drop the magic */
-        } else if (slen > 0) {
+        } else if (slen > 0 && !(slen == 1 && *s == '\r')) {
             in_magics = 0;
             m->has_code = 1;
         }
@@ -101,7 +246,7 @@ int magics_parse(const char *code, cell_magics *m)
             break;
         p = eol + 1;
     }
-    if (m->undo && (m->has_code || m->who || m->whos || m->time || m->timeit || m->seed_set))
+    if (m->undo && (m->has_code || m->who || m->whos || m->time || m->timeit || m->seed_set || m->nactions))
         bad_magic(m, "%%undo must be alone in its cell%.*s", "", 0);
     if (m->time && m->timeit)
         bad_magic(m, "use %%time or %%timeit, not both%.*s", "", 0);
@@ -112,5 +257,315 @@ void magics_free(cell_magics *m)
 {
     free(m->code);
     free(m->cflags);
+    free(m->file_path);
+    free(m->file_body);
+    for (int i = 0; i < m->nactions; i++)
+        free(m->actions[i].arg);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- the magics that change the executor ---- */
+
+static int list_add(char ***items, size_t *n, const char *s)
+{
+    char **grown = realloc(*items, (*n + 1) * sizeof **items);
+    if (!grown)
+        return -1;
+    *items = grown;
+    grown[*n] = strdup(s);
+    if (!grown[*n])
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+/* The file a dlopen handle came from (the path the loader resolved). */
+static void handle_path(void *h, char *buf, size_t size)
+{
+    struct link_map *lm = NULL;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name && lm->l_name[0])
+        snprintf(buf, size, "%s", lm->l_name);
+    else
+        snprintf(buf, size, "(unknown path)");
+}
+
+/* libNAME.so.N in dir: the shortest such name is the soname link (libzstd.so.1). */
+static int find_versioned(const char *dir, const char *base, char *out, size_t size)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t blen = strlen(base);
+    size_t best = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > blen + 1 && strncmp(e->d_name, base, blen) == 0 && e->d_name[blen] == '.' &&
+            isdigit((unsigned char)e->d_name[blen + 1]) && (!best || len < best)) {
+            best = len;
+            snprintf(out, size, "%s/%s", dir, e->d_name);
+        }
+    }
+    closedir(d);
+    return best > 0;
+}
+
+static int magic_lib(const char *arg, char *err, size_t errsize)
+{
+    if (!*arg) {
+        if (!exec_g.nlibs)
+            printf("lib: no libraries loaded with %%lib\n");
+        for (size_t i = 0; i < exec_g.nlibs; i++)
+            printf("lib: %s\n", exec_g.libs[i]);
+        return 0;
+    }
+    char tried[1536] = "";
+    size_t tl = 0;
+    void *h = NULL;
+    char path[PATH_MAX];
+    if (strchr(arg, '/')) {
+        h = dlopen(arg, RTLD_NOW | RTLD_GLOBAL);
+        if (!h) {
+            snprintf(err, errsize, "%%lib %s: %s", arg, dlerror());
+            return -1;
+        }
+    } else {
+        char base[256];
+        if (strncmp(arg, "lib", 3) == 0 && strstr(arg, ".so"))
+            snprintf(base, sizeof base, "%s", arg);
+        else
+            snprintf(base, sizeof base, "lib%s.so", arg);
+        /* The loader's own search: LD_LIBRARY_PATH, the ld.so cache, the default dirs. */
+        h = dlopen(base, RTLD_NOW | RTLD_GLOBAL);
+        tl += (size_t)snprintf(tried + tl, sizeof tried - tl, "%s (LD_LIBRARY_PATH, ld.so.cache, /lib, /usr/lib)", base);
+        if (!h && !strstr(base, ".so.")) {
+            /* Without the -dev package there is no libNAME.so link, only libNAME.so.N. */
+            const char *dirs[16];
+            int nd = 0;
+            char ldpath[1024];
+            snprintf(ldpath, sizeof ldpath, "%s", getenv("LD_LIBRARY_PATH") ? getenv("LD_LIBRARY_PATH") : "");
+            char *save = NULL;
+            for (char *d = strtok_r(ldpath, ":", &save); d && nd < 8; d = strtok_r(NULL, ":", &save))
+                dirs[nd++] = d;
+            static const char *const std_dirs[] = {"/usr/local/lib", "/usr/local/lib/x86_64-linux-gnu",
+                                                   "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
+                                                   "/usr/lib", "/lib", "/usr/lib64", "/lib64"};
+            for (size_t i = 0; i < sizeof std_dirs / sizeof std_dirs[0]; i++)
+                dirs[nd++] = std_dirs[i];
+            for (int i = 0; i < nd && !h; i++) {
+                if (tl < sizeof tried)
+                    tl += (size_t)snprintf(tried + tl, sizeof tried - tl, ", %s/%s.N", dirs[i], base);
+                if (find_versioned(dirs[i], base, path, sizeof path))
+                    h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+            }
+        }
+        if (!h) {
+            snprintf(err, errsize, "%%lib %s: library not found; tried %s", arg, tried);
+            return -1;
+        }
+    }
+    handle_path(h, path, sizeof path);
+    /* Loaded twice is loaded once (dlopen counts references); list it once. */
+    for (size_t i = 0; i < exec_g.nlibs; i++)
+        if (strcmp(exec_g.libs[i], path) == 0) {
+            printf("lib: %s (already loaded)\n", path);
+            return 0;
+        }
+    list_add(&exec_g.libs, &exec_g.nlibs, path);
+    printf("lib: loaded %s\n", path);
+    return 0;
+}
+
+static int magic_include(const char *arg, char *err, size_t errsize)
+{
+    if (!*arg) {
+        if (!exec_g.ninclude)
+            printf("include: no directories added with %%include\n");
+        for (size_t i = 0; i < exec_g.ninclude; i++)
+            printf("include: %s\n", exec_g.include_dirs[i]);
+        return 0;
+    }
+    char full[PATH_MAX];
+    struct stat st;
+    if (!realpath(arg, full) || stat(full, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errsize, "%%include %s: not a directory (%s)", arg, errno ? strerror(errno) : "not a directory");
+        return -1;
+    }
+    for (size_t i = 0; i < exec_g.ninclude; i++)
+        if (strcmp(exec_g.include_dirs[i], full) == 0) {
+            printf("include: %s (already on the path)\n", full);
+            return 0;
+        }
+    list_add(&exec_g.include_dirs, &exec_g.ninclude, full);
+    printf("include: %s\n", full);
+    return 0;
+}
+
+static int magic_threads(const char *arg, char *err, size_t errsize)
+{
+    /* Through dlsym, so no OpenBLAS header is needed here (and a BLAS without these
+     * functions gives a clear message instead of a link error). */
+    int (*get)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+    void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+    if (!get || !set) {
+        snprintf(err, errsize, "%%threads: the BLAS library has no openblas_set_num_threads (not OpenBLAS?)");
+        return -1;
+    }
+    if (*arg) {
+        char *end;
+        long n = strtol(arg, &end, 10);
+        if (*end || n < 1 || n > 1024) {
+            snprintf(err, errsize, "%%threads needs a thread count from 1 to 1024, e.g. %%threads 2 (got '%s')", arg);
+            return -2;
+        }
+        set((int)n);
+    }
+    printf("threads: %d (BLAS)\n", get());
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int magic_env(const char *arg, char *err, size_t errsize)
+{
+    if (!*arg) {
+        size_t n = 0;
+        while (environ[n])
+            n++;
+        char **sorted = malloc((n ? n : 1) * sizeof *sorted);
+        if (!sorted)
+            return -1;
+        memcpy(sorted, environ, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_str);
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", sorted[i]);
+        free(sorted);
+        return 0;
+    }
+    size_t nl = strcspn(arg, "= \t");
+    char name[256];
+    if (nl == 0 || nl >= sizeof name) {
+        snprintf(err, errsize, "%%env: bad variable name in '%s' (use %%env NAME=VALUE)", arg);
+        return -2;
+    }
+    memcpy(name, arg, nl);
+    name[nl] = '\0';
+    const char *rest = arg + nl;
+    if (*rest == '\0') {
+        const char *v = getenv(name);
+        if (!v) {
+            snprintf(err, errsize, "%%env: %s is not set", name);
+            return -3;
+        }
+        printf("%s\n", v);
+        return 0;
+    }
+    const char *value = *rest == '=' ? rest + 1 : skip_space(rest);
+    if (setenv(name, value, 1) != 0) {
+        snprintf(err, errsize, "%%env: cannot set %s: %s", name, strerror(errno));
+        return -1;
+    }
+    printf("env: %s=%s\n", name, value);
+    return 0;
+}
+
+static int magic_cd(const char *arg, char *err, size_t errsize)
+{
+    char dir[PATH_MAX];
+    if (!*arg) {
+        if (getcwd(dir, sizeof dir))
+            printf("%s\n", dir);
+        return 0;
+    }
+    const char *target = arg;
+    char expanded[PATH_MAX];
+    if (arg[0] == '~' && (arg[1] == '\0' || arg[1] == '/') && getenv("HOME")) {
+        snprintf(expanded, sizeof expanded, "%s%s", getenv("HOME"), arg + 1);
+        target = expanded;
+    }
+    if (chdir(target) != 0) {
+        snprintf(err, errsize, "%%cd %s: %s", arg, strerror(errno));
+        return -1;
+    }
+    if (getcwd(dir, sizeof dir))
+        printf("%s\n", dir);
+    return 0;
+}
+
+static int magic_plot(const char *arg, char *err, size_t errsize)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", arg);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        if (strcmp(tok, "png") == 0 || strcmp(tok, "svg") == 0) {
+            plot_set_format(tok);
+            snprintf(exec_g.plot_format, sizeof exec_g.plot_format, "%s", tok);
+        } else if (strcmp(tok, "scale") == 0) {
+            char *val = strtok_r(NULL, " \t", &save), *end = NULL;
+            double s = val ? strtod(val, &end) : 0;
+            if (!val || *end || !(s >= 0.25 && s <= 8)) {
+                snprintf(err, errsize, "%%plot scale needs a number from 0.25 to 8, e.g. %%plot scale 2");
+                return -2;
+            }
+            plot_set_scale(s);
+            exec_g.plot_scale = s;
+        } else {
+            snprintf(err, errsize, "%%plot takes png, svg and/or scale S (got '%s')", tok);
+            return -2;
+        }
+    }
+    printf("plot: format %s, scale %g\n", exec_g.plot_format[0] ? exec_g.plot_format : "png",
+           exec_g.plot_scale > 0 ? exec_g.plot_scale : 1.0);
+    return 0;
+}
+
+static void magic_help(void)
+{
+    printf("Magics: lines starting with %% at the top of a cell, before any C code.\n\n");
+    for (int i = 0; i < NMAGICS; i++)
+        printf("  %-30s %s\n", magic_table[i].usage, magic_table[i].help);
+    printf("\nThe settings (%%cd, %%env, %%lib, %%include, %%threads, %%plot, %%cflags) last for the rest of\n"
+           "the session; %%undo does not revert them.\n");
+}
+
+int magics_run_action(const magic_action *a, char *err, size_t errsize)
+{
+    switch (a->kind) {
+    case MAGIC_LIB: return magic_lib(a->arg, err, errsize);
+    case MAGIC_INCLUDE: return magic_include(a->arg, err, errsize);
+    case MAGIC_THREADS: return magic_threads(a->arg, err, errsize);
+    case MAGIC_ENV: return magic_env(a->arg, err, errsize);
+    case MAGIC_CD: return magic_cd(a->arg, err, errsize);
+    case MAGIC_PLOT: return magic_plot(a->arg, err, errsize);
+    case MAGIC_HELP: magic_help(); return 0;
+    default: snprintf(err, errsize, "unknown magic action %d", a->kind); return -2;
+    }
+}
+
+int magics_write_file(const cell_magics *m, char *err, size_t errsize)
+{
+    struct stat st;
+    int existed = stat(m->file_path, &st) == 0;
+    FILE *f = fopen(m->file_path, m->file_append ? "a" : "w");
+    if (!f) {
+        snprintf(err, errsize, "%%%%file %s: %s", m->file_path, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(m->file_body);
+    int ok = fwrite(m->file_body, 1, n, f) == n;
+    /* A cell's last line has no newline; the file should end with one, as an editor's. */
+    if (ok && n > 0 && m->file_body[n - 1] != '\n')
+        ok = fputc('\n', f) != EOF;
+    if (fclose(f) != 0)
+        ok = 0;
+    if (!ok) {
+        snprintf(err, errsize, "%%%%file %s: write failed: %s", m->file_path, strerror(errno));
+        return -1;
+    }
+    printf("%s %s\n", m->file_append ? "Appending to" : existed ? "Overwriting" : "Writing", m->file_path);
+    return 0;
 }

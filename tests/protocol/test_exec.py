@@ -236,7 +236,7 @@ def magic_tests(k):
     r = k.execute("timed")
     check(r.result_text == "4999950000.0", "%time keeps what the cell defines", r)
     r = k.execute("%timeit\nint timeit_local = 0;\nfor (int i = 0; i < 1000; i++) timeit_local += i;")
-    check(r.status == "ok" and re.search(r"per run \(median of \d+ runs; min .*, max .*\)", r.stdout), "%timeit", r)
+    check(r.status == "ok" and re.search(r"per loop \(mean ± std\. dev\. of \d+ runs?, \d+ loops? each\)", r.stdout), "%timeit", r)
     r = k.execute("timeit_local")
     check(r.status == "error", "%timeit does not keep what it timed (like IPython)", r)
     r = k.execute("%cflags -DCELL_N=3")

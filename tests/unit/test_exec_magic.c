@@ -98,5 +98,64 @@ int main(void)
     CHECK(strcmp(m.code, plain) == 0 && m.has_code && !m.bad[0]);
     magics_free(&m);
 
+    /* The magics that change the executor become actions, in the order written. */
+    const char *settings = "%cd /tmp\n%env A=1\n%lib z\n%include ./inc\n%threads 2\n%plot svg\nint x;";
+    magics_parse(settings, &m);
+    CHECK(m.nactions == 6 && !m.bad[0] && m.has_code);
+    CHECK(m.actions[0].kind == MAGIC_CD && strcmp(m.actions[0].arg, "/tmp") == 0);
+    CHECK(m.actions[1].kind == MAGIC_ENV && strcmp(m.actions[1].arg, "A=1") == 0);
+    CHECK(m.actions[2].kind == MAGIC_LIB && strcmp(m.actions[2].arg, "z") == 0);
+    CHECK(m.actions[3].kind == MAGIC_INCLUDE && strcmp(m.actions[3].arg, "./inc") == 0);
+    CHECK(m.actions[4].kind == MAGIC_THREADS && strcmp(m.actions[4].arg, "2") == 0);
+    CHECK(m.actions[5].kind == MAGIC_PLOT && strcmp(m.actions[5].arg, "svg") == 0);
+    CHECK(same_lines(m.code, settings) && strstr(m.code, "int x;") != NULL && !strchr(m.code, '%'));
+    magics_free(&m);
+
+    magics_parse("%threads", &m);
+    CHECK(m.nactions == 1 && m.actions[0].arg[0] == '\0');
+    magics_free(&m);
+
+    /* %timeit options */
+    magics_parse("%timeit -n 10 -r 3\nf();", &m);
+    CHECK(m.timeit && m.timeit_loops == 10 && m.timeit_runs == 3 && !m.bad[0]);
+    magics_free(&m);
+    magics_parse("%timeit -n zero\nf();", &m);
+    CHECK(strstr(m.bad, "%timeit takes -n LOOPS") != NULL);
+    magics_free(&m);
+
+    /* %%file: the rest of the cell is the file's text and nothing runs. */
+    magics_parse("%%file out/a.c\nint main(void) { return 10 % 3; }\n", &m);
+    CHECK(m.file_path && strcmp(m.file_path, "out/a.c") == 0 && !m.file_append && !m.bad[0]);
+    CHECK(m.file_body && strcmp(m.file_body, "int main(void) { return 10 % 3; }\n") == 0);
+    CHECK(!m.has_code);
+    magics_free(&m);
+    magics_parse("\n%%file -a log.txt\nmore", &m);
+    CHECK(m.file_path && strcmp(m.file_path, "log.txt") == 0 && m.file_append && strcmp(m.file_body, "more") == 0);
+    magics_free(&m);
+    magics_parse("%%file", &m);
+    CHECK(strstr(m.bad, "%%file needs a path") != NULL);
+    magics_free(&m);
+    magics_parse("%%bash\nls", &m);
+    CHECK(strstr(m.bad, "unknown cell magic %%bash") != NULL);
+    magics_free(&m);
+    magics_parse("%cd /tmp\n%%file x.txt\nhi", &m);
+    CHECK(strstr(m.bad, "must be the first line") != NULL);
+    magics_free(&m);
+
+    /* An unknown magic lists the known ones. */
+    magics_parse("%frobnicate", &m);
+    CHECK(strstr(m.bad, "known magics:") && strstr(m.bad, "%lib") && strstr(m.bad, "%%file") && strstr(m.bad, "%timeit"));
+    magics_free(&m);
+
+    /* The front's magics are alone in their cell (the front only sees them first). */
+    magics_parse("%cd /tmp\n%lsmagic", &m);
+    CHECK(strstr(m.bad, "%lsmagic must be alone") != NULL);
+    magics_free(&m);
+
+    /* %undo cannot be mixed with settings either. */
+    magics_parse("%undo\n%cd /tmp", &m);
+    CHECK(strstr(m.bad, "%undo must be alone") != NULL);
+    magics_free(&m);
+
     return check_summary("exec_magic");
 }
