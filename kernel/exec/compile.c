@@ -110,6 +110,37 @@ static int column_is_known(const char *line, int column, const char *msg)
 static void on_diagnostic(void *opaque, const char *msg)
 {
     diag_ctx *d = opaque;
+    /* "In file included from cell:3:\n<header>:12: error: ...": the diagnostic is the last
+     * line; the cell line that included the header is what the user can point at. */
+    int included_at = 0;
+    if (strncmp(msg, "In file included from ", 22) == 0) {
+        const char *from = strstr(msg, "from cell:");
+        if (from)
+            included_at = atoi(from + 10);
+        const char *nl = strrchr(msg, '\n');
+        if (nl)
+            msg = nl + 1;
+        if (strncmp(msg, "cell:", 5) == 0)
+            included_at = 0; /* the error is on the cell's own line (a missing header) */
+    }
+    if (included_at > 0 && d->code) {
+        int is_error = strstr(msg, ": error: ") != NULL;
+        char text[2048], src[512];
+        snprintf(text, sizeof text, "cell [%d], line %d: in a header it includes: %s", d->number, included_at, msg);
+        json_array_append_new(d->lines, json_string(text));
+        if (code_line(d->code, included_at, src, sizeof src)) {
+            snprintf(text, sizeof text, "    %s", src);
+            json_array_append_new(d->lines, json_string(text));
+        }
+        if (is_error) {
+            if (!d->first_error) {
+                snprintf(text, sizeof text, "line %d: in an included header: %s", included_at, msg);
+                d->first_error = strdup(text);
+            }
+            d->errors++;
+        }
+        return;
+    }
     const char *kind_pos = strstr(msg, ": error: ");
     const char *warn_pos = strstr(msg, ": warning: ");
     int is_error = kind_pos && (!warn_pos || kind_pos < warn_pos);
