@@ -90,6 +90,9 @@ typedef struct exec_state {
     size_t ninclude;
     char **libs;             /* paths of the libraries %lib loaded (RTLD_GLOBAL) */
     size_t nlibs;
+    /* MAP_SHARED by the whole chain: the hash of the names the front holds (the last
+     * `names` any executor sent), so a done omits them when they did not change. */
+    volatile uint64_t *front_names;
     char plot_format[8];     /* %plot: "png"/"svg" ("" = default png) */
     double plot_scale;       /* %plot scale (0 = default 1) */
     /* code of every committed cell plus the running one */
@@ -115,6 +118,8 @@ typedef struct compiled_cell {
 int compile_cell(const char *source, const char *code, const char *entry_name, int number,
                  cell_unit *unit, compiled_cell *out);
 void compiled_cell_free(compiled_cell *c);
+/* Reserve the region all cells' code goes to (the first executor, before any fork). */
+void compile_reserve_arena(void);
 
 /* ---- crash.c ---- */
 exec_report *report_new(void);
@@ -216,6 +221,8 @@ int value_format(const void *value, size_t size, const char *type, char *buf, si
 /* Print the %who (names) or %whos (table) listing to stdout. */
 void introspect_whos(int detailed);
 json_t *introspect_names(void);
+/* A hash of what introspect_names would return (cheap: no JSON), to skip resending it. */
+uint64_t introspect_names_hash(void);
 json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level);
 json_t *introspect_complete(const char *code, int cursor_pos);
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -75,7 +76,15 @@ json_t *done_error(const char *ename, const char *evalue, json_t *traceback)
 static void send_done(json_t *done)
 {
     json_object_set_new(done, "pid", json_integer(getpid()));
-    json_object_set_new(done, "names", introspect_names());
+    /* The names list grows with the session (1600 entries after 500 cells: ~4 ms to
+     * build, send and parse); the front keeps the last one it got, so a cell that
+     * changed no name (most cells of a long session) does not resend it. */
+    uint64_t h = introspect_names_hash();
+    if (!exec_g.front_names || *exec_g.front_names != h) {
+        json_object_set_new(done, "names", introspect_names());
+        if (exec_g.front_names)
+            *exec_g.front_names = h;
+    }
     if (!json_object_get(done, "user_expressions"))
         json_object_set_new(done, "user_expressions", json_object());
     exec_send(done);
@@ -766,6 +775,9 @@ int executor_run(int exec_fd)
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
     prelude_start();
+    void *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    exec_g.front_names = shared == MAP_FAILED ? NULL : shared; /* 0: the front has no names yet */
+    compile_reserve_arena();
     exec_g.session = cell_session_new();
     if (!exec_g.session) {
         send_log("executor: cannot create the session (out of memory)");

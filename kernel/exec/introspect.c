@@ -52,6 +52,24 @@ json_t *introspect_names(void)
     return out;
 }
 
+uint64_t introspect_names_hash(void)
+{
+    /* A symbol's strings only change when a cell redefines it, and then its cell number
+     * changes too; so name, kind and cell identify the list without reading the text
+     * (the text of 1600 names took ~0.3 ms per cell). */
+    uint64_t h = 14695981039346656037ull; /* FNV-1a over 64-bit words */
+    if (!exec_g.session)
+        return h;
+    size_t n = 0;
+    const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint64_t)(uintptr_t)syms[i].name) * 1099511628211ull;
+        h = (h ^ (uint64_t)(uintptr_t)syms[i].declaration) * 1099511628211ull;
+        h = (h ^ ((uint64_t)(unsigned)syms[i].cell << 8 | (unsigned)syms[i].kind)) * 1099511628211ull;
+    }
+    return (h ^ n) * 1099511628211ull;
+}
+
 static int type_is(const char *type, const char *want)
 {
     while (isspace((unsigned char)*type))

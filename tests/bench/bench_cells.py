@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""bench_cells.py — does a long session slow cells down? cairn vs ipykernel, one run.
+
+  /usr/bin/python3 tests/bench/bench_cells.py [--kernel build/kernel/cairn-kernel]
+                                              [--cells 500] [--repeats 21]
+
+Both kernels get the same session, cell by cell: every cell defines a variable and a
+function that uses it, every 5th cell a struct type (a class for Python) and a value of
+it, every cell after the first calls the previous cell's function. At 1, 100 and 500
+accumulated cells each kernel runs
+  trivial    `x = 1;` (x defined at the start)       -> execute_reply, median of repeats
+  200 lines  200 statements reading earlier cells' variables (`w = w * 0.5 + v17;`)
+(the two kernels alternate in blocks, so a busy moment of the machine weighs on both).
+Prints medians, the ratios cairn/ipykernel, and cairn's cell-500/cell-1 ratio.
+Goal from the issue: cell 500 no slower than 1.2 x cell 1. Not a test: nothing asserted.
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_kernel import RawKernel  # noqa: E402
+
+
+def c_cell(i):
+    lines = ["double v%d = %d * 0.5;" % (i, i),
+             "double f%d(double a) { return a * v%d + %d; }" % (i, i, i)]
+    if i % 5 == 0:
+        lines.append("typedef struct { double a, b; int n; } s%d_t;" % i)
+        lines.append("s%d_t s%d = {1, 2, %d};" % (i, i, i))
+    if i > 1:
+        lines.append("double g%d = f%d(v%d);" % (i, i - 1, i - 1))
+    return "\n".join(lines)
+
+
+def py_cell(i):
+    lines = ["v%d = %d * 0.5" % (i, i),
+             "def f%d(a):\n    return a * v%d + %d" % (i, i, i)]
+    if i % 5 == 0:
+        lines.append("class S%d:\n    def __init__(self, a, b, n):\n        self.a, self.b, self.n = a, b, n" % i)
+        lines.append("s%d = S%d(1, 2, %d)" % (i, i, i))
+    if i > 1:
+        lines.append("g%d = f%d(v%d)" % (i, i - 1, i - 1))
+    return "\n".join(lines)
+
+
+def long_cell(n_defined, python):
+    """200 statements, each reading one of the variables defined so far."""
+    end = "" if python else ";"
+    return "\n".join("w = w * 0.5 + v%d%s" % (1 + (k * 37) % n_defined, end) for k in range(200))
+
+
+KERNELS = {
+    "cairn": dict(setup="int x = 0;\ndouble w = 0;", trivial="x = 1;", cell=c_cell, python=False),
+    "ipykernel": dict(setup="x = 0\nw = 0.0", trivial="x = 1", cell=py_cell, python=True),
+}
+
+
+def timed(k, code, repeats):
+    return [k.round_trip(code)[0] for _ in range(repeats)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--kernel", default=os.path.join(HERE, "..", "..", "build", "kernel", "cairn-kernel"))
+    ap.add_argument("--cells", type=int, default=500)
+    ap.add_argument("--repeats", type=int, default=21)
+    args = ap.parse_args()
+    binary = os.path.abspath(args.kernel)
+    if not os.access(binary, os.X_OK):
+        sys.exit("bench_cells: no kernel binary at %s (build first or pass --kernel)" % binary)
+    checkpoints = sorted({1, min(100, args.cells), args.cells})
+    print("bench_cells: medians of %d round trips (execute_request -> execute_reply), %d CPUs, load %.1f" %
+          (args.repeats, os.cpu_count(), os.getloadavg()[0]))
+    argv = {"cairn": [binary, "-f", "{connection_file}"],
+            "ipykernel": ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]}
+    res = {name: {} for name in KERNELS}
+    with tempfile.TemporaryDirectory() as tmp:
+        running = {}
+        for name, spec in KERNELS.items():
+            k = RawKernel(argv[name], tmp)
+            k.start()
+            time.sleep(0.3)
+            k.round_trip(spec["setup"])
+            for _ in range(5):
+                k.round_trip(spec["trivial"])  # warm up (first-cell costs, iopub subscription)
+            running[name] = k
+        defined = 0
+        accumulate_time = {name: 0.0 for name in KERNELS}
+        for cp in checkpoints:
+            while defined < cp:
+                defined += 1
+                for name, spec in KERNELS.items():
+                    t0 = time.perf_counter()
+                    running[name].round_trip(spec["cell"](defined))
+                    accumulate_time[name] += time.perf_counter() - t0
+            trivial = {name: [] for name in KERNELS}
+            longc = {name: [] for name in KERNELS}
+            block = 5
+            for _ in range(max(1, args.repeats // block)):
+                for name, spec in KERNELS.items():
+                    trivial[name] += timed(running[name], spec["trivial"], block)
+                    longc[name] += timed(running[name], long_cell(defined, spec["python"]), block)
+            for name in KERNELS:
+                res[name][cp] = (statistics.median(trivial[name]), statistics.median(longc[name]))
+                print("after %3d cells  %-10s trivial %7.2f ms   200 lines %7.2f ms" %
+                      (cp, name, 1e3 * res[name][cp][0], 1e3 * res[name][cp][1]))
+        for name in KERNELS:
+            print("%-10s accumulating %d definition cells took %.2f s (%.2f ms per cell)" %
+                  (name, defined, accumulate_time[name], 1e3 * accumulate_time[name] / defined))
+        for k in running.values():
+            k.stop()
+    print()
+    c, p = res["cairn"], res["ipykernel"]
+    for cp in checkpoints:
+        print("ratio cairn/ipykernel after %3d cells: trivial %.3f   200 lines %.3f" %
+              (cp, c[cp][0] / p[cp][0], c[cp][1] / p[cp][1]))
+    first, last = checkpoints[0], checkpoints[-1]
+    print("cairn cell %d / cell %d: trivial %.3f   200 lines %.3f   (goal <= 1.2)" %
+          (last, first, c[last][0] / c[first][0], c[last][1] / c[first][1]))
+    print("ipykernel cell %d / cell %d: trivial %.3f   200 lines %.3f" %
+          (last, first, p[last][0] / p[first][0], p[last][1] / p[first][1]))
+
+
+if __name__ == "__main__":
+    main()
