@@ -596,8 +596,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     prctl(PR_SET_PDEATHSIG, 0);
     restore_executor_signals();
     unlimit_memory();
-    if (exec_g.prev_pid > 0)
-        kill(exec_g.prev_pid, SIGKILL);
+    pid_t older = exec_g.prev_pid; /* S_{k-1}: no longer needed, ended after the reply */
     if (exec_g.parent_report)
         report_free(exec_g.parent_report);
     exec_g.parent_report = r;
@@ -615,6 +614,10 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     if (!interrupted && json_is_object(exprs) && json_object_size(exprs) > 0)
         json_object_set_new(done, "user_expressions", evaluate_user_expressions(exprs, number));
     send_done(done);
+    /* Ending the older executor makes the kernel tear down its address space (page
+     * tables of the whole session): after the reply, not on the cell's round trip. */
+    if (older > 0)
+        kill(older, SIGKILL);
     r->busy = 0;
 }
 
