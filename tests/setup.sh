@@ -13,6 +13,7 @@ PACKAGES=(
   python3-numpy python3-sklearn python3-matplotlib jupyter-notebook
   dataset-fashion-mnist clang libclang-rt-14-dev
   libdeflate0
+  libzstd1 libsqlite3-0
   chromium
 )
 # The browser test (tests/browser) needs node and npm; keep a node the image already has.
