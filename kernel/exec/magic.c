@@ -92,6 +92,12 @@ static void add_action(cell_magics *m, int kind, const char *args, size_t alen)
         bad_magic(m, "too many magic lines in one cell%.*s", "", 0);
         return;
     }
+    /* A path may be quoted, as in a shell: %cd "my data" */
+    if ((kind == MAGIC_CD || kind == MAGIC_INCLUDE || kind == MAGIC_LIB) && alen >= 2 &&
+        (args[0] == '"' || args[0] == '\'') && args[alen - 1] == args[0]) {
+        args++;
+        alen -= 2;
+    }
     m->actions[m->nactions].kind = kind;
     m->actions[m->nactions].arg = strndup(args, alen);
     m->nactions++;
@@ -160,6 +166,10 @@ static int parse_file_magic(const char *code, cell_magics *m)
     if (alen == 0) {
         snprintf(m->bad, sizeof m->bad, "%%%%file needs a path: %%%%file [-a] PATH, then the text on the next lines");
         return 1;
+    }
+    if (alen >= 2 && (args[0] == '"' || args[0] == '\'') && args[alen - 1] == args[0]) {
+        args++;
+        alen -= 2;
     }
     m->file_path = strndup(args, alen);
     m->file_body = strdup(eol ? eol + 1 : "");

@@ -111,6 +111,14 @@ int main(void)
     CHECK(same_lines(m.code, settings) && strstr(m.code, "int x;") != NULL && !strchr(m.code, '%'));
     magics_free(&m);
 
+    /* Quoted paths, as in a shell. */
+    magics_parse("%cd \"my data\"", &m);
+    CHECK(m.nactions == 1 && strcmp(m.actions[0].arg, "my data") == 0 && !m.bad[0]);
+    magics_free(&m);
+    magics_parse("%%file 'out file.txt'\nhi", &m);
+    CHECK(m.file_path && strcmp(m.file_path, "out file.txt") == 0);
+    magics_free(&m);
+
     magics_parse("%threads", &m);
     CHECK(m.nactions == 1 && m.actions[0].arg[0] == '\0');
     magics_free(&m);
