@@ -45,7 +45,7 @@ static const struct magic_help {
     {"lib", "%lib [NAME|PATH]", "load a shared library (%lib z, %lib sqlite3, %lib /path/libfoo.so) so later cells can call it; no NAME: list"},
     {"lsmagic", "%lsmagic", "the list of magics"},
     {"magic", "%magic", "this help"},
-    {"plot", "%plot [png|svg] [scale S]", "inline figure format (png default) and pixel scale (2 for HiDPI); no argument: show them"},
+    {"plot", "%plot [png|svg] [scale S]", "inline figure format (png default) and pixel scale (2 for HiDPI); no argument: show them; also %config InlineBackend.figure_format = 'svg'"},
     {"reset", "%reset", "a fresh, empty session (the executor is restarted)"},
     {"seed", "%seed N", "seed the runtime's random generator (same seed, same numbers)"},
     {"threads", "%threads [N]", "number of BLAS (OpenBLAS) threads for later cells; no N: show it"},
@@ -508,6 +508,13 @@ static int magic_cd(const char *arg, char *err, size_t errsize)
 static int magic_plot(const char *arg, char *err, size_t errsize)
 {
     char buf[128];
+    /* IPython's spelling: %config InlineBackend.figure_format = 'svg' */
+    const char *ff = strstr(arg, "figure_format");
+    if (ff) {
+        ff += strlen("figure_format");
+        ff += strspn(ff, " \t=\"'");
+        arg = strncmp(ff, "svg", 3) == 0 ? "svg" : strncmp(ff, "png", 3) == 0 ? "png" : ff;
+    }
     snprintf(buf, sizeof buf, "%s", arg);
     char *save = NULL;
     for (char *tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {

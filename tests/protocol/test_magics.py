@@ -185,6 +185,9 @@ def test_plot(k):
     shown = r.of_type("display_data")
     data = shown[0]["content"]["data"] if shown else {}
     check("image/png" in data and png_size(data["image/png"]) == (320, 240), "%plot scale 1", r)
+    r = run(k, "%config InlineBackend.figure_format = 'svg'")
+    check(r.stdout == "plot: format svg, scale 1\n", "IPython's %config figure_format spelling", r)
+    r = run(k, "%plot png")
     r = run(k, "%plot jpeg")
     check(r.status == "error" and r.error["ename"] == "UsageError", "%plot jpeg is a usage error", r)
 
