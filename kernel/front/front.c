@@ -246,6 +246,14 @@ static void finish_execute(front *f, const char *status, const char *ename, cons
 {
     pending *p = f->running;
     const json_t *content = p->msg.content;
+    int failed = strcmp(status, "ok") != 0;
+    /* As ipykernel: a silent execute never aborts the queue. */
+    int stop = content_bool(content, "stop_on_error", 1) && !content_bool(content, "silent", 0);
+    /* Requests that reached the socket before this reply count as queued: take them in
+     * now, before the reply goes out. Draining after it would also catch requests a
+     * fast client sent in answer to the reply, and abort them wrongly. */
+    if (failed && stop)
+        drain_shell(f);
     stream_end_cell(f, &f->out);
     stream_end_cell(f, &f->err);
     json_t *rc;
@@ -269,18 +277,12 @@ static void finish_execute(front *f, const char *status, const char *ename, cons
     }
     reply(f, p, "execute_reply", rc);
     publish_status(f, p->msg.header, "idle");
-    int failed = strcmp(status, "ok") != 0;
-    /* As ipykernel: a silent execute never aborts the queue. */
-    int stop = content_bool(content, "stop_on_error", 1) && !content_bool(content, "silent", 0);
     set_last_parent(f, p->msg.header);
     f->running = NULL;
     f->waiting_input = 0;
     pending_free(p);
-    if (failed && stop) {
-        /* Requests that already reached the socket count as queued too. */
-        drain_shell(f);
+    if (failed && stop)
         abort_queued_executes(f);
-    }
 }
 
 /* Answer a forwarded inspect/complete: the executor's reply if usable, else our own. */
