@@ -93,6 +93,8 @@ typedef struct exec_state {
     /* MAP_SHARED by the whole chain: the hash of the names the front holds (the last
      * `names` any executor sent), so a done omits them when they did not change. */
     volatile uint64_t *front_names;
+    uint64_t names_hash;     /* introspect_names_hash() of this session, when valid */
+    int names_hash_valid;
     char plot_format[8];     /* %plot: "png"/"svg" ("" = default png) */
     double plot_scale;       /* %plot scale (0 = default 1) */
     /* code of every committed cell plus the running one */

@@ -213,6 +213,24 @@ def test_timeit_undo_help(k):
     r = run(k, "undo_new")
     check(r.status == "error", "%undo drops what the last cell defined", r)
 
+    # The front completes from the names each done carries (omitted when unchanged):
+    # after %undo the names of the undone cell are gone, a plain statement keeps them.
+    def completions(prefix):
+        rep = k.request("complete_request", {"code": prefix, "cursor_pos": len(prefix)})
+        return sorted(m for m in rep["content"]["matches"] if m.startswith(prefix))
+    run(k, "int zz_first = 1;")
+    run(k, "int zz_second = 2;")
+    check(completions("zz_") == ["zz_first", "zz_second"], "completion sees both names", completions("zz_"))
+    run(k, "zz_first = 5;")
+    check(completions("zz_") == ["zz_first", "zz_second"], "a statement keeps the names", completions("zz_"))
+    run(k, "%undo")
+    check(completions("zz_") == ["zz_first", "zz_second"], "%undo of a statement keeps the names", completions("zz_"))
+    run(k, "%undo")
+    run(k, "int zz_third = 3;")
+    run(k, "%undo")
+    check(completions("zz_") == ["zz_first", "zz_second"], "%undo drops the undone cell's name from completion",
+          completions("zz_"))
+
     r = run(k, "%magic")
     for name in ("%cd", "%env", "%lib", "%include", "%threads", "%plot", "%timeit", "%undo", "%%file"):
         check(re.search(r"^  " + re.escape(name) + r"\b.*\S", r.stdout, re.M) is not None,
