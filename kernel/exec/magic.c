@@ -9,8 +9,9 @@
  * Parsing is pure (unit-tested); the magics that change the executor (%lib, %include,
  * %threads, %env, %cd, %plot, %%file) run in the executor itself, in the order written,
  * before the cell process is forked: the next cell forks from that state, so what they
- * set persists without being replayed. %undo does not undo them (they are not a cell's
- * effects on the session but settings of the process, like IPython's %cd). */
+ * set persists without being replayed. %undo returns to the executor kept from before
+ * the last cell that ran code: settings made before that cell stay, those made after
+ * it go with it (the whole process state is what a snapshot is). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dlinfo */
 #endif
@@ -546,7 +547,8 @@ static void magic_help(void)
     for (int i = 0; i < NMAGICS; i++)
         printf("  %-30s %s\n", magic_table[i].usage, magic_table[i].help);
     printf("\nThe settings (%%cd, %%env, %%lib, %%include, %%threads, %%plot, %%cflags) last for the rest of\n"
-           "the session; %%undo does not revert them.\n");
+           "the session. %%undo returns to the state before the last cell that ran code, so settings\n"
+           "made after that cell are undone with it.\n");
 }
 
 int magics_run_action(const magic_action *a, char *err, size_t errsize)

@@ -231,6 +231,15 @@ def test_timeit_undo_help(k):
     check(completions("zz_") == ["zz_first", "zz_second"], "%undo drops the undone cell's name from completion",
           completions("zz_"))
 
+    # %undo returns to the executor from before the last cell: a setting made before
+    # that cell stays, one made after it goes with it.
+    run(k, "%env CAIRN_UNDO_PROBE=before")
+    run(k, "int undo_probe2 = 1;")
+    run(k, "%env CAIRN_UNDO_PROBE=after")
+    run(k, "%undo")
+    r = run(k, 'getenv("CAIRN_UNDO_PROBE")')
+    check(r.result_text == '"before"', "%undo keeps settings made before the undone cell only", r)
+
     r = run(k, "%magic")
     for name in ("%cd", "%env", "%lib", "%include", "%threads", "%plot", "%timeit", "%undo", "%%file"):
         check(re.search(r"^  " + re.escape(name) + r"\b.*\S", r.stdout, re.M) is not None,
