@@ -658,7 +658,15 @@ static int run_front_magic(front *f, pending *p, const char *code)
                        "  %who, %whos       the session's names (%whos: types, values, memory)\n"
                        "  %seed N           seed the runtime's random generator\n"
                        "  %time, %timeit    time the C code below the magic line\n"
-                       "  %cflags [flags]   show or set extra compiler flags for later cells\n");
+                       "  %cflags [flags]   show or set extra compiler flags for later cells\n"
+                       "  %lib NAME|PATH    load a shared library so later cells can call it\n"
+                       "  %include DIR      add an include directory for later cells\n"
+                       "  %threads [N]      show or set the number of BLAS threads\n"
+                       "  %env [NAME[=V]]   list, read or set environment variables\n"
+                       "  %cd [DIR]         show or change the working directory\n"
+                       "  %plot [png|svg] [scale S]  format and pixel scale of inline figures\n"
+                       "  %%file [-a] PATH  (first line) write the rest of the cell to PATH\n"
+                       "  %magic            what each magic does, in more detail\n");
     } else if (which == 1) {
         int numbers = strstr(args, "-n") && (!eol || strstr(args, "-n") < eol);
         size_t cap = 256, n = 0;
