@@ -245,6 +245,10 @@ def test_timeit_undo_help(k):
         check(re.search(r"^  " + re.escape(name) + r"\b.*\S", r.stdout, re.M) is not None,
               "%magic explains " + name, r.stdout)
 
+    r = run(k, "%lsmagic")
+    for name in ("%lib", "%include", "%threads", "%env", "%cd", "%plot", "%%file", "%magic", "%timeit", "%undo"):
+        check(re.search(r"(^  |, )" + re.escape(name) + r"\b", r.stdout, re.M) is not None, "%lsmagic lists " + name, r.stdout)
+
     r = run(k, "%frobnicate 3")
     ev = (r.error or {}).get("evalue", "")
     check(r.status == "error" and r.error["ename"] == "UsageError" and "unknown magic %frobnicate" in ev,
