@@ -60,6 +60,14 @@ typedef struct prelude_entry {
     char **keys;
     size_t nkeys;
     int live;
+    /* Lexed once when the entry is committed (cell_entry_index) so that a cell does not
+     * re-lex the whole session: every identifier of text (directives included), and for
+     * a macro the body identifiers that may name a session variable (not parameters,
+     * not members after . or ->). */
+    char **idents;
+    size_t nidents;
+    char **macro_names;
+    size_t nmacro_names;
 } prelude_entry;
 
 typedef struct member_list {
@@ -105,6 +113,12 @@ typedef struct cell_pending {
 } cell_pending;
 
 void cell_pending_free(cell_pending *p);
+
+/* Fill e->idents and e->macro_names from e->text (cell_translate.c); on out of
+ * memory they stay empty and e->idents is NULL, and the translator lexes e->text. */
+void cell_entry_index(prelude_entry *e);
+/* Free what cell_entry_index allocated. */
+void cell_entry_unindex(prelude_entry *e);
 
 /* Type facts of split text (typedef names, void functions, macros and enumerators,
  * struct members) appended to p: for cells, included headers and the runtime headers. */

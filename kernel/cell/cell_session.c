@@ -596,6 +596,7 @@ void cell_session_free(cell_session *s)
     for (size_t i = 0; i < s->nentries; i++) {
         free(s->entries[i].text);
         free_strings(s->entries[i].keys, s->entries[i].nkeys);
+        cell_entry_unindex(&s->entries[i]);
     }
     free(s->entries);
     strmap_free(&s->entry_by_key);
@@ -695,6 +696,7 @@ static void compact_entries(cell_session *s)
         if (!e->live) {
             free(e->text);
             free_strings(e->keys, e->nkeys);
+            cell_entry_unindex(e);
             continue;
         }
         s->entries[j] = *e;
@@ -721,6 +723,7 @@ static void append_entry(cell_session *s, pending_entry *pe)
     e->keys = pe->keys;
     e->nkeys = pe->nkeys;
     e->live = 1;
+    cell_entry_index(e);
     pe->text = NULL;
     pe->keys = NULL;
     pe->nkeys = 0;

@@ -904,6 +904,19 @@ static void collect_identifiers(strmap *set, const char *text, size_t len)
             collect_identifiers(set, text + t.start + 1, t.end - t.start - 1);
 }
 
+/* Whether a committed macro names a session variable it must reach through
+ * cairn_ref_ (else its text goes into the unit as it is, without lexing it again). */
+static int is_session_variable(const translator *tr, const char *p, size_t n);
+static int macro_needs_rewrite(const translator *tr, const prelude_entry *e)
+{
+    if (!e->idents)
+        return 1;
+    for (size_t j = 0; j < e->nmacro_names; j++)
+        if (is_session_variable(tr, e->macro_names[j], strlen(e->macro_names[j])))
+            return 1;
+    return 0;
+}
+
 static int entry_redefined(const translator *tr, const prelude_entry *e)
 {
     for (size_t k = 0; k < e->nkeys; k++)
@@ -1204,7 +1217,15 @@ static int is_session_variable(const translator *tr, const char *p, size_t n)
 /* A live macro of an earlier cell, with the session variables its body names
  * rewritten like the cell's own uses (parameters and members left alone). When out is
  * NULL, only records the names in tr->refs. */
+static void rewrite_macro_into(translator *tr, const char *text, strbuf *out, strmap *names);
 static void rewrite_macro(translator *tr, const char *text, strbuf *out)
+{
+    rewrite_macro_into(tr, text, out, NULL);
+}
+
+/* Also the scan cell_entry_index caches: with names set (and tr NULL) every body
+ * identifier that could be rewritten goes into names. */
+static void rewrite_macro_into(translator *tr, const char *text, strbuf *out, strmap *names)
 {
     size_t len = strlen(text);
     c_lexer lx;
@@ -1244,7 +1265,9 @@ static void rewrite_macro(translator *tr, const char *text, strbuf *out)
                                                      (prev.end - prev.start == 2 && !memcmp(text + 1 + prev.start, "->", 2)));
             for (size_t k = 0; k < nparams && !skip; k++)
                 skip = param_len[k] == n && !memcmp(params[k], p, n);
-            if (!skip && is_session_variable(tr, p, n)) {
+            if (!skip && names)
+                strmap_put(names, p, n, 1);
+            else if (!skip && tr && is_session_variable(tr, p, n)) {
                 strmap_put(&tr->refs, p, n, 1);
                 if (out) {
                     sb_putn(out, text + from, (size_t)(p - text) - from);
@@ -1565,8 +1588,17 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 collect_identifiers(&tr.idents, code + r.tokens[i].start + 1, r.tokens[i].end - r.tokens[i].start - 1);
         for (size_t i = 0; i < s->nentries; i++)
             if (s->entries[i].live && s->entries[i].kind == PRELUDE_MACRO && !entry_redefined(&tr, &s->entries[i])) {
-                collect_identifiers(&tr.idents, s->entries[i].text, strlen(s->entries[i].text));
-                rewrite_macro(&tr, s->entries[i].text, NULL);
+                const prelude_entry *e = &s->entries[i];
+                if (!e->idents) {
+                    collect_identifiers(&tr.idents, e->text, strlen(e->text));
+                    rewrite_macro(&tr, e->text, NULL);
+                    continue;
+                }
+                for (size_t j = 0; j < e->nidents; j++)
+                    strmap_put(&tr.idents, e->idents[j], strlen(e->idents[j]), 1);
+                for (size_t j = 0; j < e->nmacro_names; j++)
+                    if (is_session_variable(&tr, e->macro_names[j], strlen(e->macro_names[j])))
+                        strmap_put(&tr.refs, e->macro_names[j], strlen(e->macro_names[j]), 1);
             }
 
         /* A declaration may name earlier variables itself (`extern int b[sizeof a];`),
@@ -1578,7 +1610,10 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 continue;
             if (e->kind == PRELUDE_DECL && (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL)))
                 continue;
-            collect_identifiers(&tr.idents, e->text, strlen(e->text));
+            if (!e->idents)
+                collect_identifiers(&tr.idents, e->text, strlen(e->text));
+            for (size_t j = 0; j < e->nidents; j++)
+                strmap_put(&tr.idents, e->idents[j], strlen(e->idents[j]), 1);
         }
 
         /* Earlier globals that only a macro names need hiding too. */
@@ -1611,7 +1646,9 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                     continue;
                 push_string(&out->uses, &out->nuses, strdup(e->keys[0]));
             }
-            if (e->kind == PRELUDE_MACRO)
+            if (e->kind == PRELUDE_MACRO && !macro_needs_rewrite(&tr, e))
+                sb_puts(&src, e->text);
+            else if (e->kind == PRELUDE_MACRO)
                 rewrite_macro(&tr, e->text, &src);
             else
                 sb_puts(&src, e->text);
@@ -1689,4 +1726,63 @@ void cell_unit_free(cell_unit *u)
     free(u->uses);
     cell_pending_free(u->pending);
     memset(u, 0, sizeof *u);
+}
+
+/* The keys of m as a fresh array (NULL and *n = 0 when out of memory). */
+static char **strmap_keys(const strmap *m, size_t *n)
+{
+    *n = 0;
+    char **v = malloc((m->live ? m->live : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < m->cap; i++) {
+        const char *k = m->slots[i].key;
+        if (!k || k == strmap_tombstone)
+            continue;
+        if (!(v[*n] = strdup(k))) {
+            for (size_t j = 0; j < *n; j++)
+                free(v[j]);
+            free(v);
+            *n = 0;
+            return NULL;
+        }
+        (*n)++;
+    }
+    return v;
+}
+
+void cell_entry_index(prelude_entry *e)
+{
+    e->idents = e->macro_names = NULL;
+    e->nidents = e->nmacro_names = 0;
+    strmap set = {0}, names = {0};
+    collect_identifiers(&set, e->text, strlen(e->text));
+    if (e->kind == PRELUDE_MACRO)
+        rewrite_macro_into(NULL, e->text, NULL, &names);
+    char **mn = e->kind == PRELUDE_MACRO ? strmap_keys(&names, &e->nmacro_names) : NULL;
+    if (e->kind != PRELUDE_MACRO || mn) {
+        e->macro_names = mn;
+        e->idents = strmap_keys(&set, &e->nidents);
+    }
+    if (!e->idents) {
+        for (size_t j = 0; j < e->nmacro_names; j++)
+            free(e->macro_names[j]);
+        free(e->macro_names);
+        e->macro_names = NULL;
+        e->nmacro_names = 0;
+    }
+    strmap_free(&set);
+    strmap_free(&names);
+}
+
+void cell_entry_unindex(prelude_entry *e)
+{
+    for (size_t j = 0; j < e->nidents; j++)
+        free(e->idents[j]);
+    for (size_t j = 0; j < e->nmacro_names; j++)
+        free(e->macro_names[j]);
+    free(e->idents);
+    free(e->macro_names);
+    e->idents = e->macro_names = NULL;
+    e->nidents = e->nmacro_names = 0;
 }
