@@ -917,6 +917,25 @@ static int macro_needs_rewrite(const translator *tr, const prelude_entry *e)
     return 0;
 }
 
+/* Whether the unit names a type entry: one of its names ("P" of a key "struct P",
+ * a typedef name, an enumerator) is among the identifiers. Keyed by its own text
+ * ("type:...") or not keyed at all: kept. */
+static int type_reached(const translator *tr, const prelude_entry *e)
+{
+    if (!e->nkeys)
+        return 1;
+    for (size_t k = 0; k < e->nkeys; k++) {
+        const char *key = e->keys[k];
+        if (!strncmp(key, "type:", 5))
+            return 1;
+        const char *sp = strrchr(key, ' ');
+        const char *name = sp ? sp + 1 : key;
+        if (strmap_get(&tr->idents, name, strlen(name), NULL))
+            return 1;
+    }
+    return 0;
+}
+
 static int entry_redefined(const translator *tr, const prelude_entry *e)
 {
     for (size_t k = 0; k < e->nkeys; k++)
@@ -1604,16 +1623,35 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
         /* A declaration may name earlier variables itself (`extern int b[sizeof a];`),
          * and so may a type: those come earlier in the prelude, so one backward pass
          * closes the set. */
-        for (size_t i = s->nentries; i-- > 0;) {
-            const prelude_entry *e = &s->entries[i];
-            if (!e->live || entry_redefined(&tr, e) || (e->kind != PRELUDE_DECL && e->kind != PRELUDE_TYPE))
-                continue;
-            if (e->kind == PRELUDE_DECL && (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL)))
-                continue;
-            if (!e->idents)
-                collect_identifiers(&tr.idents, e->text, strlen(e->text));
-            for (size_t j = 0; j < e->nidents; j++)
-                strmap_put(&tr.idents, e->idents[j], strlen(e->idents[j]), 1);
+        /* Types enter the unit only when reached (by the cell, a live macro, a declared
+         * name or a kept type); a type naming a later one (`struct Q *q` before Q's
+         * body) needs more passes, so repeat until nothing new is kept. A quoted
+         * header of the session may use cell types we cannot see: then keep them all. */
+        unsigned char *keep = s->nentries ? calloc(s->nentries, 1) : NULL;
+        int prune = keep != NULL;
+        for (size_t i = 0; i < s->nentries && prune; i++)
+            if (s->entries[i].live && s->entries[i].kind == PRELUDE_INCLUDE && strchr(s->entries[i].text, '"'))
+                prune = 0;
+        for (int grew = 1; grew;) {
+            grew = 0;
+            for (size_t i = s->nentries; i-- > 0;) {
+                const prelude_entry *e = &s->entries[i];
+                if (!e->live || (keep && keep[i]) || entry_redefined(&tr, e) ||
+                    (e->kind != PRELUDE_DECL && e->kind != PRELUDE_TYPE))
+                    continue;
+                if (e->kind == PRELUDE_DECL && (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL)))
+                    continue;
+                if (e->kind == PRELUDE_TYPE && prune && !type_reached(&tr, e))
+                    continue;
+                if (keep) {
+                    keep[i] = 1;
+                    grew = 1;
+                }
+                if (!e->idents)
+                    collect_identifiers(&tr.idents, e->text, strlen(e->text));
+                for (size_t j = 0; j < e->nidents; j++)
+                    strmap_put(&tr.idents, e->idents[j], strlen(e->idents[j]), 1);
+            }
         }
 
         /* Earlier globals that only a macro names need hiding too. */
@@ -1641,6 +1679,8 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 hide_names(&src, &tr.hide, 0);
                 continue;
             }
+            if (e->kind == PRELUDE_TYPE && prune && !keep[i])
+                continue;
             if (e->kind == PRELUDE_DECL) {
                 if (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL))
                     continue;
@@ -1655,6 +1695,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
             if (e->kind == PRELUDE_DECL && strmap_get(&tr.refs, e->keys[0], strlen(e->keys[0]), NULL))
                 sb_printf(&src, "static __typeof__(%s) *const cairn_ref_%s = &%s;\n", e->keys[0], e->keys[0], e->keys[0]);
         }
+        free(keep);
         sb_putn(&src, tr.defs.s ? tr.defs.s : "", tr.defs.len);
         sb_printf(&src, "void %s(void)\n{\n", out->entry);
         /* The statements start from the macros as the cell found them. */
