@@ -91,6 +91,21 @@ int ipc_send(int fd, const json_t *header, const ipc_buffer *buffers, int nbuffe
 
 void ipc_reader_reset(ipc_reader *reader) { reader->len = 0; }
 
+int ipc_reader_reserve(ipc_reader *r)
+{
+    if (r->cap - r->len >= IPC_PACKET_MAX)
+        return 0;
+    size_t cap = r->cap ? r->cap * 2 : 2 * IPC_PACKET_MAX;
+    while (cap - r->len < IPC_PACKET_MAX)
+        cap *= 2;
+    char *nb = realloc(r->buf, cap);
+    if (!nb)
+        return -1;
+    r->buf = nb;
+    r->cap = cap;
+    return 0;
+}
+
 void ipc_reader_free(ipc_reader *reader)
 {
     free(reader->buf);
@@ -152,16 +167,8 @@ static int decode(ipc_reader *r, ipc_msg *out)
 int ipc_recv(int fd, ipc_reader *r, ipc_msg *out)
 {
     for (;;) {
-        if (r->cap - r->len < IPC_PACKET_MAX) {
-            size_t cap = r->cap ? r->cap * 2 : 2 * IPC_PACKET_MAX;
-            while (cap - r->len < IPC_PACKET_MAX)
-                cap *= 2;
-            char *nb = realloc(r->buf, cap);
-            if (!nb)
-                return -1;
-            r->buf = nb;
-            r->cap = cap;
-        }
+        if (ipc_reader_reserve(r) < 0)
+            return -1;
         char flag;
         struct iovec iov[2] = {{&flag, 1}, {r->buf + r->len, IPC_PACKET_MAX - 1}};
         struct msghdr mh = {0};

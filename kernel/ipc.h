@@ -50,6 +50,11 @@ int ipc_recv(int fd, ipc_reader *reader, ipc_msg *out);
 /* Drop any partly received message. */
 void ipc_reader_reset(ipc_reader *reader);
 
+/* Make room for one more packet at the end of the reader's buffer. Returns 0, or -1
+ * when out of memory. Readers with their own recvmsg (the front's, which also wants
+ * credentials and timestamps) call it before each packet. */
+int ipc_reader_reserve(ipc_reader *reader);
+
 /* Free the reader's buffer. */
 void ipc_reader_free(ipc_reader *reader);
 

@@ -6,6 +6,7 @@
  * the members of a struct variable. The executor reads its own memory: it holds the
  * session, and it is idle when it answers. */
 #include "exec_internal.h"
+#include "utf8_offsets.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -272,27 +273,6 @@ static char *values_isolated(const cell_symbol *const *vars, size_t n, int full,
     return texts;
 }
 
-/* Jupyter counts the cursor in code points; the cell module in bytes. */
-static size_t byte_offset(const char *s, int cp)
-{
-    size_t i = 0;
-    for (int n = 0; s[i] && n < cp; n++) {
-        i++;
-        while (((unsigned char)s[i] & 0xC0) == 0x80)
-            i++;
-    }
-    return i;
-}
-
-static int code_points(const char *s, size_t bytes)
-{
-    int n = 0;
-    for (size_t i = 0; i < bytes && s[i]; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 static json_t *not_found(void)
 {
     return json_pack("{s:s, s:b, s:{}, s:{}}", "status", "ok", "found", 0, "data", "metadata");
@@ -319,7 +299,7 @@ json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level)
     if (!exec_g.session)
         return not_found();
     cell_cursor_token tok;
-    if (cell_token_at(code, byte_offset(code, cursor_pos), &tok) != 0)
+    if (cell_token_at(code, utf8_byte_offset(code, cursor_pos), &tok) != 0)
         return not_found();
     const cell_symbol *s = NULL;
     if (tok.end > tok.start && tok.end - tok.start < 256) {
@@ -362,7 +342,7 @@ static void add_match(json_t *matches, const char *name, const char *prefix, siz
 
 json_t *introspect_complete(const char *code, int cursor_pos)
 {
-    size_t cursor = byte_offset(code, cursor_pos);
+    size_t cursor = utf8_byte_offset(code, cursor_pos);
     json_t *matches = json_array();
     cell_cursor_token tok;
     size_t start = cursor, end = cursor;
@@ -393,7 +373,7 @@ json_t *introspect_complete(const char *code, int cursor_pos)
         }
     }
     return json_pack("{s:s, s:o, s:i, s:i, s:{}}", "status", "ok", "matches", matches, "cursor_start",
-                     code_points(code, start), "cursor_end", code_points(code, end), "metadata");
+                     utf8_code_points(code, start), "cursor_end", utf8_code_points(code, end), "metadata");
 }
 
 /* Bytes a variable of this declared type holds itself, 0 when unknown. */

@@ -10,6 +10,7 @@
  * Jupyter counts cursor positions in Unicode code points, so positions are converted to
  * byte offsets on the way in and back on the way out. */
 #include "front.h"
+#include "utf8_offsets.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -48,27 +49,6 @@ static const magic_doc magics[] = {
     {"%cflags", "Show or set extra compiler flags for later cells."},
 };
 
-/* Byte offset of code point `cp` in s (clamped to the string). */
-static size_t byte_offset(const char *s, int cp)
-{
-    size_t i = 0;
-    for (int n = 0; s[i] && n < cp; n++) {
-        i++;
-        while (((unsigned char)s[i] & 0xC0) == 0x80)
-            i++;
-    }
-    return i;
-}
-
-static int code_points(const char *s, size_t bytes)
-{
-    int n = 0;
-    for (size_t i = 0; i < bytes && s[i]; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 static int ident_char(char c)
 {
     return isalnum((unsigned char)c) || c == '_';
@@ -85,7 +65,7 @@ static size_t ident_start(const char *s, size_t b)
 char *complete_name_at(const char *code, int cursor_pos)
 {
     size_t len = strlen(code);
-    size_t b = byte_offset(code, cursor_pos);
+    size_t b = utf8_byte_offset(code, cursor_pos);
     size_t end = b;
     while (end < len && ident_char(code[end]))
         end++;
@@ -207,7 +187,7 @@ static char *variable_base_type(const json_t *names, const char *name, size_t nl
 json_t *complete_reply(const char *code, int cursor_pos, const json_t *names)
 {
     size_t len = strlen(code);
-    size_t b = byte_offset(code, cursor_pos);
+    size_t b = utf8_byte_offset(code, cursor_pos);
     if (b > len)
         b = len;
     size_t start = ident_start(code, b);
@@ -283,7 +263,7 @@ done:;
         qsort(l.items, l.n, sizeof *l.items, cand_cmp);
     json_t *matches = json_array();
     json_t *types = json_array();
-    int cs = code_points(code, start), ce = code_points(code, b);
+    int cs = utf8_code_points(code, start), ce = utf8_code_points(code, b);
     for (size_t k = 0; k < l.n; k++) {
         json_array_append_new(matches, json_string(l.items[k].text));
         json_array_append_new(types, json_pack("{s:i, s:i, s:s, s:s, s:s}", "start", cs, "end", ce,

@@ -65,12 +65,9 @@ static void child_enter_executor(int exec_fd, int out_w, int err_w)
     /* Everything else of the front (sockets, signalfd, pipes' read ends) must not leak
      * into user code. exec_fd stays (it is close-on-exec, so programs that cells run with
      * system() do not keep the chain "alive"). */
-    int maxfd = (int)sysconf(_SC_OPEN_MAX);
-    if (maxfd < 0 || maxfd > 65536)
-        maxfd = 65536;
-    for (int fd = 3; fd < maxfd; fd++)
-        if (fd != exec_fd)
-            close(fd);
+    if (exec_fd > 3)
+        close_range(3, (unsigned)exec_fd - 1, 0);
+    close_range((unsigned)exec_fd + 1, ~0u, 0);
     int status = executor_run(exec_fd);
     _exit(status);
 }
@@ -235,16 +232,8 @@ int supervisor_recv(supervisor *s, ipc_msg *out, double *sent_at)
 {
     ipc_reader *r = &s->reader;
     for (;;) {
-        if (r->cap - r->len < IPC_PACKET_MAX) {
-            size_t cap = r->cap ? r->cap * 2 : 2 * IPC_PACKET_MAX;
-            while (cap - r->len < IPC_PACKET_MAX)
-                cap *= 2;
-            char *nb = realloc(r->buf, cap);
-            if (!nb)
-                return -2;
-            r->buf = nb;
-            r->cap = cap;
-        }
+        if (ipc_reader_reserve(r) < 0)
+            return -2;
         char flag;
         struct iovec iov[2] = {{&flag, 1}, {r->buf + r->len, IPC_PACKET_MAX - 1}};
         union {

@@ -106,10 +106,11 @@ long rng_int(long low, long high)
     return (long)((uint64_t)low + uniform_below(range));
 }
 
-mat mat_rand(int rows, int cols)
+/* A rows x cols matrix filled from `sample`, in row-major order (the stream order). */
+static mat fill_random(const char *func, int rows, int cols, double (*sample)(void))
 {
     if (rows < 0 || cols < 0) {
-        cairn_error("mat_rand", "negative shape %d x %d", rows, cols);
+        cairn_error(func, "negative shape %d x %d", rows, cols);
         return mat_empty();
     }
     mat m = mat_alloc(rows, cols);
@@ -117,24 +118,13 @@ mat mat_rand(int rows, int cols)
         return m; /* out of memory (already reported) or a 0-sized shape */
     size_t n = (size_t)rows * (size_t)cols;
     for (size_t k = 0; k < n; k++)
-        m.data[k] = rng_uniform();
+        m.data[k] = sample();
     return m;
 }
 
-mat mat_randn(int rows, int cols)
-{
-    if (rows < 0 || cols < 0) {
-        cairn_error("mat_randn", "negative shape %d x %d", rows, cols);
-        return mat_empty();
-    }
-    mat m = mat_alloc(rows, cols);
-    if (!m.data)
-        return m; /* out of memory (already reported) or a 0-sized shape */
-    size_t n = (size_t)rows * (size_t)cols;
-    for (size_t k = 0; k < n; k++)
-        m.data[k] = rng_normal();
-    return m;
-}
+mat mat_rand(int rows, int cols) { return fill_random("mat_rand", rows, cols, rng_uniform); }
+
+mat mat_randn(int rows, int cols) { return fill_random("mat_randn", rows, cols, rng_normal); }
 
 mat mat_randint(int rows, int cols, long low, long high)
 {
