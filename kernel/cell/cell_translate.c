@@ -917,31 +917,126 @@ static int macro_needs_rewrite(const translator *tr, const prelude_entry *e)
     return 0;
 }
 
-/* Whether the unit names a type entry: one of its names ("P" of a key "struct P",
- * a typedef name, an enumerator) is among the identifiers. Keyed by its own text
- * ("type:...") or not keyed at all: kept. */
-static int type_reached(const translator *tr, const prelude_entry *e)
+/* A type entry kept whatever the cell names: keyed by its own text ("type:...") or
+ * not keyed at all (an anonymous struct definition). */
+static int type_always_kept(const prelude_entry *e)
 {
     if (!e->nkeys)
         return 1;
-    for (size_t k = 0; k < e->nkeys; k++) {
-        const char *key = e->keys[k];
-        if (!strncmp(key, "type:", 5))
+    for (size_t k = 0; k < e->nkeys; k++)
+        if (!strncmp(e->keys[k], "type:", 5))
             return 1;
-        const char *sp = strrchr(key, ' ');
-        const char *name = sp ? sp + 1 : key;
-        if (strmap_get(&tr->idents, name, strlen(name), NULL))
-            return 1;
-    }
     return 0;
 }
 
-static int entry_redefined(const translator *tr, const prelude_entry *e)
+/* Which session entries this cell redefines (one of their keys is among the cell's):
+ * looked up through entry_by_key, which maps every key of a live entry to it, so a
+ * cell that defines nothing costs nothing however long the session is. */
+static unsigned char *redefined_entries(const translator *tr)
 {
-    for (size_t k = 0; k < e->nkeys; k++)
-        if (strmap_get(&tr->keys, e->keys[k], strlen(e->keys[k]), NULL))
-            return 1;
-    return 0;
+    const cell_session *s = tr->s;
+    unsigned char *redef = s->nentries ? calloc(s->nentries, 1) : NULL;
+    for (size_t i = 0; redef && i < tr->keys.cap; i++) {
+        const char *k = tr->keys.slots[i].key;
+        size_t at;
+        if (k && k != strmap_tombstone && strmap_get(&s->entry_by_key, k, strlen(k), &at) && at < s->nentries)
+            redef[at] = 1;
+    }
+    return redef;
+}
+
+/* The identifiers reached so far, and those not yet followed to the entries they name. */
+typedef struct reach_queue {
+    char **names;
+    size_t n, cap;
+} reach_queue;
+
+static void reach_name(translator *tr, reach_queue *q, const char *name, size_t n)
+{
+    if (strmap_get(&tr->idents, name, n, NULL))
+        return;
+    strmap_put(&tr->idents, name, n, 1);
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        char **v = realloc(q->names, cap * sizeof *v);
+        if (!v)
+            return;
+        q->names = v;
+        q->cap = cap;
+    }
+    char *c = strndup(name, n);
+    if (c)
+        q->names[q->n++] = c;
+}
+
+/* Keep entry e (index i) in the unit and reach every identifier of its text. */
+static void reach_entry(translator *tr, reach_queue *q, unsigned char *keep, size_t i)
+{
+    const prelude_entry *e = &tr->s->entries[i];
+    keep[i] = 1;
+    if (e->idents) {
+        for (size_t j = 0; j < e->nidents; j++)
+            reach_name(tr, q, e->idents[j], strlen(e->idents[j]));
+        return;
+    }
+    strmap found = {0}; /* not indexed (out of memory at commit): lex the text now */
+    collect_identifiers(&found, e->text, strlen(e->text));
+    for (size_t j = 0; j < found.cap; j++)
+        if (found.slots[j].key && found.slots[j].key != strmap_tombstone)
+            reach_name(tr, q, found.slots[j].key, strlen(found.slots[j].key));
+    strmap_free(&found);
+}
+
+/* The session entries a unit needs: declarations of the names it reaches and the types
+ * it reaches (by tag, typedef name or enumerator), following what each kept entry names
+ * in turn, from the identifiers already in tr->idents. All types when prune is 0. Each
+ * name is followed once through entry_by_key, so the work grows with what the cell
+ * reaches, not with the session. */
+static void reach_entries(translator *tr, unsigned char *keep, const unsigned char *redef, int prune)
+{
+    const cell_session *s = tr->s;
+    reach_queue q = {0};
+    for (size_t i = 0; i < tr->idents.cap; i++) {
+        const char *k = tr->idents.slots[i].key;
+        if (!k || k == strmap_tombstone)
+            continue;
+        if (q.n == q.cap) {
+            size_t cap = q.cap ? q.cap * 2 : 64;
+            char **v = realloc(q.names, cap * sizeof *v);
+            if (!v)
+                break;
+            q.names = v;
+            q.cap = cap;
+        }
+        char *c = strdup(k);
+        if (c)
+            q.names[q.n++] = c;
+    }
+    for (size_t i = 0; i < s->nentries; i++) {
+        const prelude_entry *e = &s->entries[i];
+        if (e->live && !redef[i] && !keep[i] && e->kind == PRELUDE_TYPE && (!prune || type_always_kept(e)))
+            reach_entry(tr, &q, keep, i);
+    }
+    static const char *const tags[] = {"", "struct ", "union ", "enum "};
+    while (q.n) {
+        char *name = q.names[--q.n];
+        for (size_t t = 0; t < sizeof tags / sizeof *tags; t++) {
+            strbuf key = {0};
+            sb_puts(&key, tags[t]);
+            sb_puts(&key, name);
+            size_t at;
+            if (key.s && strmap_get(&s->entry_by_key, key.s, key.len, &at) && at < s->nentries && s->entries[at].live &&
+                !redef[at] && !keep[at]) {
+                const prelude_entry *e = &s->entries[at];
+                if ((e->kind == PRELUDE_DECL && t == 0 && e->nkeys && strcmp(e->keys[0], name) == 0) ||
+                    e->kind == PRELUDE_TYPE)
+                    reach_entry(tr, &q, keep, at);
+            }
+            free(sb_take(&key));
+        }
+        free(name);
+    }
+    free(q.names);
 }
 
 /* Type facts of a split text: typedef names, void functions, constants and members.
@@ -1605,8 +1700,16 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 strmap_put(&tr.idents, code + r.tokens[i].start, r.tokens[i].end - r.tokens[i].start, 1);
             else if (r.tokens[i].kind == C_TOKEN_PREPROC)
                 collect_identifiers(&tr.idents, code + r.tokens[i].start + 1, r.tokens[i].end - r.tokens[i].start - 1);
+        unsigned char *redef = redefined_entries(&tr);
+        unsigned char *keep = s->nentries ? calloc(s->nentries, 1) : NULL;
+        if (s->nentries && (!redef || !keep)) {
+            free(redef);
+            free(keep);
+            out->error = strdup("out of memory while translating the cell");
+            goto done;
+        }
         for (size_t i = 0; i < s->nentries; i++)
-            if (s->entries[i].live && s->entries[i].kind == PRELUDE_MACRO && !entry_redefined(&tr, &s->entries[i])) {
+            if (s->entries[i].live && s->entries[i].kind == PRELUDE_MACRO && !redef[i]) {
                 const prelude_entry *e = &s->entries[i];
                 if (!e->idents) {
                     collect_identifiers(&tr.idents, e->text, strlen(e->text));
@@ -1620,39 +1723,16 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                         strmap_put(&tr.refs, e->macro_names[j], strlen(e->macro_names[j]), 1);
             }
 
-        /* A declaration may name earlier variables itself (`extern int b[sizeof a];`),
-         * and so may a type: those come earlier in the prelude, so one backward pass
-         * closes the set. */
         /* Types enter the unit only when reached (by the cell, a live macro, a declared
-         * name or a kept type); a type naming a later one (`struct Q *q` before Q's
-         * body) needs more passes, so repeat until nothing new is kept. A quoted
-         * header of the session may use cell types we cannot see: then keep them all. */
-        unsigned char *keep = s->nentries ? calloc(s->nentries, 1) : NULL;
-        int prune = keep != NULL;
+         * name or a kept type), and so do declarations (`extern int b[sizeof a];` names
+         * a). A quoted header of the session may use cell types we cannot see: then
+         * keep them all. */
+        int prune = 1;
         for (size_t i = 0; i < s->nentries && prune; i++)
             if (s->entries[i].live && s->entries[i].kind == PRELUDE_INCLUDE && strchr(s->entries[i].text, '"'))
                 prune = 0;
-        for (int grew = 1; grew;) {
-            grew = 0;
-            for (size_t i = s->nentries; i-- > 0;) {
-                const prelude_entry *e = &s->entries[i];
-                if (!e->live || (keep && keep[i]) || entry_redefined(&tr, e) ||
-                    (e->kind != PRELUDE_DECL && e->kind != PRELUDE_TYPE))
-                    continue;
-                if (e->kind == PRELUDE_DECL && (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL)))
-                    continue;
-                if (e->kind == PRELUDE_TYPE && prune && !type_reached(&tr, e))
-                    continue;
-                if (keep) {
-                    keep[i] = 1;
-                    grew = 1;
-                }
-                if (!e->idents)
-                    collect_identifiers(&tr.idents, e->text, strlen(e->text));
-                for (size_t j = 0; j < e->nidents; j++)
-                    strmap_put(&tr.idents, e->idents[j], strlen(e->idents[j]), 1);
-            }
-        }
+        if (s->nentries)
+            reach_entries(&tr, keep, redef, prune);
 
         /* Earlier globals that only a macro names need hiding too. */
         for (size_t i = 0; i < tr.idents.cap; i++) {
@@ -1671,7 +1751,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
         hide_names(&src, &tr.hide, 0);
         for (size_t i = 0; i < s->nentries; i++) {
             const prelude_entry *e = &s->entries[i];
-            if (!e->live || entry_redefined(&tr, e))
+            if (!e->live || redef[i])
                 continue;
             if (e->kind == PRELUDE_INCLUDE) {
                 hide_names(&src, &tr.hide, 1);
@@ -1679,11 +1759,9 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 hide_names(&src, &tr.hide, 0);
                 continue;
             }
-            if (e->kind == PRELUDE_TYPE && prune && !keep[i])
+            if ((e->kind == PRELUDE_TYPE || e->kind == PRELUDE_DECL) && !keep[i])
                 continue;
             if (e->kind == PRELUDE_DECL) {
-                if (!e->nkeys || !strmap_get(&tr.idents, e->keys[0], strlen(e->keys[0]), NULL))
-                    continue;
                 push_string(&out->uses, &out->nuses, strdup(e->keys[0]));
             }
             if (e->kind == PRELUDE_MACRO && !macro_needs_rewrite(&tr, e))
@@ -1696,6 +1774,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 sb_printf(&src, "static __typeof__(%s) *const cairn_ref_%s = &%s;\n", e->keys[0], e->keys[0], e->keys[0]);
         }
         free(keep);
+        free(redef);
         sb_putn(&src, tr.defs.s ? tr.defs.s : "", tr.defs.len);
         sb_printf(&src, "void %s(void)\n{\n", out->entry);
         /* The statements start from the macros as the cell found them. */
@@ -1726,6 +1805,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
         tr.defined = NULL;
         tr.ndefined = 0;
     }
+done:
     for (size_t i = 0; i < tr.ndefined; i++) {
         free(tr.defined[i].name);
         free(tr.defined[i].declaration);

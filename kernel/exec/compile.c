@@ -360,15 +360,6 @@ static int ident_set_build(ident_set *set, const char *text)
     return 0;
 }
 
-static int ident_set_has(const ident_set *set, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = ident_hash(name, n) & (set->cap - 1); set->keys[i]; i = (i + 1) & (set->cap - 1))
-        if (set->lens[i] == n && memcmp(set->keys[i], name, n) == 0)
-            return 1;
-    return 0;
-}
-
 static void ident_set_free(ident_set *set)
 {
     free(set->keys);
@@ -425,13 +416,31 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
          * (1600 after 500 cells) cost ~1.5 ms per cell in tcc's symbol table. */
         ident_set used;
         int filter = !uses_own_headers(source) && ident_set_build(&used, source) == 0;
-        size_t n = 0;
-        const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
-        for (size_t i = 0; i < n; i++) {
-            if ((syms[i].kind == SYMBOL_VARIABLE || syms[i].kind == SYMBOL_FUNCTION) &&
-                syms[i].address && (!filter || ident_set_has(&used, syms[i].name)) &&
-                !is_redefined(unit, syms[i].name))
-                tcc_add_symbol(s, syms[i].name, syms[i].address);
+        if (filter) {
+            /* Walk the unit's words, not the session: cell 500 binds as fast as cell 1. */
+            for (size_t i = 0; i < used.cap; i++) {
+                if (!used.keys[i])
+                    continue;
+                char small[128];
+                char *name = used.lens[i] < sizeof small ? small : malloc(used.lens[i] + 1);
+                if (!name)
+                    continue;
+                memcpy(name, used.keys[i], used.lens[i]);
+                name[used.lens[i]] = 0;
+                const cell_symbol *y = cell_session_find(exec_g.session, name);
+                if (y && (y->kind == SYMBOL_VARIABLE || y->kind == SYMBOL_FUNCTION) && y->address &&
+                    !is_redefined(unit, name))
+                    tcc_add_symbol(s, name, y->address);
+                if (name != small)
+                    free(name);
+            }
+        } else {
+            size_t n = 0;
+            const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
+            for (size_t i = 0; i < n; i++)
+                if ((syms[i].kind == SYMBOL_VARIABLE || syms[i].kind == SYMBOL_FUNCTION) && syms[i].address &&
+                    !is_redefined(unit, syms[i].name))
+                    tcc_add_symbol(s, syms[i].name, syms[i].address);
         }
         if (filter)
             ident_set_free(&used);
