@@ -10,27 +10,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const c_keywords[] = {
-    "auto", "break", "case", "char", "const", "continue", "default", "do", "double",
-    "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
-    "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
-    "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
-    "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
-    "_Static_assert", "_Thread_local", "__attribute__", "__attribute", "typeof",
-    "__typeof__", "__typeof", "asm", "__asm__", "__asm", "__inline", "__inline__",
-    "__restrict", "__restrict__", "__const", "__volatile__", "__signed__", "__extension__",
-    "__alignof__", "__label__", NULL};
+/* Keywords with their lengths: identifiers are looked up on every token of every cell,
+ * so the length and first byte are compared before any memcmp. */
+#define KW(s) {s, sizeof(s) - 1}
+static const struct {
+    const char *s;
+    size_t n;
+} c_keywords[] = {
+    KW("auto"), KW("break"), KW("case"), KW("char"), KW("const"), KW("continue"), KW("default"), KW("do"),
+    KW("double"), KW("else"), KW("enum"), KW("extern"), KW("float"), KW("for"), KW("goto"), KW("if"),
+    KW("inline"), KW("int"), KW("long"), KW("register"), KW("restrict"), KW("return"), KW("short"),
+    KW("signed"), KW("sizeof"), KW("static"), KW("struct"), KW("switch"), KW("typedef"), KW("union"),
+    KW("unsigned"), KW("void"), KW("volatile"), KW("while"), KW("_Alignas"), KW("_Alignof"), KW("_Atomic"),
+    KW("_Bool"), KW("_Complex"), KW("_Generic"), KW("_Imaginary"), KW("_Noreturn"), KW("_Static_assert"),
+    KW("_Thread_local"), KW("__attribute__"), KW("__attribute"), KW("typeof"), KW("__typeof__"),
+    KW("__typeof"), KW("asm"), KW("__asm__"), KW("__asm"), KW("__inline"), KW("__inline__"),
+    KW("__restrict"), KW("__restrict__"), KW("__const"), KW("__volatile__"), KW("__signed__"),
+    KW("__extension__"), KW("__alignof__"), KW("__label__")};
+#undef KW
 
 int c_is_keyword(const char *name, size_t n)
 {
-    for (const char *const *k = c_keywords; *k; k++)
-        if (strlen(*k) == n && memcmp(*k, name, n) == 0)
+    if (n < 2 || n > 14 || !((name[0] >= 'a' && name[0] <= 'w') || name[0] == '_'))
+        return 0;
+    for (size_t k = 0; k < sizeof c_keywords / sizeof *c_keywords; k++)
+        if (c_keywords[k].n == n && c_keywords[k].s[0] == name[0] && memcmp(c_keywords[k].s, name, n) == 0)
             return 1;
     return 0;
 }
 
 int c_token_is(const char *text, const c_token *t, const char *s)
 {
+    if (t->end == t->start || text[t->start] != s[0])
+        return t->end == t->start && s[0] == 0; /* most calls end here, before strlen */
     size_t n = strlen(s);
     return t->end - t->start == n && memcmp(text + t->start, s, n) == 0;
 }
@@ -272,6 +284,8 @@ int c_lexer_next(c_lexer *lx, c_token *t)
     if (strchr("[](){}.&*+-~!/%<>^|?:;=,#", c)) {
         t->kind = C_TOKEN_PUNCT;
         for (const char *const *p = c_punctuators; *p; p++) {
+            if ((*p)[0] != c)
+                continue; /* most punctuators are one byte: no strlen, no memcmp */
             size_t n = strlen(*p);
             if (lx->pos + n <= lx->length && memcmp(lx->text + lx->pos, *p, n) == 0) {
                 for (size_t i = 0; i < n; i++)

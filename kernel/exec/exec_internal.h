@@ -95,6 +95,7 @@ typedef struct exec_state {
     volatile uint64_t *front_names;
     uint64_t names_hash;     /* introspect_names_hash() of this session, when valid */
     int names_hash_valid;
+    uint64_t names_sent;     /* hash of the names this process (or its parent) last sent; 0: none */
     char plot_format[8];     /* %plot: "png"/"svg" ("" = default png) */
     double plot_scale;       /* %plot scale (0 = default 1) */
     /* code of every committed cell plus the running one */
@@ -139,6 +140,9 @@ const char *crash_signal_name(int signo);
 void code_add_region(uintptr_t start, uintptr_t end, int cell, const char *source, const char *code);
 /* The unit source and cell text of the region starting at start, or NULL (not kept). */
 int code_region_texts(uintptr_t start, const char **source, const char **code);
+/* After a cell committed: forget its unit and text when it defined no function (its code
+ * can never again be on the stack of a crash), so sessions do not grow by them. */
+void code_drop_texts(int cell);
 void code_add_function(uintptr_t address, const char *name, int cell, int is_entry);
 /* The function of a cell containing pc, or NULL. */
 const code_function *code_find(uintptr_t pc);
@@ -222,8 +226,11 @@ int value_format(const void *value, size_t size, const char *type, char *buf, si
 /* ---- introspect.c ---- */
 /* Print the %who (names) or %whos (table) listing to stdout. */
 void introspect_whos(int detailed);
-json_t *introspect_names(void);
-/* A hash of what introspect_names would return (cheap: no JSON), to skip resending it. */
+/* Put the session's names into done: the whole list as `names`, or with as_delta (the
+ * front holds the list this process sent last) `names_added` (new or changed entries)
+ * and `names_removed` (names that are gone). */
+void introspect_names_into(json_t *done, int as_delta);
+/* A hash of the session's set of names (cheap: no JSON), to skip resending them. */
 uint64_t introspect_names_hash(void);
 json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level);
 json_t *introspect_complete(const char *code, int cursor_pos);

@@ -76,16 +76,20 @@ json_t *done_error(const char *ename, const char *evalue, json_t *traceback)
 static void send_done(json_t *done)
 {
     json_object_set_new(done, "pid", json_integer(getpid()));
-    /* The names list grows with the session (1600 entries after 500 cells: ~4 ms to
+    /* The names list grows with the session (1600 entries after 500 cells: ~12 ms to
      * build, send and parse); the front keeps the last one it got, so a cell that
-     * changed no name (most cells of a long session) does not resend it. */
+     * changed no name (most cells of a long session) sends nothing, and one that did
+     * sends only what changed when the front holds the list this process sent last
+     * (not so after %undo or a crash: an older executor then sends the whole list). */
     if (!exec_g.names_hash_valid) {
         exec_g.names_hash = introspect_names_hash();
         exec_g.names_hash_valid = 1;
     }
     uint64_t h = exec_g.names_hash;
     if (!exec_g.front_names || *exec_g.front_names != h) {
-        json_object_set_new(done, "names", introspect_names());
+        int as_delta = exec_g.front_names && exec_g.names_sent && *exec_g.front_names == exec_g.names_sent;
+        introspect_names_into(done, as_delta);
+        exec_g.names_sent = h;
         if (exec_g.front_names)
             *exec_g.front_names = h;
     }
@@ -597,6 +601,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         exec_g.names_hash_valid = 0;
     cell_session_commit(exec_g.session, &unit);
     cell_unit_free(&unit);
+    code_drop_texts(number);
     int interrupted = cairn_interrupted();
     cairn_set_interrupted(0);
     fflush(stdout);

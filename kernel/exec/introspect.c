@@ -56,9 +56,9 @@ static uint64_t symbol_fingerprint(const cell_symbol *s)
     return mix_text(h, s->declaration);
 }
 
-/* The JSON entry of each symbol, kept from one names list to the next (an executor's
- * copy is inherited by the cell process that becomes the next one), so 1600 entries are
- * not packed again for every cell that adds three. */
+/* The JSON entry of each symbol of the list this process last sent (or inherited from
+ * the executor it was forked from), keyed by symbol_fingerprint: entries are packed
+ * once, and the next list can be sent as what changed since this one. */
 typedef struct name_slot {
     uint64_t key; /* symbol_fingerprint */
     json_t *entry;
@@ -74,13 +74,11 @@ static json_t *pack_name(const cell_symbol *s)
                      s->declaration ? s->declaration : "", "cell", s->cell);
 }
 
-json_t *introspect_names(void)
+void introspect_names_into(json_t *done, int as_delta)
 {
-    json_t *out = json_array();
-    if (!exec_g.session)
-        return out;
+    json_t *all = json_array(), *added = json_array(), *removed = json_array();
     size_t n = 0;
-    const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
+    const cell_symbol *syms = exec_g.session ? cell_session_symbols(exec_g.session, &n) : NULL;
     /* A fresh table each time (entries of dropped symbols go with the old one). */
     size_t cap = 64;
     while (cap < 2 * n + 2)
@@ -95,8 +93,8 @@ json_t *introspect_names(void)
                 o = json_incref(name_cache[k].entry);
                 break;
             }
-        if (!o)
-            o = pack_name(s);
+        if (!o && (o = pack_name(s)) != NULL)
+            json_array_append(added, o); /* new, or changed: the front replaces it by name */
         if (!o)
             continue;
         for (size_t k = key & (cap - 1); table; k = (k + 1) & (cap - 1))
@@ -107,27 +105,46 @@ json_t *introspect_names(void)
             } else if (table[k].key == key) {
                 break; /* the same symbol twice: one cached entry is enough */
             }
-        json_array_append_new(out, o);
+        json_array_append_new(all, o);
     }
-    for (size_t k = 0; name_cache && k < name_cache_cap; k++)
-        if (name_cache[k].entry)
-            json_decref(name_cache[k].entry);
+    for (size_t k = 0; name_cache && k < name_cache_cap; k++) {
+        json_t *e = name_cache[k].entry;
+        if (!e)
+            continue;
+        const char *name = json_string_value(json_object_get(e, "name"));
+        if (as_delta && name && !cell_session_find(exec_g.session, name))
+            json_array_append_new(removed, json_string(name));
+        json_decref(e);
+    }
     free(name_cache);
     name_cache = table;
     name_cache_cap = table ? cap : 0;
-    return out;
+    if (as_delta) {
+        json_object_set_new(done, "names_added", added);
+        json_object_set_new(done, "names_removed", removed);
+        json_decref(all);
+    } else {
+        json_object_set_new(done, "names", all);
+        json_decref(added);
+        json_decref(removed);
+    }
 }
 
 uint64_t introspect_names_hash(void)
 {
-    uint64_t h = 0x84222325cbf29ce4ull;
+    /* Order-independent (a sum of mixed fingerprints): the front merges changes into its
+     * list, so the same set of names may sit in another order there. */
+    uint64_t h = 0;
     if (!exec_g.session)
-        return h;
+        return 0x84222325cbf29ce4ull;
     size_t n = 0;
     const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ symbol_fingerprint(&syms[i])) * 0x100000001B3ull + i;
-    return (h ^ n) * 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = symbol_fingerprint(&syms[i]);
+        x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
+        h += x ^ (x >> 29);
+    }
+    return ((h ^ n) * 0x9E3779B97F4A7C15ull) | 1; /* never 0: the front's "no names yet" */
 }
 
 static int type_is(const char *type, const char *want)

@@ -2,7 +2,7 @@
  *
  * Sources: C keywords and common types, the runtime API (api_docs.c, generated from the
  * headers), the magics, and the session's names that the executor sends with every
- * `done`. `x.` / `p->` complete the fields of runtime structs (mat, svd_result, ...) when
+ * `done` (whole, or as changes that names_merge applies). `x.` / `p->` complete the fields of runtime structs (mat, svd_result, ...) when
  * x is a session variable of that type. This works while a cell runs, since nothing here
  * needs the executor; when idle the front also asks the executor (live values) and
  * prefers its answer.
@@ -329,4 +329,36 @@ json_t *inspect_reply(const char *code, int cursor_pos, int detail_level, const 
     if (!reply)
         reply = json_pack("{s:s, s:b, s:{}, s:{}}", "status", "ok", "found", 0, "data", "metadata");
     return reply;
+}
+
+json_t *names_merge(const json_t *names, const json_t *added, const json_t *removed)
+{
+    json_t *drop = json_object(), *out = json_array();
+    if (!drop || !out) {
+        json_decref(drop);
+        json_decref(out);
+        return NULL;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(added, i, v) {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        if (name)
+            json_object_set(drop, name, json_true());
+    }
+    json_array_foreach(removed, i, v) {
+        if (json_is_string(v))
+            json_object_set(drop, json_string_value(v), json_true());
+    }
+    json_array_foreach(names, i, v) {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        if (!name || !json_object_get(drop, name))
+            json_array_append(out, v);
+    }
+    json_array_foreach(added, i, v) {
+        if (json_is_object(v))
+            json_array_append(out, v);
+    }
+    json_decref(drop);
+    return out;
 }

@@ -439,6 +439,18 @@ static void on_done(front *f, ipc_msg *m)
     if (json_is_array(names)) {
         json_decref(f->names);
         f->names = json_incref(names);
+        if (debug_enabled())
+            front_log("names: the whole list, %zu", json_array_size(names));
+    } else if (json_is_array(json_object_get(h, "names_added")) || json_is_array(json_object_get(h, "names_removed"))) {
+        json_t *merged = names_merge(f->names, json_object_get(h, "names_added"), json_object_get(h, "names_removed"));
+        if (merged) {
+            json_decref(f->names);
+            f->names = merged;
+        }
+        if (debug_enabled())
+            front_log("names: %zu added or changed, %zu removed, %zu now",
+                      json_array_size(json_object_get(h, "names_added")),
+                      json_array_size(json_object_get(h, "names_removed")), json_array_size(f->names));
     }
     if (!f->running || f->running_is_inspect) {
         front_log("executor sent done with no execute running");

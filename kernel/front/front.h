@@ -144,6 +144,9 @@ void history_free(history *h);
 
 /* ---- complete.c: completion and inspection without the executor ---- */
 
+/* The names list after a `done` that sent only changes: entries of names (by "name")
+ * that are neither in added nor in removed, then added. NULL when out of memory. */
+json_t *names_merge(const json_t *names, const json_t *added, const json_t *removed);
 /* complete_reply content for code/cursor_pos given the executor's cached names. */
 json_t *complete_reply(const char *code, int cursor_pos, const json_t *names);
 

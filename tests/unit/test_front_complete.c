@@ -91,6 +91,28 @@ int main(void)
     CHECK(json_is_false(json_object_get(r, "found")));
     json_decref(r);
 
+    /* Changes from a done merged into the list: my_counter becomes a function, pm is
+     * gone, fresh is new; the others stay once and in their order. */
+    json_t *added = json_loads("[{\"name\":\"my_counter\",\"kind\":\"function\",\"signature\":\"int my_counter(void)\"},"
+                               "{\"name\":\"fresh\",\"kind\":\"variable\",\"type\":\"double\"}]",
+                               0, NULL);
+    json_t *removed = json_loads("[\"pm\", \"never_there\"]", 0, NULL);
+    json_t *merged = names_merge(names, added, removed);
+    CHECK(merged && json_array_size(merged) == 4);
+    const char *order[] = {"my_matrix", "twice", "my_counter", "fresh"};
+    for (size_t i = 0; merged && i < 4; i++)
+        CHECK(strcmp(json_string_value(json_object_get(json_array_get(merged, i), "name")), order[i]) == 0);
+    CHECK(merged && strcmp(json_string_value(json_object_get(json_array_get(merged, 2), "kind")), "function") == 0);
+    r = complete_reply("my_c", 4, merged);
+    CHECK(json_array_size(json_object_get(r, "matches")) == 1 && has(r, "my_counter"));
+    json_decref(r);
+    json_t *same = names_merge(merged, NULL, NULL); /* nothing changed */
+    CHECK(same && json_equal(same, merged));
+    json_decref(same);
+    json_decref(merged);
+    json_decref(added);
+    json_decref(removed);
+
     json_decref(names);
     return check_summary("front_complete");
 }
