@@ -93,8 +93,9 @@ typedef struct exec_state {
     /* MAP_SHARED by the whole chain: the hash of the names the front holds (the last
      * `names` any executor sent), so a done omits them when they did not change. */
     volatile uint64_t *front_names;
-    uint64_t names_hash;     /* introspect_names_hash() of this session, when valid */
+    uint64_t names_hash;     /* introspect_names_update() of this session, when valid */
     int names_hash_valid;
+    int names_cell;          /* the cell whose names changed since (-1: look at all, -2: none) */
     uint64_t names_sent;     /* hash of the names this process (or its parent) last sent; 0: none */
     char plot_format[8];     /* %plot: "png"/"svg" ("" = default png) */
     double plot_scale;       /* %plot scale (0 = default 1) */
@@ -226,12 +227,14 @@ int value_format(const void *value, size_t size, const char *type, char *buf, si
 /* ---- introspect.c ---- */
 /* Print the %who (names) or %whos (table) listing to stdout. */
 void introspect_whos(int detailed);
+/* Bring this process's record of the session's names up to date after cell `cell`
+ * committed (-1: look at every name) and return the hash of the set of names. */
+uint64_t introspect_names_update(int cell);
 /* Put the session's names into done: the whole list as `names`, or with as_delta (the
- * front holds the list this process sent last) `names_added` (new or changed entries)
- * and `names_removed` (names that are gone). */
+ * front holds the record as this process last sent it) `names_added` (new or changed
+ * entries) and `names_removed` (names that are gone) since then. done NULL: only mark
+ * the record as sent. */
 void introspect_names_into(json_t *done, int as_delta);
-/* A hash of the session's set of names (cheap: no JSON), to skip resending them. */
-uint64_t introspect_names_hash(void);
 json_t *introspect_inspect(const char *code, int cursor_pos, int detail_level);
 json_t *introspect_complete(const char *code, int cursor_pos);
 

@@ -82,17 +82,20 @@ static void send_done(json_t *done)
      * sends only what changed when the front holds the list this process sent last
      * (not so after %undo or a crash: an older executor then sends the whole list). */
     if (!exec_g.names_hash_valid) {
-        exec_g.names_hash = introspect_names_hash();
+        exec_g.names_hash = introspect_names_update(exec_g.names_cell);
         exec_g.names_hash_valid = 1;
+        exec_g.names_cell = -2;
     }
     uint64_t h = exec_g.names_hash;
     if (!exec_g.front_names || *exec_g.front_names != h) {
         int as_delta = exec_g.front_names && exec_g.names_sent && *exec_g.front_names == exec_g.names_sent;
         introspect_names_into(done, as_delta);
-        exec_g.names_sent = h;
         if (exec_g.front_names)
             *exec_g.front_names = h;
+    } else {
+        introspect_names_into(NULL, 0); /* the front has them already */
     }
+    exec_g.names_sent = h;
     if (!json_object_get(done, "user_expressions"))
         json_object_set_new(done, "user_expressions", json_object());
     exec_send(done);
@@ -597,8 +600,11 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     /* Every name a cell adds or changes is in unit.defined; only a directive (#undef)
      * can drop one otherwise. Else the names are those of the executor we came from,
      * and so is their hash (0.25 ms to compute after 500 cells). */
-    if (unit.ndefined > 0 || strchr(code, '#'))
+    if (unit.ndefined > 0 || strchr(code, '#')) {
         exec_g.names_hash_valid = 0;
+        if (exec_g.names_cell != -1) /* -1: the first record of all names is still to be made */
+            exec_g.names_cell = number;
+    }
     cell_session_commit(exec_g.session, &unit);
     cell_unit_free(&unit);
     code_drop_texts(number);
@@ -786,6 +792,7 @@ static int execute(json_t *req)
 int executor_run(int exec_fd)
 {
     memset(&exec_g, 0, sizeof exec_g);
+    exec_g.names_cell = -1;
     exec_g.fd = exec_fd;
     setpgid(0, 0);
     signal(SIGINT, SIG_IGN);

@@ -56,15 +56,112 @@ static uint64_t symbol_fingerprint(const cell_symbol *s)
     return mix_text(h, s->declaration);
 }
 
-/* The JSON entry of each symbol of the list this process last sent (or inherited from
- * the executor it was forked from), keyed by symbol_fingerprint: entries are packed
- * once, and the next list can be sent as what changed since this one. */
-typedef struct name_slot {
-    uint64_t key; /* symbol_fingerprint */
-    json_t *entry;
-} name_slot;
-static name_slot *name_cache;
-static size_t name_cache_cap;
+/* This process's record of the session's names: name -> fingerprint, with the hash of
+ * the set, and the names changed since the record was last sent to the front. It is
+ * inherited by the cell process that becomes the next executor, which updates only the
+ * names its cell touched: nothing here walks (or writes to) all 1600 names of a long
+ * session for a cell that adds three. */
+typedef struct name_record {
+    char **names; /* open addressing; NULL empty, name_gone deleted */
+    uint64_t *fps;
+    size_t cap, used, count;
+    uint64_t sum; /* sum of mix_fingerprint over the names */
+    char **changed, **removed;
+    size_t nchanged, capchanged, nremoved, capremoved;
+} name_record;
+static name_record rec;
+static char name_gone[1];
+
+static uint64_t mix_fingerprint(uint64_t x)
+{
+    x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
+    return x ^ (x >> 29);
+}
+
+static uint64_t record_hash(void)
+{
+    /* Order-independent: the front merges changes into its list, so the same set of
+     * names may sit there in another order. Never 0, the front's "no names yet". */
+    return ((rec.sum ^ rec.count) * 0x9E3779B97F4A7C15ull) | 1;
+}
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+/* Slot of name, or of the empty slot where it would go (cap > 0). */
+static size_t record_slot(const char *name, int *found)
+{
+    size_t i = name_hash(name) & (rec.cap - 1), tomb = (size_t)-1;
+    for (; rec.names[i]; i = (i + 1) & (rec.cap - 1)) {
+        if (rec.names[i] == name_gone) {
+            if (tomb == (size_t)-1)
+                tomb = i;
+        } else if (strcmp(rec.names[i], name) == 0) {
+            *found = 1;
+            return i;
+        }
+    }
+    *found = 0;
+    return tomb != (size_t)-1 ? tomb : i;
+}
+
+static int record_grow(void)
+{
+    size_t cap = rec.cap ? rec.cap : 64;
+    while ((rec.count + 1) * 2 >= cap)
+        cap *= 2;
+    char **names = calloc(cap, sizeof *names);
+    uint64_t *fps = calloc(cap, sizeof *fps);
+    if (!names || !fps) {
+        free(names);
+        free(fps);
+        return -1;
+    }
+    for (size_t i = 0; i < rec.cap; i++)
+        if (rec.names[i] && rec.names[i] != name_gone) {
+            size_t j = name_hash(rec.names[i]) & (cap - 1);
+            while (names[j])
+                j = (j + 1) & (cap - 1);
+            names[j] = rec.names[i];
+            fps[j] = rec.fps[i];
+        }
+    free(rec.names);
+    free(rec.fps);
+    rec.names = names;
+    rec.fps = fps;
+    rec.cap = cap;
+    rec.used = rec.count;
+    return 0;
+}
+
+static void push_name(char ***v, size_t *n, size_t *cap, const char *name)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        char **p = realloc(*v, c * sizeof *p);
+        if (!p)
+            return;
+        *v = p;
+        *cap = c;
+    }
+    char *copy = strdup(name);
+    if (copy)
+        (*v)[(*n)++] = copy;
+}
+
+static void clear_changes(void)
+{
+    for (size_t i = 0; i < rec.nchanged; i++)
+        free(rec.changed[i]);
+    for (size_t i = 0; i < rec.nremoved; i++)
+        free(rec.removed[i]);
+    rec.nchanged = rec.nremoved = 0;
+}
 
 static json_t *pack_name(const cell_symbol *s)
 {
@@ -74,77 +171,79 @@ static json_t *pack_name(const cell_symbol *s)
                      s->declaration ? s->declaration : "", "cell", s->cell);
 }
 
-void introspect_names_into(json_t *done, int as_delta)
+uint64_t introspect_names_update(int cell)
 {
-    json_t *all = json_array(), *added = json_array(), *removed = json_array();
     size_t n = 0;
     const cell_symbol *syms = exec_g.session ? cell_session_symbols(exec_g.session, &n) : NULL;
-    /* A fresh table each time (entries of dropped symbols go with the old one). */
-    size_t cap = 64;
-    while (cap < 2 * n + 2)
-        cap *= 2;
-    name_slot *table = calloc(cap, sizeof *table);
     for (size_t i = 0; i < n; i++) {
-        const cell_symbol *s = &syms[i];
-        uint64_t key = symbol_fingerprint(s);
-        json_t *o = NULL;
-        for (size_t k = key & (name_cache_cap - 1); name_cache && name_cache[k].entry; k = (k + 1) & (name_cache_cap - 1))
-            if (name_cache[k].key == key) {
-                o = json_incref(name_cache[k].entry);
-                break;
-            }
-        if (!o && (o = pack_name(s)) != NULL)
-            json_array_append(added, o); /* new, or changed: the front replaces it by name */
-        if (!o)
+        const cell_symbol *y = &syms[i];
+        if ((cell >= 0 && y->cell != cell) || !y->name)
+            continue; /* a symbol keeps the number of the cell that last defined it */
+        if ((rec.used + 1) * 4 >= rec.cap * 3 && record_grow() < 0)
+            break;
+        uint64_t fp = symbol_fingerprint(y);
+        int found;
+        size_t at = record_slot(y->name, &found);
+        if (found && rec.fps[at] == fp)
             continue;
-        for (size_t k = key & (cap - 1); table; k = (k + 1) & (cap - 1))
-            if (!table[k].entry) {
-                table[k].key = key;
-                table[k].entry = json_incref(o);
+        if (found) {
+            rec.sum -= mix_fingerprint(rec.fps[at]);
+        } else {
+            char *copy = strdup(y->name);
+            if (!copy)
                 break;
-            } else if (table[k].key == key) {
-                break; /* the same symbol twice: one cached entry is enough */
-            }
-        json_array_append_new(all, o);
+            if (!rec.names[at])
+                rec.used++;
+            rec.names[at] = copy;
+            rec.count++;
+        }
+        rec.fps[at] = fp;
+        rec.sum += mix_fingerprint(fp);
+        push_name(&rec.changed, &rec.nchanged, &rec.capchanged, y->name);
     }
-    for (size_t k = 0; name_cache && k < name_cache_cap; k++) {
-        json_t *e = name_cache[k].entry;
-        if (!e)
-            continue;
-        const char *name = json_string_value(json_object_get(e, "name"));
-        if (as_delta && name && !cell_session_find(exec_g.session, name))
-            json_array_append_new(removed, json_string(name));
-        json_decref(e);
-    }
-    free(name_cache);
-    name_cache = table;
-    name_cache_cap = table ? cap : 0;
-    if (as_delta) {
-        json_object_set_new(done, "names_added", added);
-        json_object_set_new(done, "names_removed", removed);
-        json_decref(all);
-    } else {
-        json_object_set_new(done, "names", all);
-        json_decref(added);
-        json_decref(removed);
-    }
+    /* Every name of the session is recorded now; more recorded than there are means
+     * some went (#undef): find them. */
+    if (rec.count > n)
+        for (size_t i = 0; i < rec.cap; i++) {
+            char *name = rec.names[i];
+            if (!name || name == name_gone || cell_session_find(exec_g.session, name))
+                continue;
+            push_name(&rec.removed, &rec.nremoved, &rec.capremoved, name);
+            rec.sum -= mix_fingerprint(rec.fps[i]);
+            rec.count--;
+            free(name);
+            rec.names[i] = name_gone;
+        }
+    return record_hash();
 }
 
-uint64_t introspect_names_hash(void)
+void introspect_names_into(json_t *done, int as_delta)
 {
-    /* Order-independent (a sum of mixed fingerprints): the front merges changes into its
-     * list, so the same set of names may sit in another order there. */
-    uint64_t h = 0;
-    if (!exec_g.session)
-        return 0x84222325cbf29ce4ull;
     size_t n = 0;
-    const cell_symbol *syms = cell_session_symbols(exec_g.session, &n);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t x = symbol_fingerprint(&syms[i]);
-        x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
-        h += x ^ (x >> 29);
+    const cell_symbol *syms = exec_g.session ? cell_session_symbols(exec_g.session, &n) : NULL;
+    if (as_delta) {
+        json_t *added = json_array(), *removed = json_array(), *seen = json_object();
+        for (size_t i = 0; i < rec.nchanged; i++) {
+            const cell_symbol *y = cell_session_find(exec_g.session, rec.changed[i]);
+            if (y && !json_object_get(seen, y->name)) {
+                json_object_set_new(seen, y->name, json_true());
+                json_array_append_new(added, pack_name(y));
+            }
+        }
+        for (size_t i = 0; i < rec.nremoved; i++)
+            if (!cell_session_find(exec_g.session, rec.removed[i]))
+                json_array_append_new(removed, json_string(rec.removed[i]));
+        json_decref(seen);
+        json_object_set_new(done, "names_added", added);
+        json_object_set_new(done, "names_removed", removed);
+    } else if (done) {
+        json_t *all = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (syms[i].name)
+                json_array_append_new(all, pack_name(&syms[i]));
+        json_object_set_new(done, "names", all);
     }
-    return ((h ^ n) * 0x9E3779B97F4A7C15ull) | 1; /* never 0: the front's "no names yet" */
+    clear_changes();
 }
 
 static int type_is(const char *type, const char *want)

@@ -2,7 +2,8 @@
  *
  * Sources: C keywords and common types, the runtime API (api_docs.c, generated from the
  * headers), the magics, and the session's names that the executor sends with every
- * `done` (whole, or as changes that names_merge applies). `x.` / `p->` complete the fields of runtime structs (mat, svd_result, ...) when
+ * `done` (a whole list, or the changes names_apply makes to the front's copy, kept as an
+ * object by name so a change costs the same however long the session is). `x.` / `p->` complete the fields of runtime structs (mat, svd_result, ...) when
  * x is a session variable of that type. This works while a cell runs, since nothing here
  * needs the executor; when idle the front also asks the executor (live values) and
  * prefers its answer.
@@ -143,13 +144,9 @@ static int starts_with(const char *s, const char *prefix, size_t plen)
 /* The type name of session variable `name` with qualifiers, '*' and "struct " removed. */
 static char *variable_base_type(const json_t *names, const char *name, size_t nlen)
 {
-    size_t i;
-    json_t *e;
-    json_array_foreach(names, i, e) {
-        const char *n = json_string_value(json_object_get(e, "name"));
-        const char *t = json_string_value(json_object_get(e, "type"));
-        if (!n || !t || strlen(n) != nlen || memcmp(n, name, nlen) != 0)
-            continue;
+    const json_t *e = json_object_getn(names, name, nlen);
+    const char *t = json_string_value(json_object_get(e, "type"));
+    if (t) {
         char *buf = strdup(t);
         if (!buf)
             return NULL;
@@ -239,10 +236,9 @@ json_t *complete_reply(const char *code, int cursor_pos, const json_t *names)
     /* Nothing typed yet and not after '.': listing everything would be noise. */
     if (plen == 0 || isdigit((unsigned char)prefix[0]))
         goto done;
-    size_t i;
+    const char *n;
     json_t *e;
-    json_array_foreach(names, i, e) {
-        const char *n = json_string_value(json_object_get(e, "name"));
+    json_object_foreach((json_t *)names, n, e) {
         const char *kind = json_string_value(json_object_get(e, "kind"));
         const char *sig = json_string_value(json_object_get(e, "signature"));
         if (!sig)
@@ -289,12 +285,8 @@ json_t *inspect_reply(const char *code, int cursor_pos, int detail_level, const 
     json_t *reply = NULL;
     char plain[4096], md[4096];
     if (name) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(names, i, e) {
-            const char *n = json_string_value(json_object_get(e, "name"));
-            if (!n || strcmp(n, name) != 0)
-                continue;
+        const json_t *e = json_object_get(names, name);
+        if (e) {
             const char *kind = json_string_value(json_object_get(e, "kind"));
             const char *type = json_string_value(json_object_get(e, "type"));
             const char *sig = json_string_value(json_object_get(e, "signature"));
@@ -304,7 +296,6 @@ json_t *inspect_reply(const char *code, int cursor_pos, int detail_level, const 
                      doc && *doc ? "\n\n" : "", doc ? doc : "");
             snprintf(md, sizeof md, "```c\n%s\n```\n%s", decl, doc ? doc : "");
             reply = inspect_found(plain, md);
-            break;
         }
         for (size_t k = 0; !reply && k < api_docs_count; k++) {
             if (strcmp(api_docs[k].name, name) != 0)
@@ -331,34 +322,30 @@ json_t *inspect_reply(const char *code, int cursor_pos, int detail_level, const 
     return reply;
 }
 
-json_t *names_merge(const json_t *names, const json_t *added, const json_t *removed)
+json_t *names_from_list(const json_t *list)
 {
-    json_t *drop = json_object(), *out = json_array();
-    if (!drop || !out) {
-        json_decref(drop);
-        json_decref(out);
-        return NULL;
-    }
+    json_t *names = json_object();
     size_t i;
     json_t *v;
-    json_array_foreach(added, i, v) {
+    json_array_foreach(list, i, v) {
         const char *name = json_string_value(json_object_get(v, "name"));
-        if (name)
-            json_object_set(drop, name, json_true());
+        if (names && name && json_is_object(v))
+            json_object_set(names, name, v);
     }
+    return names;
+}
+
+void names_apply(json_t *names, const json_t *added, const json_t *removed)
+{
+    size_t i;
+    json_t *v;
     json_array_foreach(removed, i, v) {
         if (json_is_string(v))
-            json_object_set(drop, json_string_value(v), json_true());
-    }
-    json_array_foreach(names, i, v) {
-        const char *name = json_string_value(json_object_get(v, "name"));
-        if (!name || !json_object_get(drop, name))
-            json_array_append(out, v);
+            json_object_del(names, json_string_value(v));
     }
     json_array_foreach(added, i, v) {
-        if (json_is_object(v))
-            json_array_append(out, v);
+        const char *name = json_string_value(json_object_get(v, "name"));
+        if (name && json_is_object(v))
+            json_object_set(names, name, v);
     }
-    json_decref(drop);
-    return out;
 }

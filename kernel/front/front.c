@@ -437,20 +437,19 @@ static void on_done(front *f, ipc_msg *m)
     f->sup.ready = 1;
     json_t *names = json_object_get(h, "names");
     if (json_is_array(names)) {
-        json_decref(f->names);
-        f->names = json_incref(names);
+        json_t *copy = names_from_list(names);
+        if (copy) {
+            json_decref(f->names);
+            f->names = copy;
+        }
         if (debug_enabled())
             front_log("names: the whole list, %zu", json_array_size(names));
     } else if (json_is_array(json_object_get(h, "names_added")) || json_is_array(json_object_get(h, "names_removed"))) {
-        json_t *merged = names_merge(f->names, json_object_get(h, "names_added"), json_object_get(h, "names_removed"));
-        if (merged) {
-            json_decref(f->names);
-            f->names = merged;
-        }
+        names_apply(f->names, json_object_get(h, "names_added"), json_object_get(h, "names_removed"));
         if (debug_enabled())
             front_log("names: %zu added or changed, %zu removed, %zu now",
                       json_array_size(json_object_get(h, "names_added")),
-                      json_array_size(json_object_get(h, "names_removed")), json_array_size(f->names));
+                      json_array_size(json_object_get(h, "names_removed")), json_object_size(f->names));
     }
     if (!f->running || f->running_is_inspect) {
         front_log("executor sent done with no execute running");
@@ -533,7 +532,7 @@ static void on_chain_gone(front *f)
         close(f->sup.err_fd);
     f->sup.out_fd = f->sup.err_fd = -1;
     json_decref(f->names);
-    f->names = json_array();
+    f->names = json_object();
     if (f->running) {
         if (f->running_is_inspect)
             finish_forward(f, NULL);
@@ -710,7 +709,7 @@ static int run_front_magic(front *f, pending *p, const char *code)
         front_log("%%reset: restarting the executor chain");
         supervisor_stop(&f->sup, 0.1);
         json_decref(f->names);
-        f->names = json_array();
+        f->names = json_object();
         supervisor_start(&f->sup);
         publish_stdout(f, parent, "reset: a fresh, empty session\n");
     }
@@ -1368,7 +1367,7 @@ int front_main(const char *connection_file)
     f->sup.fd = f->sup.out_fd = f->sup.err_fd = f->sup.guard_fd = -1;
     f->out.name = "stdout";
     f->err.name = "stderr";
-    f->names = json_array();
+    f->names = json_object();
     f->started_at = front_now();
     wire_new_id(f->session);
     json_t *conn = NULL;

@@ -144,9 +144,11 @@ void history_free(history *h);
 
 /* ---- complete.c: completion and inspection without the executor ---- */
 
-/* The names list after a `done` that sent only changes: entries of names (by "name")
- * that are neither in added nor in removed, then added. NULL when out of memory. */
-json_t *names_merge(const json_t *names, const json_t *added, const json_t *removed);
+/* The front's copy of the session's names, an object name -> entry, from a `names` list. */
+json_t *names_from_list(const json_t *list);
+/* Apply the changes a `done` sent (names_added entries replace or add by name,
+ * names_removed names go) to that object. */
+void names_apply(json_t *names, const json_t *added, const json_t *removed);
 /* complete_reply content for code/cursor_pos given the executor's cached names. */
 json_t *complete_reply(const char *code, int cursor_pos, const json_t *names);
 
@@ -191,7 +193,7 @@ typedef struct front {
     double inspect_deadline;
     double execute_sent_at; /* when the running execute went to the executor (debug timing) */
     int waiting_input;      /* the cell asked for input; reply goes to the executor */
-    json_t *names;          /* names array from the last `done` */
+    json_t *names;          /* the session's names by name (names_from_list, names_apply) */
     ipc_msg held;           /* an executor message received but sent after a pipe read */
     int has_held;
     double held_sent_at;

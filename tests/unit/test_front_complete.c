@@ -23,12 +23,14 @@ static int geti(json_t *rep, const char *k)
 
 int main(void)
 {
-    json_t *names = json_loads("[{\"name\":\"my_counter\",\"kind\":\"variable\",\"type\":\"int\"},"
+    json_t *list = json_loads("[{\"name\":\"my_counter\",\"kind\":\"variable\",\"type\":\"int\"},"
                                "{\"name\":\"my_matrix\",\"kind\":\"variable\",\"type\":\"mat\"},"
                                "{\"name\":\"pm\",\"kind\":\"variable\",\"type\":\"const mat *\"},"
                                "{\"name\":\"twice\",\"kind\":\"function\",\"signature\":\"int twice(int v)\",\"doc\":\"\"}]",
                                0, NULL);
-    CHECK(names != NULL);
+    CHECK(list != NULL);
+    json_t *names = names_from_list(list);
+    CHECK(names && json_object_size(names) == 4);
 
     json_t *r = complete_reply("x = my_", 7, names);
     CHECK(json_array_size(json_object_get(r, "matches")) == 2 && has(r, "my_counter") && has(r, "my_matrix"));
@@ -91,28 +93,34 @@ int main(void)
     CHECK(json_is_false(json_object_get(r, "found")));
     json_decref(r);
 
-    /* Changes from a done merged into the list: my_counter becomes a function, pm is
-     * gone, fresh is new; the others stay once and in their order. */
+    /* Changes from a done applied to the front's copy: my_counter becomes a function,
+     * pm is gone, fresh is new, the others stay once. */
     json_t *added = json_loads("[{\"name\":\"my_counter\",\"kind\":\"function\",\"signature\":\"int my_counter(void)\"},"
                                "{\"name\":\"fresh\",\"kind\":\"variable\",\"type\":\"double\"}]",
                                0, NULL);
     json_t *removed = json_loads("[\"pm\", \"never_there\"]", 0, NULL);
-    json_t *merged = names_merge(names, added, removed);
-    CHECK(merged && json_array_size(merged) == 4);
-    const char *order[] = {"my_matrix", "twice", "my_counter", "fresh"};
-    for (size_t i = 0; merged && i < 4; i++)
-        CHECK(strcmp(json_string_value(json_object_get(json_array_get(merged, i), "name")), order[i]) == 0);
-    CHECK(merged && strcmp(json_string_value(json_object_get(json_array_get(merged, 2), "kind")), "function") == 0);
-    r = complete_reply("my_c", 4, merged);
+    names_apply(names, added, removed);
+    CHECK(json_object_size(names) == 4);
+    CHECK(json_object_get(names, "pm") == NULL && json_object_get(names, "fresh") != NULL &&
+          json_object_get(names, "my_matrix") != NULL && json_object_get(names, "twice") != NULL);
+    CHECK(strcmp(json_string_value(json_object_get(json_object_get(names, "my_counter"), "kind")), "function") == 0);
+    r = complete_reply("my_c", 4, names);
     CHECK(json_array_size(json_object_get(r, "matches")) == 1 && has(r, "my_counter"));
     json_decref(r);
-    json_t *same = names_merge(merged, NULL, NULL); /* nothing changed */
-    CHECK(same && json_equal(same, merged));
-    json_decref(same);
-    json_decref(merged);
+    r = complete_reply("pm->co", 6, names); /* pm is gone: no members to offer */
+    CHECK(!has(r, "cols"));
+    json_decref(r);
+    r = inspect_reply("my_counter", 3, 0, names);
+    CHECK(strstr(json_string_value(json_object_get(json_object_get(r, "data"), "text/plain")), "int my_counter(void)") != NULL);
+    json_decref(r);
+    json_t *before = json_deep_copy(names);
+    names_apply(names, NULL, NULL); /* nothing changed */
+    CHECK(json_equal(before, names));
+    json_decref(before);
     json_decref(added);
     json_decref(removed);
 
     json_decref(names);
+    json_decref(list);
     return check_summary("front_complete");
 }
