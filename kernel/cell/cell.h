@@ -65,6 +65,13 @@ typedef struct cell_unit {
  * are defined by this unit: never tcc_add_symbol an older address for those names. */
 int cell_translate(const cell_session *s, const char *code, int number, cell_unit *out);
 
+/* After the unit compiled (defined[i].address set for variables and functions): drop
+ * what the cell defines inside conditional groups tcc skipped (`#if 0`, the `#else` of a
+ * true `#if`, ...) — definitions, macros, types, declarations, includes — so they do not
+ * enter the session and do not replace older definitions. The unit's defined list ends
+ * with markers (cairn_branch_K) until this is called. Call before cell_session_commit. */
+void cell_unit_drop_undefined(cell_unit *u);
+
 /* Make a unit's definitions visible to later cells (after it compiled and ran; the
  * executor has set defined[i].address for variables and functions first). Commit a
  * unit once: it hands its pending prelude entries over to the session. */

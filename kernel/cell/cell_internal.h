@@ -75,6 +75,7 @@ typedef struct member_list {
     char **names;
     char **types;
     size_t n;
+    unsigned branch; /* pending only: the cell's conditional branch it came from (0: none) */
 } member_list;
 
 struct cell_session {
@@ -95,21 +96,47 @@ struct cell_session {
     strmap header_names;   /* functions/objects the included headers declare (cell_headers.c) */
 };
 
-/* What a translated cell adds to the session (owned by cell_unit.pending). */
+/* What a translated cell adds to the session (owned by cell_unit.pending).
+ *
+ * Branches: every group of a conditional directive in the cell (`#if`, `#ifdef`,
+ * `#ifndef`, `#elif`, `#else`) is numbered 1, 2, ... in text order; what the cell
+ * defines inside one carries the number of the innermost group around it (0: outside
+ * any conditional). The unit defines a marker `char cairn_branch_K;` right after each
+ * top-level conditional directive, so after compiling, a marker with an address means
+ * tcc compiled that group; cell_unit_drop_undefined then drops whatever came from a
+ * group tcc skipped, so it neither enters the session nor replaces an older definition. */
 typedef struct pending_entry {
     int kind;
     char *text;
     char **keys;
     size_t nkeys;
+    unsigned branch;
 } pending_entry;
+
+/* Names learned from a cell (typedef names, void functions, ...), each with its branch. */
+typedef struct fact_list {
+    char **names;
+    unsigned *branch;
+    size_t n;
+} fact_list;
+
+/* Append name (taken over; NULL is ignored) with its branch. */
+void fact_push(fact_list *f, char *name, unsigned branch);
 
 typedef struct cell_pending {
     pending_entry *entries;
     size_t nentries, capentries;
-    char **types, **void_functions, **constants, **header_names;
-    size_t ntypes, nvoid, nconstants, nheader_names;
+    fact_list types, void_functions, constants, header_names;
     member_list *members;
     size_t nmembers;
+    /* Set by cell_translate when the cell has conditionals: the unit's defined symbols
+     * end with nbranches markers (cairn_branch_1 .. cairn_branch_N), and for each other
+     * defined symbol its branch and how many pending entries existed when it was made
+     * (an #undef entry after it removes a macro symbol made before it). */
+    unsigned nbranches;
+    unsigned *defined_branch;
+    size_t *defined_seq;
+    size_t ndefined_info;
 } cell_pending;
 
 void cell_pending_free(cell_pending *p);
@@ -121,8 +148,24 @@ void cell_entry_index(prelude_entry *e);
 void cell_entry_unindex(prelude_entry *e);
 
 /* Type facts of split text (typedef names, void functions, macros and enumerators,
- * struct members) appended to p: for cells, included headers and the runtime headers. */
-int cell_collect_facts(const cell_session *s, const char *code, const cell_split_result *r, cell_pending *p);
+ * struct members) appended to p: for cells, included headers and the runtime headers.
+ * Each fact gets item_branch[i] of the item it comes from, or branch when item_branch
+ * is NULL. */
+int cell_collect_facts(const cell_session *s, const char *code, const cell_split_result *r, const unsigned *item_branch,
+                       unsigned branch, cell_pending *p);
+
+/* Conditional directives followed through a text, for numbering its branches (see
+ * pending_entry): feed every preprocessor line in order. */
+typedef struct cond_walk {
+    unsigned stack[128];
+    size_t depth, overflow;
+    unsigned next; /* branches numbered so far */
+} cond_walk;
+/* The branch the lines after the last fed one are in (0: none). */
+unsigned cond_current(const cond_walk *w);
+/* Feed a preprocessor line (text[0..n), starting with '#'); returns the branch it opens
+ * (#if, #ifdef, #ifndef, #elif, #else), else 0. */
+unsigned cond_feed(cond_walk *w, const char *text, size_t n);
 
 /* Names of the functions and objects declared at file scope by the headers that
  * include_lines ("#include <time.h>\n") bring in, added to *out. 0, or -1 when tcc

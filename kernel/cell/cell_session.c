@@ -473,27 +473,44 @@ void cell_pending_free(cell_pending *p)
         free_strings(p->entries[i].keys, p->entries[i].nkeys);
     }
     free(p->entries);
-    free_strings(p->types, p->ntypes);
-    free_strings(p->void_functions, p->nvoid);
-    free_strings(p->constants, p->nconstants);
-    free_strings(p->header_names, p->nheader_names);
+    fact_list *lists[] = {&p->types, &p->void_functions, &p->constants, &p->header_names};
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
+        free_strings(lists[k]->names, lists[k]->n);
+        free(lists[k]->branch);
+    }
     for (size_t i = 0; i < p->nmembers; i++)
         member_list_free(&p->members[i]);
     free(p->members);
+    free(p->defined_branch);
+    free(p->defined_seq);
     free(p);
+}
+
+void fact_push(fact_list *f, char *name, unsigned branch)
+{
+    if (!name)
+        return;
+    char **v = realloc(f->names, (f->n + 1) * sizeof *v);
+    if (v)
+        f->names = v;
+    unsigned *b = v ? realloc(f->branch, (f->n + 1) * sizeof *b) : NULL;
+    if (!b) {
+        free(name);
+        return;
+    }
+    f->branch = b;
+    f->names[f->n] = name;
+    f->branch[f->n++] = branch;
 }
 
 /* Facts (type names, void functions, constants, members) of a pending go into s. */
 static void apply_facts(cell_session *s, cell_pending *p)
 {
-    for (size_t i = 0; i < p->ntypes; i++)
-        strmap_put(&s->types, p->types[i], strlen(p->types[i]), 1);
-    for (size_t i = 0; i < p->nvoid; i++)
-        strmap_put(&s->void_functions, p->void_functions[i], strlen(p->void_functions[i]), 1);
-    for (size_t i = 0; i < p->nconstants; i++)
-        strmap_put(&s->constants, p->constants[i], strlen(p->constants[i]), 1);
-    for (size_t i = 0; i < p->nheader_names; i++)
-        strmap_put(&s->header_names, p->header_names[i], strlen(p->header_names[i]), 1);
+    const fact_list *lists[] = {&p->types, &p->void_functions, &p->constants, &p->header_names};
+    strmap *maps[] = {&s->types, &s->void_functions, &s->constants, &s->header_names};
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
+        for (size_t i = 0; i < lists[k]->n; i++)
+            strmap_put(maps[k], lists[k]->names[i], strlen(lists[k]->names[i]), 1);
     for (size_t i = 0; i < p->nmembers; i++)
         session_put_members(s, &p->members[i]);
 }
@@ -524,7 +541,7 @@ static void learn_header(cell_session *s, const char *path)
     if (cell_split(text, split_is_type, s, &r) == 0) {
         cell_pending *p = calloc(1, sizeof *p);
         if (p) {
-            cell_collect_facts(s, text, &r, p);
+            cell_collect_facts(s, text, &r, NULL, 0, p);
             apply_facts(s, p);
             cell_pending_free(p);
         }
@@ -738,9 +755,13 @@ void cell_session_commit(cell_session *s, const cell_unit *u)
     if (!s || !u || u->error)
         return;
     cell_pending *p = u->pending;
+    /* Branch markers still there (cell_unit_drop_undefined was not called) are no names. */
+    size_t ndefined = u->ndefined;
+    if (p && p->nbranches && p->nbranches <= ndefined)
+        ndefined -= p->nbranches;
     /* Names defined as variables or functions stop being type names or void functions;
      * the facts of this cell then say what they are now. */
-    for (size_t i = 0; i < u->ndefined; i++) {
+    for (size_t i = 0; i < ndefined; i++) {
         const cell_symbol *y = &u->defined[i];
         if (y->kind == SYMBOL_VARIABLE || y->kind == SYMBOL_FUNCTION) {
             strmap_del(&s->types, y->name, strlen(y->name));
@@ -772,7 +793,7 @@ void cell_session_commit(cell_session *s, const cell_unit *u)
         }
         apply_facts(s, p);
     }
-    for (size_t i = 0; i < u->ndefined; i++)
+    for (size_t i = 0; i < ndefined; i++)
         put_symbol(s, &u->defined[i]);
     if (s->nentries > 64 && s->nlive * 2 < s->nentries)
         compact_entries(s);

@@ -46,11 +46,55 @@ typedef struct translator {
     strmap header_names; /* declared by system headers this cell includes for the first time */
     strmap hide;         /* header declarations hidden from this cell's globals (cell_headers.c) */
     strmap touched_macros; /* names this cell #defines or #undefs */
+    strmap uncond_includes; /* includes of this cell outside any conditional */
+    /* Conditional branches (see pending_entry in cell_internal.h): the branch of the
+     * item being translated, the one its directive opens, and per defined symbol its
+     * branch and the number of pending entries when it was made. */
+    unsigned branch, opens;
+    unsigned *defined_branch;
+    size_t *defined_seq;
     char *error;
     int error_line, error_column;
 } translator;
 
 enum { MARK_KEEP = 0, MARK_REF = 1, MARK_BLANK = 2 };
+
+/* ---- conditional groups ---- */
+
+unsigned cond_current(const cond_walk *w) { return w->depth ? w->stack[w->depth - 1] : 0; }
+
+unsigned cond_feed(cond_walk *w, const char *text, size_t n)
+{
+    const char *p = text + 1, *e = text + n;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    const char *word = p;
+    while (p < e && *p >= 'a' && *p <= 'z')
+        p++;
+    size_t wn = (size_t)(p - word);
+    int opens = (wn == 2 && !memcmp(word, "if", 2)) || (wn == 5 && !memcmp(word, "ifdef", 5)) ||
+                (wn == 6 && !memcmp(word, "ifndef", 6));
+    int next = (wn == 4 && (!memcmp(word, "elif", 4) || !memcmp(word, "else", 4)));
+    if (opens) {
+        if (w->depth == sizeof w->stack / sizeof w->stack[0]) {
+            w->overflow++; /* deeper groups count as the deepest one tracked */
+            return 0;
+        }
+        w->stack[w->depth++] = ++w->next;
+        return w->next;
+    }
+    if (next && !w->overflow && w->depth) {
+        w->stack[w->depth - 1] = ++w->next;
+        return w->next;
+    }
+    if (wn == 5 && !memcmp(word, "endif", 5)) {
+        if (w->overflow)
+            w->overflow--;
+        else if (w->depth)
+            w->depth--;
+    }
+    return 0;
+}
 
 static int tok_is(const translator *tr, size_t i, const char *s)
 {
@@ -130,6 +174,7 @@ static pending_entry *new_entry(translator *tr, int kind, char *text)
     memset(e, 0, sizeof *e);
     e->kind = kind;
     e->text = text;
+    e->branch = tr->branch;
     return e;
 }
 
@@ -151,7 +196,8 @@ static int has_word(const char *text, const char *word)
 static void note_type_change(translator *tr, const pending_entry *e, const char *key)
 {
     size_t at;
-    if (e->kind != PRELUDE_TYPE || !strmap_get(&tr->s->entry_by_key, key, strlen(key), &at))
+    /* Inside a conditional the definition may be skipped: no note about what it changes. */
+    if (tr->branch || e->kind != PRELUDE_TYPE || !strmap_get(&tr->s->entry_by_key, key, strlen(key), &at))
         return;
     const prelude_entry *old = &tr->s->entries[at];
     if (!old->live || old->kind != PRELUDE_TYPE || strcmp(old->text, e->text) == 0)
@@ -189,7 +235,23 @@ static void entry_key(translator *tr, pending_entry *e, const char *key)
         return;
     note_type_change(tr, e, key);
     push_string(&e->keys, &e->nkeys, strdup(key));
-    strmap_put(&tr->keys, key, strlen(key), 1);
+    /* A macro defined or undefined inside a conditional leaves the older definition in
+     * the unit: the group may be skipped, and if not, it #undefs the name first. */
+    if (!(tr->branch && (e->kind == PRELUDE_MACRO || e->kind == PRELUDE_UNDEF)))
+        strmap_put(&tr->keys, key, strlen(key), 1);
+}
+
+/* Remove tr->defined[i] (and its branch and sequence). */
+static void remove_defined(translator *tr, size_t i)
+{
+    free(tr->defined[i].name);
+    free(tr->defined[i].declaration);
+    free(tr->defined[i].type);
+    size_t rest = tr->ndefined - i - 1;
+    memmove(&tr->defined[i], &tr->defined[i + 1], rest * sizeof *tr->defined);
+    memmove(&tr->defined_branch[i], &tr->defined_branch[i + 1], rest * sizeof *tr->defined_branch);
+    memmove(&tr->defined_seq[i], &tr->defined_seq[i + 1], rest * sizeof *tr->defined_seq);
+    tr->ndefined--;
 }
 
 static void add_symbol(translator *tr, int kind, char *name, char *declaration, char *type)
@@ -199,28 +261,34 @@ static void add_symbol(translator *tr, int kind, char *name, char *declaration, 
         free(type);
         return;
     }
-    /* A name defined twice in one cell: the later definition is the one that counts. */
+    /* A name defined twice in one cell: the later definition is the one that counts.
+     * In different conditional groups both stay until it is known which ones tcc
+     * compiled (cell_unit_drop_undefined keeps the last of those). */
     for (size_t i = 0; i < tr->ndefined; i++)
-        if (strcmp(tr->defined[i].name, name) == 0) {
-            free(tr->defined[i].name);
-            free(tr->defined[i].declaration);
-            free(tr->defined[i].type);
-            memmove(&tr->defined[i], &tr->defined[i + 1], (tr->ndefined - i - 1) * sizeof *tr->defined);
-            tr->ndefined--;
+        if (strcmp(tr->defined[i].name, name) == 0 && tr->defined_branch[i] == tr->branch) {
+            remove_defined(tr, i);
             break;
         }
     if (tr->ndefined == tr->capdefined) {
         size_t cap = tr->capdefined ? tr->capdefined * 2 : 8;
         cell_symbol *v = realloc(tr->defined, cap * sizeof *v);
-        if (!v) {
+        unsigned *vb = v ? realloc(tr->defined_branch, cap * sizeof *vb) : NULL;
+        if (v)
+            tr->defined = v;
+        if (vb)
+            tr->defined_branch = vb;
+        size_t *vs = vb ? realloc(tr->defined_seq, cap * sizeof *vs) : NULL;
+        if (!vs) {
             free(name);
             free(declaration);
             free(type);
             return;
         }
-        tr->defined = v;
+        tr->defined_seq = vs;
         tr->capdefined = cap;
     }
+    tr->defined_branch[tr->ndefined] = tr->branch;
+    tr->defined_seq[tr->ndefined] = tr->p->nentries;
     cell_symbol *y = &tr->defined[tr->ndefined++];
     memset(y, 0, sizeof *y);
     y->name = name;
@@ -395,7 +463,7 @@ static void enumerators(translator *tr, const cell_item *it, pending_entry *e)
             if (e)
                 entry_key(tr, e, name);
             strmap_put(&tr->cell_consts, name, strlen(name), 1);
-            push_string(&tr->p->constants, &tr->p->nconstants, name);
+            fact_push(&tr->p->constants, name, tr->branch);
         }
     }
 }
@@ -442,8 +510,8 @@ static int returns_void(const translator *tr, const cell_item *it, const cell_de
 static void note_redefinition(translator *tr, const char *name, int kind, const char *type)
 {
     const cell_symbol *old = cell_session_find(tr->s, name);
-    if (!old || !old->type || !type)
-        return;
+    if (tr->branch || !old || !old->type || !type)
+        return; /* inside a conditional: the group may be skipped */
     if (old->kind == kind && strcmp(old->type, type) == 0)
         return;
     if (old->kind == SYMBOL_VARIABLE && kind == SYMBOL_VARIABLE)
@@ -474,7 +542,7 @@ static void emit_declaration_only(translator *tr, const cell_item *it, const cel
     entry_key(tr, e, name);
     if (d->is_function && returns_void(tr, it, d)) {
         strmap_put(&tr->cell_void, name, strlen(name), 1);
-        push_string(&tr->p->void_functions, &tr->p->nvoid, strdup(name));
+        fact_push(&tr->p->void_functions, strdup(name), tr->branch);
     }
     free(name);
 }
@@ -630,7 +698,7 @@ static void emit_function(translator *tr, const cell_item *it)
     entry_key(tr, e, name);
     if (returns_void(tr, it, d)) {
         strmap_put(&tr->cell_void, name, strlen(name), 1);
-        push_string(&tr->p->void_functions, &tr->p->nvoid, strdup(name));
+        fact_push(&tr->p->void_functions, strdup(name), tr->branch);
     }
     note_redefinition(tr, name, SYMBOL_FUNCTION, signature);
     strbuf declaration = {0};
@@ -665,7 +733,7 @@ static void emit_typedef(translator *tr, const cell_item *it)
         if (!name)
             continue;
         entry_key(tr, e, name);
-        push_string(&tr->p->types, &tr->p->ntypes, strdup(name));
+        fact_push(&tr->p->types, strdup(name), tr->branch);
         strbuf aliased = {0};
         spec_text(tr, &aliased, it, tagged, 0);
         add_symbol(tr, SYMBOL_TYPE, name, t ? strdup(t) : NULL, sb_take(&aliased));
@@ -730,7 +798,9 @@ static void translate_item(translator *tr, const cell_item *it)
             char *k = sb_take(&key);
             size_t at;
             if (k && !(strmap_get(&tr->s->entry_by_key, k, strlen(k), &at) && tr->s->entries[at].live) &&
-                !strmap_get(&tr->keys, k, strlen(k), NULL)) {
+                !strmap_get(&tr->uncond_includes, k, strlen(k), NULL)) {
+                if (!tr->branch)
+                    strmap_put(&tr->uncond_includes, k, strlen(k), 1);
                 hide_names(&tr->defs, &tr->hide, 1);
                 line_directive(&tr->defs, pt->line);
                 sb_puts(&tr->defs, text);
@@ -744,9 +814,15 @@ static void translate_item(translator *tr, const cell_item *it)
             }
             free(k);
         } else {
+            int define = wn == 6 && !memcmp(w, "define", 6), undef = wn == 5 && !memcmp(w, "undef", 5);
+            if (define && *name && tr->branch)
+                sb_printf(&tr->defs, "#undef %s\n", name); /* the older one stays in the unit */
             line_directive(&tr->defs, pt->line);
             sb_puts(&tr->defs, text);
             sb_puts(&tr->defs, "\n");
+            /* Tells after compiling whether tcc compiled this group (cell_unit_drop_undefined). */
+            if (tr->opens)
+                sb_printf(&tr->defs, "char cairn_branch_%u;\n", tr->opens);
             /* A conditional goes to both halves of the unit, so the definitions and the
              * statements between #if and #endif are each still inside it. */
             static const char *const conditionals[] = {"if", "ifdef", "ifndef", "elif", "else", "endif", NULL};
@@ -756,7 +832,6 @@ static void translate_item(translator *tr, const cell_item *it)
                     sb_puts(&tr->body, text);
                     sb_puts(&tr->body, "\n");
                 }
-            int define = wn == 6 && !memcmp(w, "define", 6), undef = wn == 5 && !memcmp(w, "undef", 5);
             if ((define || undef) && *name) {
                 /* Replayed among the statements too, so each statement sees the macros
                  * as they are at its place in the cell (the file-scope copy serves the
@@ -779,17 +854,16 @@ static void translate_item(translator *tr, const cell_item *it)
                 free(k);
                 if (define) {
                     strmap_put(&tr->cell_consts, name, strlen(name), 1);
-                    push_string(&tr->p->constants, &tr->p->nconstants, strdup(name));
+                    fact_push(&tr->p->constants, strdup(name), tr->branch);
                     add_symbol(tr, SYMBOL_MACRO, strdup(name), strdup(text), NULL);
                 } else {
                     strmap_del(&tr->cell_consts, name, strlen(name));
-                    for (size_t k = 0; k < tr->ndefined; k++) /* defined and undefined in this cell */
-                        if (tr->defined[k].kind == SYMBOL_MACRO && strcmp(tr->defined[k].name, name) == 0) {
-                            free(tr->defined[k].name);
-                            free(tr->defined[k].declaration);
-                            free(tr->defined[k].type);
-                            memmove(&tr->defined[k], &tr->defined[k + 1], (tr->ndefined - k - 1) * sizeof *tr->defined);
-                            tr->ndefined--;
+                    /* Defined and undefined in this cell, in the same group; across
+                     * groups cell_unit_drop_undefined decides. */
+                    for (size_t k = 0; k < tr->ndefined; k++)
+                        if (tr->defined[k].kind == SYMBOL_MACRO && strcmp(tr->defined[k].name, name) == 0 &&
+                            tr->defined_branch[k] == tr->branch) {
+                            remove_defined(tr, k);
                             break;
                         }
                 }
@@ -1041,11 +1115,13 @@ static void reach_entries(translator *tr, unsigned char *keep, const unsigned ch
 
 /* Type facts of a split text: typedef names, void functions, constants and members.
  * Used for the runtime headers (cell_session.c) and, through the translator, for cells. */
-int cell_collect_facts(const cell_session *s, const char *code, const cell_split_result *r, cell_pending *p)
+int cell_collect_facts(const cell_session *s, const char *code, const cell_split_result *r, const unsigned *item_branch,
+                       unsigned branch, cell_pending *p)
 {
     const c_token *t = r->tokens;
     for (size_t i = 0; i < r->nitems; i++) {
         const cell_item *it = &r->items[i];
+        unsigned b = item_branch ? item_branch[i] : branch;
         if (it->kind == CELL_ITEM_PREPROC) {
             const char *q = code + t[it->first].start + 1;
             while (*q == ' ' || *q == '\t')
@@ -1058,7 +1134,7 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
                 while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') || *e == '_')
                     e++;
                 if (e > q)
-                    push_string(&p->constants, &p->nconstants, str_ndup(q, (size_t)(e - q)));
+                    fact_push(&p->constants, str_ndup(q, (size_t)(e - q)), b);
             }
             continue;
         }
@@ -1073,7 +1149,7 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
                 else if (c_token_is(code, &t[k], ")") || c_token_is(code, &t[k], "}") || c_token_is(code, &t[k], "]"))
                     depth--;
                 else if (!depth && t[k].kind == C_TOKEN_IDENTIFIER && (c_token_is(code, &t[k - 1], "{") || c_token_is(code, &t[k - 1], ",")))
-                    push_string(&p->constants, &p->nconstants, str_ndup(code + t[k].start, t[k].end - t[k].start));
+                    fact_push(&p->constants, str_ndup(code + t[k].start, t[k].end - t[k].start), b);
             }
         }
         /* Members of a struct/union body, under its tag and under each plain typedef name. */
@@ -1102,7 +1178,7 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
             if (!name)
                 continue;
             if (it->is_typedef) {
-                push_string(&p->types, &p->ntypes, strdup(name));
+                fact_push(&p->types, strdup(name), b);
                 if ((has_body || alias) && dc->first == dc->name && dc->last == dc->name + 1 && ntargets < 16) {
                     target_names[ntargets++] = name;
                     continue;
@@ -1115,7 +1191,7 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
                     else if (t[k].kind == C_TOKEN_IDENTIFIER)
                         other = 1;
                 if (has_void && !other) {
-                    push_string(&p->void_functions, &p->nvoid, name);
+                    fact_push(&p->void_functions, name, b);
                     continue;
                 }
             }
@@ -1143,6 +1219,7 @@ int cell_collect_facts(const cell_session *s, const char *code, const cell_split
                 continue;
             }
             m.type = target_names[k];
+            m.branch = b;
             m.names = calloc(src->n, sizeof *m.names);
             m.types = calloc(src->n, sizeof *m.types);
             if (!m.names || !m.types) {
@@ -1205,9 +1282,13 @@ static void learn_includes(const cell_session *s, const char *code, strmap *extr
     c_lexer lx;
     c_token t;
     c_lexer_init(&lx, code, strlen(code), 0);
+    cond_walk cw = {0}; /* numbers branches as cell_translate does: what a header of a
+                         * skipped group declares is dropped with it */
     while (c_lexer_next(&lx, &t) != C_TOKEN_EOF) {
         if (t.kind != C_TOKEN_PREPROC)
             continue;
+        unsigned branch = cond_current(&cw);
+        cond_feed(&cw, code + t.start, t.end - t.start);
         const char *q = code + t.start + 1, *e = code + t.end;
         while (q < e && (*q == ' ' || *q == '\t'))
             q++;
@@ -1234,7 +1315,7 @@ static void learn_includes(const cell_session *s, const char *code, strmap *extr
                         if (!nm || nm == strmap_tombstone || strmap_get(&s->header_names, nm, strlen(nm), NULL))
                             continue;
                         strmap_put(names, nm, strlen(nm), 1);
-                        push_string(&p->header_names, &p->nheader_names, strdup(nm));
+                        fact_push(&p->header_names, strdup(nm), branch);
                     }
                 strmap_free(&found);
                 free(l);
@@ -1268,13 +1349,13 @@ static void learn_includes(const cell_session *s, const char *code, strmap *extr
             continue;
         type_context tc = {s, extra};
         cell_split_result r;
-        size_t before = p->ntypes;
+        size_t before = p->types.n;
         if (cell_split(text, split_is_type, &tc, &r) == 0)
-            cell_collect_facts(s, text, &r, p);
+            cell_collect_facts(s, text, &r, NULL, branch, p);
         cell_split_free(&r);
         free(text);
-        for (size_t i = before; i < p->ntypes; i++)
-            strmap_put(extra, p->types[i], strlen(p->types[i]), 1);
+        for (size_t i = before; i < p->types.n; i++)
+            strmap_put(extra, p->types.names[i], strlen(p->types.names[i]), 1);
     }
 }
 
@@ -1643,9 +1724,32 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
              (s->symbols[idx].kind == SYMBOL_VARIABLE || s->symbols[idx].kind == SYMBOL_FUNCTION)))
             strmap_put(&tr.hide, p, n, 1);
     }
+    /* The conditional group each item is in, and the one each directive opens (all
+     * preprocessor lines count, those inside function bodies too, as in learn_includes). */
+    unsigned *item_branch = r.nitems ? calloc(r.nitems, 2 * sizeof *item_branch) : NULL;
+    unsigned nbranches = 0;
+    if (item_branch && strchr(code, '#')) {
+        cond_walk cw = {0};
+        for (size_t i = 0, k = 0; i < r.ntokens; i++) {
+            int first = k < r.nitems && r.items[k].first == i;
+            if (first)
+                item_branch[k] = cond_current(&cw);
+            if (r.tokens[i].kind == C_TOKEN_PREPROC) {
+                unsigned opens = cond_feed(&cw, code + r.tokens[i].start, r.tokens[i].end - r.tokens[i].start);
+                if (first)
+                    item_branch[r.nitems + k] = opens;
+            }
+            k += first;
+        }
+        nbranches = cw.next;
+    } else if (r.nitems && !item_branch) {
+        tr.error = strdup("out of memory while translating the cell");
+    }
     int shows = 0;
     for (size_t i = 0; i < r.nitems && !tr.error; i++) {
         const cell_item *it = &r.items[i];
+        tr.branch = item_branch[i];
+        tr.opens = item_branch[r.nitems + i];
         if (it->kind == CELL_ITEM_EXPRESSION) {
             line_directive(&tr.body, it->line);
             if (is_void_call(&tr, it)) {
@@ -1686,7 +1790,27 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
         }
         translate_item(&tr, it);
     }
-    cell_collect_facts(s, code, &r, tr.p);
+    tr.branch = tr.opens = 0;
+    cell_collect_facts(s, code, &r, item_branch, 0, tr.p);
+    free(item_branch);
+    /* One marker per branch, last among the defined symbols: the executor sets their
+     * addresses like any other's (cell_unit_drop_undefined reads them). */
+    for (unsigned b = 1; b <= nbranches && !tr.error; b++) {
+        char name[48];
+        snprintf(name, sizeof name, "cairn_branch_%u", b);
+        size_t before = tr.ndefined;
+        add_symbol(&tr, SYMBOL_VARIABLE, strdup(name), NULL, NULL);
+        if (tr.ndefined == before)
+            tr.error = strdup("out of memory while translating the cell");
+    }
+    if (nbranches && !tr.error) {
+        tr.p->nbranches = nbranches;
+        tr.p->defined_branch = tr.defined_branch;
+        tr.p->defined_seq = tr.defined_seq;
+        tr.p->ndefined_info = tr.ndefined;
+        tr.defined_branch = NULL;
+        tr.defined_seq = NULL;
+    }
 
     if (tr.error) {
         out->error = tr.error;
@@ -1824,6 +1948,9 @@ done:
     strmap_free(&tr.header_names);
     strmap_free(&tr.hide);
     strmap_free(&tr.touched_macros);
+    strmap_free(&tr.uncond_includes);
+    free(tr.defined_branch);
+    free(tr.defined_seq);
     free(tr.mark);
     cell_split_free(&r);
     return out->error ? -1 : 0;
@@ -1847,6 +1974,112 @@ void cell_unit_free(cell_unit *u)
     free(u->uses);
     cell_pending_free(u->pending);
     memset(u, 0, sizeof *u);
+}
+
+static void fact_list_keep(fact_list *f, const unsigned char *live)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (!live[f->branch[i]]) {
+            free(f->names[i]);
+            continue;
+        }
+        f->names[j] = f->names[i];
+        f->branch[j++] = f->branch[i];
+    }
+    f->n = j;
+}
+
+static void symbol_clear(cell_symbol *y)
+{
+    free(y->name);
+    free(y->declaration);
+    free(y->type);
+}
+
+void cell_unit_drop_undefined(cell_unit *u)
+{
+    cell_pending *p = u ? u->pending : NULL;
+    if (!p || !p->nbranches || p->nbranches > u->ndefined || p->ndefined_info != u->ndefined)
+        return;
+    unsigned nb = p->nbranches;
+    size_t nsym = u->ndefined - nb;
+    unsigned char *live = calloc(nb + 1, 1);
+    unsigned char *keep = calloc(nsym + 1, 1);
+    if (!live || !keep) { /* commit then skips the markers and keeps everything */
+        free(live);
+        free(keep);
+        return;
+    }
+    live[0] = 1;
+    for (unsigned b = 1; b <= nb; b++)
+        live[b] = u->defined[nsym + b - 1].address != NULL;
+    for (size_t i = 0; i < nsym; i++)
+        keep[i] = live[p->defined_branch[i]];
+    /* An #undef tcc compiled removes this cell's macro of that name made before it. */
+    for (size_t e = 0; e < p->nentries; e++) {
+        const pending_entry *pe = &p->entries[e];
+        if (pe->kind != PRELUDE_UNDEF || !live[pe->branch] || !pe->nkeys)
+            continue;
+        for (size_t i = 0; i < nsym; i++)
+            if (keep[i] && u->defined[i].kind == SYMBOL_MACRO && p->defined_seq[i] <= e &&
+                strcmp(u->defined[i].name, pe->keys[0] + 1) == 0)
+                keep[i] = 0;
+    }
+    /* Of a name defined in several compiled places, the last one counts. */
+    for (size_t i = 0; i < nsym; i++)
+        for (size_t j = i + 1; j < nsym && keep[i]; j++)
+            if (keep[j] && strcmp(u->defined[i].name, u->defined[j].name) == 0)
+                keep[i] = 0;
+    size_t j = 0;
+    for (size_t i = 0; i < u->ndefined; i++) {
+        if (i < nsym && keep[i])
+            u->defined[j++] = u->defined[i];
+        else
+            symbol_clear(&u->defined[i]);
+    }
+    u->ndefined = j;
+    j = 0;
+    for (size_t e = 0; e < p->nentries; e++) {
+        pending_entry *pe = &p->entries[e];
+        if (live[pe->branch]) {
+            p->entries[j++] = *pe;
+            continue;
+        }
+        free(pe->text);
+        for (size_t k = 0; k < pe->nkeys; k++)
+            free(pe->keys[k]);
+        free(pe->keys);
+    }
+    p->nentries = j;
+    fact_list_keep(&p->types, live);
+    fact_list_keep(&p->void_functions, live);
+    fact_list_keep(&p->constants, live);
+    fact_list_keep(&p->header_names, live);
+    j = 0;
+    for (size_t m = 0; m < p->nmembers; m++) {
+        member_list *ml = &p->members[m];
+        if (live[ml->branch]) {
+            p->members[j++] = *ml;
+            continue;
+        }
+        for (size_t k = 0; k < ml->n; k++) {
+            free(ml->names[k]);
+            free(ml->types[k]);
+        }
+        free(ml->names);
+        free(ml->types);
+        free(ml->type);
+    }
+    p->nmembers = j;
+    p->nbranches = 0;
+    free(p->defined_branch);
+    free(p->defined_seq);
+    p->defined_branch = NULL;
+    p->defined_seq = NULL;
+    p->ndefined_info = 0;
+    free(live);
+    free(keep);
 }
 
 /* The keys of m as a fresh array (NULL and *n = 0 when out of memory). */

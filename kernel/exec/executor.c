@@ -605,6 +605,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         if (exec_g.names_cell != -1) /* -1: the first record of all names is still to be made */
             exec_g.names_cell = number;
     }
+    cell_unit_drop_undefined(&unit);
     cell_session_commit(exec_g.session, &unit);
     cell_unit_free(&unit);
     code_drop_texts(number);
