@@ -4,7 +4,9 @@
  * function runs, and the unit is committed. Checks that definitions persist, that
  * initializers run in statement order, that redefinition works (the newest wins, a
  * changed type says so), that a trailing expression is shown, and that diagnostics
- * carry the cell's own line and column. The show functions are captured by this test so
+ * carry the cell's own line and column, that definitions inside conditional groups tcc
+ * skipped never reach the session, and that a unit carries only the session types it
+ * reaches. The show functions are captured by this test so
  * it can check the value that would reach the notebook. Ends with 500 cells in a row
  * and prints the time of cell 1 and cell 500 (no timing assertion). */
 #include <libtcc.h>
@@ -168,6 +170,7 @@ static int run(runner *r, const char *code)
     r->maps[r->nmaps] = mem;
     r->sizes[r->nmaps++] = (size_t)size;
     entry();
+    cell_unit_drop_undefined(&u); /* as the executor does: groups tcc skipped define nothing */
     cell_session_commit(r->s, &u);
     cell_unit_free(&u);
     r->translate_ms = t1 - t0;
@@ -460,6 +463,120 @@ int main(void)
         }
         CHECK(sizes[0] > 0 && sizes[0] == sizes[1] && sizes[1] == sizes[2]);
         CHECK(shows(&r, "again + AGAIN + twice_again()", "double 897"));
+    }
+
+    /* Conditional groups: what tcc skipped defines nothing, for later cells either. */
+    {
+        runner c;
+        memset(&c, 0, sizeof c);
+        c.s = cell_session_new();
+        CHECK(run_ok(&c, "#if 0\nint hidden = 3;\n#endif\nint shown = 4;"));
+        CHECK(cell_session_find(c.s, "hidden") == NULL && cell_session_find(c.s, "shown") != NULL);
+        CHECK(run(&c, "hidden") == 2 && c.explained && strstr(c.explained, "'hidden' undeclared"));
+        CHECK(shows(&c, "shown", "int 4"));
+
+        /* #ifdef / #else: the group tcc compiled gives the value and the type. */
+        const char *pick = "#ifdef WANT_ONE\ndouble dual = 1.5;\nint pick = 1;\n#else\nint dual = 2;\nint pick = 2;\n#endif";
+        CHECK(run_ok(&c, pick));
+        CHECK(shows(&c, "pick", "int 2"));
+        const cell_symbol *y = cell_session_find(c.s, "dual");
+        CHECK(y && y->type && strcmp(y->type, "int") == 0);
+        CHECK(run_ok(&c, "#define WANT_ONE"));
+        CHECK(run_ok(&c, pick));
+        CHECK(shows(&c, "pick * 10 + dual", "double 11.5"));
+        y = cell_session_find(c.s, "dual");
+        CHECK(y && y->type && strcmp(y->type, "double") == 0);
+
+        /* A definition in a skipped group does not replace an older one: not a
+         * variable, a macro, a type or a function. */
+        CHECK(run_ok(&c, "int keep = 7;\n#define LEVEL 1\nstruct kept { int a; };\nint kf(void) { return 5; }"));
+        int keep_cell = c.number;
+        CHECK(run_ok(&c, "#if 0\ndouble keep = 1.5;\n#define LEVEL 5\nstruct kept { double x, y; };\nint kf(void) { return 6; }\n#endif\n"
+                         "int level_here = LEVEL;"));
+        CHECK(shows(&c, "level_here", "int 1")); /* the older macro, in the same cell */
+        CHECK(shows(&c, "keep + LEVEL + kf() + (int)sizeof(struct kept)", "int 17"));
+        y = cell_session_find(c.s, "keep");
+        CHECK(y && y->type && strcmp(y->type, "int") == 0 && y->cell == keep_cell);
+        /* ... and one in a compiled group does. */
+        CHECK(run_ok(&c, "#if LEVEL == 1\n#define LEVEL 3\ndouble keep = 0.25;\n#endif"));
+        CHECK(shows(&c, "keep * LEVEL", "double 0.75"));
+
+        /* Macros, typedef names, struct members and void functions of a skipped group
+         * stay unknown: `foo * bar` stays a product. */
+        CHECK(run_ok(&c, "double foo = 6, bar = 7;"));
+        CHECK(run_ok(&c, "#ifdef NOT_DEFINED\n#define HID 3\ntypedef int foo;\nstruct hid { int q; };\nvoid quiet(void) {}\n#endif"));
+        CHECK(cell_session_find(c.s, "HID") == NULL && !cell_session_is_type(c.s, "foo") && cell_session_find(c.s, "quiet") == NULL);
+        size_t nm = 9;
+        CHECK(cell_session_members(c.s, "struct hid", &nm, NULL) == NULL && nm == 0);
+        CHECK(shows(&c, "foo * bar", "double 42"));
+        CHECK(run(&c, "HID") == 2);
+
+        /* Nested groups, #elif chains, defined() with a macro of an earlier cell. */
+        CHECK(run_ok(&c, "#define N 3"));
+        CHECK(run_ok(&c, "#if defined(N) && N > 2\n#  ifdef NOT_DEFINED\nint depth = 1;\n#  elif N == 3\nint depth = 2;\n"
+                         "typedef double real_t;\n#  else\nint depth = 3;\n#  endif\n#elif 1\nint depth = 4;\n#else\nint depth = 5;\n#endif"));
+        CHECK(shows(&c, "depth", "int 2"));
+        CHECK(cell_session_is_type(c.s, "real_t"));
+        CHECK(shows(&c, "real_t * rt = 0;\nrt == 0", "int 1"));
+
+        /* #undef in a skipped group leaves the macro; in a compiled one it removes it. */
+        CHECK(run_ok(&c, "#define T2 2\n#ifdef NOT_DEFINED\n#undef T2\n#endif"));
+        CHECK(cell_session_find(c.s, "T2") != NULL);
+        CHECK(shows(&c, "T2", "int 2"));
+        CHECK(run_ok(&c, "#define T3 3\n#if 1\n#undef T3\n#endif"));
+        CHECK(cell_session_find(c.s, "T3") == NULL && run(&c, "T3") == 2);
+
+        /* An include tcc skipped (the file does not exist) is not kept for later cells. */
+        CHECK(run_ok(&c, "#if 0\n#include \"no_such_header_cond.h\"\n#include <no_such_system_header.h>\n#endif\nint after_inc = 1;"));
+        CHECK(shows(&c, "after_inc", "int 1"));
+        /* The same header in both groups: included whichever runs. */
+        const char *both = "#ifdef NOT_DEFINED\n#include <ctype.h>\n#else\n#include <ctype.h>\n#endif\nint up = toupper('a');";
+        {
+            cell_unit u;
+            CHECK(cell_translate(c.s, both, 60, &u) == 0);
+            const char *first = u.source ? strstr(u.source, "#include <ctype.h>") : NULL;
+            CHECK(first && strstr(first + 1, "#include <ctype.h>"));
+            cell_unit_free(&u);
+        }
+        CHECK(run_ok(&c, both));
+        CHECK(shows(&c, "up + toupper('b')", "int 131"));
+        runner_free(&c);
+    }
+
+    /* Type pruning: a unit carries only the session types it reaches. */
+    {
+        runner t;
+        memset(&t, 0, sizeof t);
+        t.s = cell_session_new();
+        CHECK(run_ok(&t, "int xv = 0;"));
+        CHECK(run_ok(&t, "struct T1 { int a; };\nstruct T2 { double b; };\ntypedef struct T3 { struct T2 inner; } T3;"));
+        CHECK(run_ok(&t, "T3 t3v;\nstruct T1 t1v;"));
+        cell_unit u;
+        CHECK(cell_translate(t.s, "xv = 1;", 50, &u) == 0);
+        CHECK(u.source && !strstr(u.source, "struct T1") && !strstr(u.source, "struct T2") && !strstr(u.source, "T3"));
+        cell_unit_free(&u);
+        CHECK(cell_translate(t.s, "t3v.inner.b = 1;", 51, &u) == 0);
+        CHECK(u.source && strstr(u.source, "struct T3 {") && strstr(u.source, "struct T2 {") && !strstr(u.source, "struct T1"));
+        cell_unit_free(&u);
+        CHECK(shows(&t, "t3v.inner.b = 2.5;\nt3v.inner.b", "double 2.5"));
+        /* A quoted header of the session may use any cell type: all of them stay. */
+        char hpath[300];
+        snprintf(hpath, sizeof hpath, "%s/uses_t1.h", dir);
+        FILE *f = fopen(hpath, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fputs("static inline int t1_get(struct T1 *p) { return p->a; }\n", f);
+            fclose(f);
+        }
+        char code[400];
+        snprintf(code, sizeof code, "#include \"%s\"", hpath);
+        CHECK(run_ok(&t, code));
+        CHECK(cell_translate(t.s, "xv = 1;", 52, &u) == 0);
+        CHECK(u.source && strstr(u.source, "struct T1 {") && strstr(u.source, "struct T2 {") && strstr(u.source, "struct T3 {"));
+        cell_unit_free(&u);
+        CHECK(shows(&t, "t1v.a = 4;\nt1_get(&t1v)", "int 4"));
+        runner_free(&t);
+        remove(hpath);
     }
 
     /* 500 cells: each defines a variable and uses the previous one. */
