@@ -232,13 +232,14 @@ static void fail_missing_semicolon(splitter *sp, size_t prev, size_t cur)
                 sp->code + sp->t[cur].start);
 }
 
-/* Scan from i to the `;` that ends an expression (brackets skipped); returns its index,
- * or sp->n when the cell ends first. A stray closer fails. */
-static size_t scan_to_semicolon(splitter *sp, size_t i)
+/* Scan from i to the `;` that ends an expression (or the `,` too when at_comma: an
+ * initializer), brackets skipped; returns its index, or sp->n when the cell ends first.
+ * Two operands in a row, a stray closer or a preprocessor line (preproc_message) fail. */
+static size_t scan_expression(splitter *sp, size_t i, int at_comma, const char *preproc_message)
 {
     size_t prev = CELL_NONE;
     while (i < sp->n && !sp->failed) {
-        if (is(sp, i, ";"))
+        if (is(sp, i, ";") || (at_comma && is(sp, i, ",")))
             return i;
         if (missing_semicolon_between(sp, prev, i)) {
             fail_missing_semicolon(sp, prev, i);
@@ -256,7 +257,7 @@ static size_t scan_to_semicolon(splitter *sp, size_t i)
             return sp->n;
         }
         if (sp->t[i].kind == C_TOKEN_PREPROC) {
-            fail_at(sp, i, "a preprocessor line cannot sit inside a statement or declaration here; end it with ';' first");
+            fail_at(sp, i, "%s", preproc_message);
             return sp->n;
         }
         i++;
@@ -324,7 +325,8 @@ static size_t parse_statement(splitter *sp, size_t i, int *missing_semicolon)
         fail_at(sp, i, "a declaration cannot be the body of a statement here; put it in braces");
         return sp->n;
     }
-    size_t j = scan_to_semicolon(sp, i);
+    size_t j = scan_expression(sp, i, 0,
+                               "a preprocessor line cannot sit inside a statement or declaration here; end it with ';' first");
     if (j >= sp->n) {
         if (!sp->failed)
             *missing_semicolon = 1;
@@ -509,29 +511,7 @@ static size_t parse_declaration(splitter *sp, size_t i, cell_item *it)
         if (is(sp, i, "=")) {
             i++;
             d.init_first = i;
-            size_t prev = CELL_NONE;
-            while (i < sp->n && !sp->failed && !is(sp, i, ",") && !is(sp, i, ";")) {
-                if (missing_semicolon_between(sp, prev, i)) {
-                    fail_missing_semicolon(sp, prev, i);
-                    return sp->n;
-                }
-                if (is_opener(sp, i)) {
-                    size_t m = match(sp, i);
-                    prev = m;
-                    i = m + 1;
-                    continue;
-                }
-                prev = i;
-                if (is_closer(sp, i)) {
-                    fail_at(sp, i, "unexpected '%c' (no matching opener)", sp->code[sp->t[i].start]);
-                    return sp->n;
-                }
-                if (sp->t[i].kind == C_TOKEN_PREPROC) {
-                    fail_at(sp, i, "expected ';' before this preprocessor line");
-                    return sp->n;
-                }
-                i++;
-            }
+            i = scan_expression(sp, i, 1, "expected ';' before this preprocessor line");
             if (sp->failed)
                 return sp->n;
             d.init_last = i;
