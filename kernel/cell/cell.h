@@ -45,7 +45,9 @@ typedef struct cell_unit {
     char *source;        /* the whole translation unit for tcc */
     char entry[64];      /* name of the generated function that runs the cell */
     int has_result;      /* the cell ends with an expression shown as execute_result */
-    cell_symbol *defined;/* symbols this cell defines (address unset until relocation) */
+    cell_symbol *defined;/* symbols this cell defines (address unset until relocation); until
+                          * cell_unit_drop_undefined, those of every conditional group and,
+                          * last, one marker variable per group (cairn_branch_K) */
     size_t ndefined;
     char *error;         /* non-NULL when the cell could not be split: "line L, column C: message\n  <the line>\n  ^" */
     int error_line;
