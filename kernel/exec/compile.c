@@ -603,7 +603,9 @@ static void on_diagnostic(void *opaque, const char *msg)
         place.unit_pos = 0;
     size_t promoted_before = d->promoted_at;
     d->promoted_at = 0;
-    if (!is_error && warning_is_error(what)) {
+    if (!is_error && in_cell && warning_is_error(what)) {
+        /* Only in the cell's own text: a header's warnings were there when it was
+         * included, and every later unit sees them again. */
         is_error = 1;
         d->promoted_at = place.unit_pos + 1;
     } else if (!is_error && promoted_before == place.unit_pos + 1 && strstr(what, "cast between pointer and integer")) {
