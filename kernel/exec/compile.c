@@ -8,7 +8,9 @@
  *
  * Diagnostics come back as "cell:L: error: msg" (the unit maps the cell's own lines
  * with `#line L "cell"`); they become traceback lines that quote the line and name the
- * cell, which is what the notebook shows under the cell. */
+ * cell, which is what the notebook shows under the cell. The column, which tcc does not
+ * print, comes from where tcc's lexer stood in the unit when it reported (see "where tcc
+ * was in the unit" below); a few warnings GCC 14 makes errors are errors here too. */
 #include "exec_internal.h"
 #include "cell/c_lexer.h"
 
