@@ -26,6 +26,7 @@ typedef struct splitter {
     cell_split_result *out;
     size_t capitems;
     int failed;
+    const unsigned char *skipped; /* out->skipped */
 } splitter;
 
 static const char *const specifier_keywords[] = {
@@ -110,12 +111,65 @@ static void fail_at(splitter *sp, size_t tok, const char *fmt, ...)
 
 static int is(const splitter *sp, size_t i, const char *s)
 {
-    return i < sp->n && (sp->t[i].kind == C_TOKEN_PUNCT || sp->t[i].kind == C_TOKEN_KEYWORD ||
+    return i < sp->n && !(sp->skipped && sp->skipped[i]) && (sp->t[i].kind == C_TOKEN_PUNCT || sp->t[i].kind == C_TOKEN_KEYWORD ||
                          sp->t[i].kind == C_TOKEN_IDENTIFIER) &&
            c_token_is(sp->code, &sp->t[i], s);
 }
 
-static int is_ident(const splitter *sp, size_t i) { return i < sp->n && sp->t[i].kind == C_TOKEN_IDENTIFIER; }
+static int is_ident(const splitter *sp, size_t i)
+{
+    return i < sp->n && sp->t[i].kind == C_TOKEN_IDENTIFIER && !(sp->skipped && sp->skipped[i]);
+}
+
+/* The directive word of preprocessor token i ("if", "endif") and what follows it. */
+static size_t directive_word(const splitter *sp, size_t i, const char **word, const char **rest)
+{
+    const char *p = sp->code + sp->t[i].start + 1, *e = sp->code + sp->t[i].end;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    *word = p;
+    while (p < e && *p >= 'a' && *p <= 'z')
+        p++;
+    size_t n = (size_t)(p - *word);
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    *rest = p;
+    return n;
+}
+
+/* Mark the tokens of every `#if 0` group (to its #else, #elif or #endif); sp->skipped
+ * stays NULL when there is none. */
+static void mark_if0_groups(splitter *sp)
+{
+    unsigned char *skipped = NULL;
+    for (size_t i = 0; i < sp->n; i++) {
+        if (sp->t[i].kind != C_TOKEN_PREPROC || (skipped && skipped[i]))
+            continue;
+        const char *w, *rest, *e = sp->code + sp->t[i].end;
+        if (directive_word(sp, i, &w, &rest) != 2 || memcmp(w, "if", 2) != 0 || rest >= e || *rest != '0')
+            continue;
+        for (rest++; rest < e && (*rest == ' ' || *rest == '\t' || *rest == '\r'); rest++)
+            ;
+        if (rest != e)
+            continue; /* `#if 0 || X`, `#if 0x1`: for tcc to decide */
+        if (!skipped && !(skipped = calloc(sp->n, 1)))
+            return;
+        int depth = 0;
+        for (size_t j = i + 1; j < sp->n; j++) {
+            if (sp->t[j].kind == C_TOKEN_PREPROC) {
+                size_t n = directive_word(sp, j, &w, &rest);
+                if ((n == 2 && !memcmp(w, "if", 2)) || (n == 5 && !memcmp(w, "ifdef", 5)) || (n == 6 && !memcmp(w, "ifndef", 6)))
+                    depth++;
+                else if (n == 5 && !memcmp(w, "endif", 5) && depth-- == 0)
+                    break;
+                else if (n == 4 && (!memcmp(w, "else", 4) || !memcmp(w, "elif", 4)) && depth == 0)
+                    break;
+            }
+            skipped[j] = 1;
+        }
+    }
+    sp->skipped = sp->out->skipped = skipped;
+}
 
 static int names_type(splitter *sp, size_t i)
 {
@@ -587,9 +641,13 @@ int cell_split(const char *code, cell_is_type_fn is_type, void *ctx, cell_split_
     }
     sp.t = out->tokens;
     sp.n = out->ntokens;
+    if (strchr(code, '#'))
+        mark_if0_groups(&sp);
 
     /* An open comment or literal is reported before anything else: it swallows the rest. */
     for (size_t i = 0; i < sp.n; i++) {
+        if (sp.skipped && sp.skipped[i] && sp.t[i].kind != C_TOKEN_COMMENT)
+            continue; /* an apostrophe in the notes of an `#if 0` group ends at its line */
         if (sp.t[i].flags & C_TOKEN_UNTERMINATED) {
             const char *what = sp.t[i].kind == C_TOKEN_COMMENT ? "this comment is never closed ('*/' missing)"
                                : sp.t[i].kind == C_TOKEN_STRING ? "this string is never closed ('\"' missing on this line)"
@@ -606,6 +664,10 @@ int cell_split(const char *code, cell_is_type_fn is_type, void *ctx, cell_split_
 
     size_t i = 0;
     while (i < sp.n && !sp.failed) {
+        if (sp.skipped && sp.skipped[i]) {
+            i++;
+            continue;
+        }
         if (is(&sp, i, ";")) { /* an empty statement at top level does nothing */
             i++;
             continue;
@@ -668,6 +730,7 @@ void cell_split_free(cell_split_result *r)
         free(r->items[i].decls);
     free(r->items);
     free(r->tokens);
+    free(r->skipped);
     free(r->error);
     memset(r, 0, sizeof *r);
 }

@@ -6,7 +6,8 @@
  * initializer's tokens), statements (if/for/while/do/switch/compound/labels/expression
  * statements), and a trailing expression without `;`. Whether `a * b;` declares `b`
  * depends on whether `a` names a type: the caller answers that through is_type, and the
- * splitter adds the typedef names it meets in the cell itself, in order. */
+ * splitter adds the typedef names it meets in the cell itself, in order. The text of an
+ * `#if 0` group is passed over (it is often not C at all: notes, half-written code). */
 #ifndef CAIRN_CELL_SPLIT_H
 #define CAIRN_CELL_SPLIT_H
 
@@ -52,6 +53,9 @@ typedef struct cell_item {
 typedef struct cell_split_result {
     c_token *tokens;              /* every token of the cell (comments skipped) */
     size_t ntokens;
+    unsigned char *skipped;       /* NULL, or per token: 1 inside an `#if 0` group (up to its
+                                   * #else, #elif or #endif), which the compiler never reads:
+                                   * such text need not be C, and makes no item */
     cell_item *items;
     size_t nitems;
     char *error;                  /* "line L, column C: message\n  <line>\n  ^" or NULL */

@@ -1566,6 +1566,8 @@ static void mark_references(translator *tr, const cell_split_result *r)
     int paren = 0;
     for (size_t i = 0; i < tr->n; i++) {
         const c_token *t = &tr->t[i];
+        if (r->skipped && r->skipped[i])
+            continue; /* inside `#if 0`: not C, and never compiled */
         if (t->kind == C_TOKEN_PREPROC) {
             stmt_start = i + 1;
             continue;

@@ -4,7 +4,8 @@ Definitions inside a conditional group tcc skips (`#if 0`, `#ifdef NOT_DEFINED`,
 `#else` of a true `#if`, the untaken arms of an `#elif` chain) must not reach later cells:
 no variable, function, macro, type or typedef name, no entry in %who or in completion,
 and no replacing of an older definition of the same name. The groups tcc compiles work
-as in one C file: their definitions are kept, whatever later cells define.
+as in one C file: their definitions are kept, whatever later cells define. The text
+of an `#if 0` group need not be C.
 """
 import unittest
 
@@ -114,6 +115,12 @@ class ConditionalTests(unittest.TestCase):
         self.ok("#ifdef NOT_DEFINED\n#undef U_KEEP\n#endif\n#if 1\n#undef U_GONE\n#endif")
         self.assertEqual(self.value("U_KEEP"), "2")
         self.assertIn("'U_GONE' undeclared", self.fails("U_GONE"))
+
+    def test_if_0_text_need_not_be_c(self):
+        self.ok("#if 0\nit's an old idea: f(x, \n  int broken = ;\n#else\nint if0_else = 8;\n#endif")
+        self.assertEqual(self.value("if0_else"), "8")
+        self.ok("int if0_body(void) {\n#if 0\n  junk (\n#endif\n  return 9;\n}")
+        self.assertEqual(self.value("if0_body()"), "9")
 
     def test_skipped_include_is_not_kept(self):
         self.ok("#if 0\n#include \"no_such_header_here.h\"\n#endif\nint inc_after = 1;")

@@ -193,6 +193,7 @@ int main(void)
             if (rc == 0 && it % 5 == 0) {
                 for (size_t k = 0; k < u.ndefined; k++)
                     u.defined[k].address = &seed; /* any address: nothing runs here */
+                cell_unit_drop_undefined(&u);
                 cell_session_commit(session, &u);
             }
             cell_unit_free(&u);
@@ -205,6 +206,24 @@ int main(void)
         }
         CHECK(ok);
         cell_session_free(session);
+    }
+    /* The text of an `#if 0` group is never compiled: it need not be C and makes no item;
+     * its #else part is split as usual. Other conditions are for tcc to decide. */
+    {
+        char buf[64];
+        CHECK(strcmp(kinds("#if 0\nthis isn't C (\n#endif\nint z = 1;", buf), "ppd") == 0);
+        CHECK(strcmp(kinds("#if 0\nint a = 1; }\n#  if 1\nx;\n#  endif\n#else\nint b = 2;\n#endif\nb", buf), "ppdpe") == 0);
+        CHECK(strcmp(kinds("#if 0\nint a;\n#elif 1\nint b;\n#endif", buf), "ppdp") == 0);
+        CHECK(strcmp(kinds("#if 0 || X\nint a;\n#endif", buf), "pdp") == 0);
+        CHECK(strcmp(kinds("#if 1\nint a = (;\n#endif", buf), "!") == 0);
+        CHECK(strcmp(kinds("void f(void) {\n#if 0\n  junk (\n#endif\n}\nf()", buf), "fe") == 0);
+        CHECK(strcmp(kinds("#if 0\n/* never closed\n#endif", buf), "!") == 0); /* the comment swallows #endif */
+        cell_split_result r;
+        CHECK(cell_split("#if 0\nx y z\n#endif\nint w;", known_type, NULL, &r) == 0 && r.skipped && r.nitems == 3 &&
+              r.skipped[1] && r.skipped[3] && !r.skipped[4] && r.items[2].kind == CELL_ITEM_DECLARATION);
+        cell_split_free(&r);
+        CHECK(cell_split("int w;", known_type, NULL, &r) == 0 && r.skipped == NULL);
+        cell_split_free(&r);
     }
     {
         char *e = cell_format_error("a\n\tbad here\n", 2, 6, "msg");
