@@ -122,6 +122,18 @@ class ConditionalTests(unittest.TestCase):
         self.ok("int if0_body(void) {\n#if 0\n  junk (\n#endif\n  return 9;\n}")
         self.assertEqual(self.value("if0_body()"), "9")
 
+    def test_default_macro_and_guard(self):
+        default = "#ifndef SIZE_D\n#define SIZE_D 8\n#endif\nint size_d = SIZE_D;"
+        self.ok(default)
+        self.assertEqual(self.value("size_d"), "8")
+        self.ok("#undef SIZE_D\n#define SIZE_D 16")
+        self.ok(default)  # SIZE_D is defined now: the group is skipped, 16 stays
+        self.assertEqual(self.value("size_d + SIZE_D"), "32")
+        guarded = "#ifndef PT_GUARD\n#define PT_GUARD\nstruct pt { int x, y; };\n#endif"
+        self.ok(guarded)
+        self.ok(guarded)  # a second run skips the group and keeps struct pt
+        self.assertEqual(self.value("struct pt p0 = {2, 3};\np0.x * p0.y"), "6")
+
     def test_skipped_include_is_not_kept(self):
         self.ok("#if 0\n#include \"no_such_header_here.h\"\n#endif\nint inc_after = 1;")
         self.assertEqual(self.value("inc_after + 1"), "2")

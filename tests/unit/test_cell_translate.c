@@ -540,6 +540,13 @@ int main(void)
         }
         CHECK(run_ok(&c, both));
         CHECK(shows(&c, "up + toupper('b')", "int 131"));
+        /* A default for a macro: a later definition wins, as in one C file. */
+        const char *dflt = "#ifndef SIZE_D\n#define SIZE_D 8\n#endif\nint size_d = SIZE_D;";
+        CHECK(run_ok(&c, dflt));
+        CHECK(shows(&c, "size_d", "int 8"));
+        CHECK(run_ok(&c, "#undef SIZE_D\n#define SIZE_D 16"));
+        CHECK(run_ok(&c, dflt));
+        CHECK(shows(&c, "size_d + SIZE_D", "int 32"));
         runner_free(&c);
     }
 
