@@ -1763,10 +1763,11 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 const char *type = NULL;
                 if (it->last == it->first + 1 && tok_kind(&tr, it->first) == C_TOKEN_IDENTIFIER) {
                     char *name = tok_str(&tr, it->first);
-                    for (size_t k = 0; name && k < tr.ndefined && !type; k++)
+                    int in_cell = 0; /* defined here, maybe in several groups: which one counts is tcc's */
+                    for (size_t k = 0; name && k < tr.ndefined; k++)
                         if (tr.defined[k].kind == SYMBOL_VARIABLE && strcmp(tr.defined[k].name, name) == 0)
-                            type = tr.defined[k].type;
-                    const cell_symbol *y = name && !type ? cell_session_find(s, name) : NULL;
+                            type = in_cell++ ? NULL : tr.defined[k].type;
+                    const cell_symbol *y = name && !in_cell ? cell_session_find(s, name) : NULL;
                     if (y && y->kind == SYMBOL_VARIABLE)
                         type = y->type;
                     free(name);

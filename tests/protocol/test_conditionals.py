@@ -64,6 +64,8 @@ class ConditionalTests(unittest.TestCase):
         # The type comes from the group that was compiled too.
         self.ok("#ifdef USE_FAST\ndouble w = 0.5;\n#else\nint w = 3;\n#endif")
         self.assertEqual(self.value("w * 3"), "1.5")
+        # Shown in the same cell: the value of the group tcc compiled.
+        self.assertEqual(self.value("#ifdef NOT_DEFINED\ndouble dv = 1.5;\n#else\nint dv = 2;\n#endif\ndv"), "2")
 
     def test_if_on_a_macro_of_an_earlier_cell(self):
         self.ok("#define LEVELS 3")
