@@ -35,6 +35,31 @@ static char *blank_magics(const char *code)
 
 static const char spaces[] = "                                ";
 
+/* The directive of a preprocessor token ("if", "endif", ...) as [*word, *word + *n), and
+ * whether it is exactly `#if 0` (a group the console must not read as C). */
+static void directive_word(const char *text, const c_token *t, const char **word, size_t *n, int *if0)
+{
+    const char *p = text + t->start + 1, *end = text + t->end;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    const char *w = p;
+    while (p < end && ((*p >= 'a' && *p <= 'z') || *p == '_'))
+        p++;
+    *word = w;
+    *n = (size_t)(p - w);
+    *if0 = 0;
+    if (*n == 2 && memcmp(w, "if", 2) == 0) {
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p < end && *p == '0') {
+            p++;
+            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+                p++;
+            *if0 = p == end || (p + 1 < end && p[0] == '/' && (p[1] == '/' || p[1] == '*'));
+        }
+    }
+}
+
 const char *cell_is_complete(const char *code, const char **indent)
 {
     static const char *const complete = "complete", *const incomplete = "incomplete", *const invalid = "invalid";
@@ -55,7 +80,33 @@ const char *cell_is_complete(const char *code, const char **indent)
     const char *verdict = complete;
     /* `if (x)`, `for (...)`, `else`, `do` at the very end still wait for their body. */
     int awaiting_body = 0, after_control = 0;
+    /* Open #if/#ifdef/#ifndef groups wait for their #endif; inside an `#if 0` group
+     * (up to its #else/#elif/#endif) the text is not read as C at all. */
+    size_t conditionals = 0, skipping = 0;
     while (c_lexer_next(&lx, &t) != C_TOKEN_EOF) {
+        if (t.kind == C_TOKEN_PREPROC) {
+            const char *w;
+            size_t n;
+            int if0;
+            directive_word(text, &t, &w, &n, &if0);
+            if ((n == 2 && !memcmp(w, "if", 2)) || (n == 5 && !memcmp(w, "ifdef", 5)) ||
+                (n == 6 && !memcmp(w, "ifndef", 6))) {
+                conditionals++;
+                if (if0 && !skipping)
+                    skipping = conditionals;
+            } else if ((n == 4 && !memcmp(w, "else", 4)) || (n == 4 && !memcmp(w, "elif", 4)) ||
+                       (n == 5 && !memcmp(w, "endif", 5))) {
+                if (!conditionals) {
+                    verdict = invalid; /* an #endif or #else without its #if */
+                    break;
+                }
+                if (skipping == conditionals)
+                    skipping = 0;
+                conditionals -= n == 5;
+            }
+        } else if (skipping) {
+            continue; /* notes in an #if 0 group: an apostrophe or a bracket means nothing */
+        }
         if (t.flags & C_TOKEN_UNTERMINATED) {
             /* A literal cut by a line break (not by the end) cannot be continued. */
             verdict = (t.kind == C_TOKEN_STRING || t.kind == C_TOKEN_CHAR) && t.end < len ? invalid : incomplete;
@@ -89,7 +140,7 @@ const char *cell_is_complete(const char *code, const char **indent)
             awaiting_body = c == ')' && control[depth];
         }
     }
-    if (verdict == complete && (depth || awaiting_body))
+    if (verdict == complete && (depth || awaiting_body || conditionals))
         verdict = incomplete;
     if (verdict == incomplete && indent) {
         /* Four spaces per open brace; inside only parentheses (or before the body of

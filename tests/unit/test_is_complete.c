@@ -25,6 +25,19 @@ int main(void)
     CHECK(strcmp(verdict("#define LONG(x) \\", &indent), "incomplete") == 0);
     CHECK(strcmp(verdict("#define LONG(x) \\\n  (x)", &indent), "complete") == 0);
 
+    /* Conditional groups wait for their #endif; a stray one is invalid; the notes in an
+     * `#if 0` group are not C (an apostrophe, an open bracket). */
+    CHECK(strcmp(verdict("#if 0\nint a;", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("#ifdef FAST\nint a;\n#else\nint b;", &indent), "incomplete") == 0);
+    CHECK(strcmp(verdict("#ifndef N\n#define N 3\n#endif", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("#if 0\ndon't run this (yet\n#endif\nint x = 1;", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("#if 0\nold notes\n#else\nint f(void) {", &indent), "incomplete") == 0 && strcmp(indent, "    ") == 0);
+    CHECK(strcmp(verdict("#if 1\n#if 0\nx'\n#endif\n#endif", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("int x = 1;\n#endif", &indent), "invalid") == 0);
+    CHECK(strcmp(verdict("#else", &indent), "invalid") == 0);
+    CHECK(strcmp(verdict("#if 0 // off\nint (\n#endif", &indent), "complete") == 0);
+    CHECK(strcmp(verdict("#if 0x10 > 3\nint (\n#endif", &indent), "incomplete") == 0); /* not #if 0: read as C */
+
     /* A control statement whose body has not started yet. */
     CHECK(strcmp(verdict("for (int i = 0; i < 3; i++)", &indent), "incomplete") == 0 && strcmp(indent, "    ") == 0);
     CHECK(strcmp(verdict("if (x) y();\nelse", &indent), "incomplete") == 0);
