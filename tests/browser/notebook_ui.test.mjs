@@ -334,14 +334,15 @@ step('4. a segfaulting cell reports SIGSEGV and the session survives', async () 
   await shot('04_after_crash');
 });
 
-step('4b. a compile error points at the line of the cell', async () => {
+step('4b. a compile error points at the line and column of the cell', async () => {
   const cell = await runCell('int y = 1;\nint z = y +* ;');
   const err = cell.locator('.output_subarea.output_error');
   assert.equal(await err.count(), 1);
   const text = await err.innerText();
-  // tcc gives no column for this error (it notices at the next token): only the line is claimed.
-  assert.match(text, /line 2\b/, 'the error names line 2 of the cell: ' + text);
+  // The `;` where an operand was expected: line 2, column 14, with a caret under it.
+  assert.match(text, /line 2, column 14\b/, 'the error names line 2, column 14 of the cell: ' + text);
   assert.match(text, /int z = y \+\* ;/, 'the error quotes the offending line: ' + text);
+  assert.match(text, /\n {4}int z = y \+\* ;\n {17}\^/, 'a caret under the `;`: ' + JSON.stringify(text));
   await shot('04b_compile_error');
 });
 
