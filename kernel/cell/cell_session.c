@@ -646,6 +646,85 @@ const cell_symbol *cell_session_find(const cell_session *s, const char *name)
     return &s->symbols[idx];
 }
 
+/* Whether a live entry names identifier name (through its cached identifiers). */
+static int entry_names(const prelude_entry *e, const char *name)
+{
+    if (!e->idents)
+        return strstr(e->text, name) != NULL; /* not indexed: assume it may */
+    for (size_t j = 0; j < e->nidents; j++)
+        if (strcmp(e->idents[j], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The object-like macro entry idx is about to die (redefined or #undef'd). The
+ * declarations and types committed after it were compiled with its value: `int a[N];`
+ * meant `int a[8]`, and must keep meaning that (and not name an N that is gone, or
+ * defined only further down the prelude). Such entries get the body in place of the
+ * name, as the preprocessor did. Only entries after the macro can have used it, so a
+ * macro redefined cell after cell looks at a few entries. Function-like macros are left
+ * alone. */
+static void expand_dying_macro(cell_session *s, size_t idx)
+{
+    const prelude_entry *m = &s->entries[idx];
+    const char *text = m->text;
+    c_lexer lx;
+    c_token t, name = {0};
+    c_lexer_init(&lx, text + 1, strlen(text + 1), 0);
+    if (c_lexer_next(&lx, &t) != C_TOKEN_IDENTIFIER || c_lexer_next(&lx, &name) != C_TOKEN_IDENTIFIER)
+        return;
+    const char *body = text + 1 + name.end, *end = text + strlen(text);
+    if (*body == '(')
+        return; /* function-like */
+    char nm[256];
+    if (name.end - name.start >= sizeof nm)
+        return;
+    memcpy(nm, text + 1 + name.start, name.end - name.start);
+    nm[name.end - name.start] = 0;
+    strbuf value = {0}; /* the body on one line, continuations joined */
+    for (const char *p = body; p < end; p++) {
+        if (*p == '\\' && p + 1 < end && p[1] == '\n') {
+            p++;
+            sb_putn(&value, " ", 1);
+        } else if (*p != '\n' && *p != '\r') {
+            sb_putn(&value, p, 1);
+        }
+    }
+    char *v = sb_take(&value);
+    if (!v)
+        return;
+    const char *vb = v;
+    while (*vb == ' ' || *vb == '\t')
+        vb++;
+    for (size_t i = idx + 1; i < s->nentries; i++) {
+        prelude_entry *e = &s->entries[i];
+        if (!e->live || (e->kind != PRELUDE_DECL && e->kind != PRELUDE_TYPE) || !entry_names(e, nm))
+            continue;
+        strbuf out = {0};
+        size_t from = 0;
+        c_lexer el;
+        c_token et;
+        c_lexer_init(&el, e->text, strlen(e->text), 1);
+        while (c_lexer_next(&el, &et) != C_TOKEN_EOF) {
+            if (et.kind != C_TOKEN_IDENTIFIER || et.end - et.start != strlen(nm) ||
+                memcmp(e->text + et.start, nm, et.end - et.start) != 0)
+                continue;
+            sb_putn(&out, e->text + from, et.start - from);
+            sb_puts(&out, vb);
+            from = et.end;
+        }
+        sb_puts(&out, e->text + from);
+        char *expanded = sb_take(&out);
+        if (!expanded)
+            continue;
+        free(e->text);
+        e->text = expanded;
+        cell_entry_unindex(e);
+        cell_entry_index(e);
+    }
+    free(v);
+}
+
 static void kill_entry(cell_session *s, size_t idx)
 {
     prelude_entry *e = &s->entries[idx];
@@ -781,6 +860,8 @@ void cell_session_commit(cell_session *s, const cell_unit *u)
             for (size_t k = 0; k < pe->nkeys; k++)
                 if (strmap_get(&s->entry_by_key, pe->keys[k], strlen(pe->keys[k]), &at)) {
                     killed_macro |= s->entries[at].kind == PRELUDE_MACRO;
+                    if (s->entries[at].kind == PRELUDE_MACRO)
+                        expand_dying_macro(s, at);
                     kill_entry(s, at);
                 }
             if (pe->kind == PRELUDE_UNDEF) {

@@ -136,6 +136,14 @@ class ConditionalTests(unittest.TestCase):
         self.ok(guarded)  # a second run skips the group and keeps struct pt
         self.assertEqual(self.value("struct pt p0 = {2, 3};\np0.x * p0.y"), "6")
 
+    def test_declarations_keep_the_macro_values_they_were_compiled_with(self):
+        default = "#ifndef LEN_D\n#define LEN_D 8\n#endif\ndouble buf_d[LEN_D];"
+        self.ok(default)
+        self.ok("#undef LEN_D\n#define LEN_D 16")
+        self.assertEqual(self.value("(int)(sizeof buf_d / sizeof buf_d[0]) + LEN_D"), "24")
+        self.ok("#define TMP_W 3\nstruct tw { int v[TMP_W]; };\n#undef TMP_W")
+        self.assertEqual(self.value("(int)sizeof(struct tw)"), "12")
+
     def test_skipped_include_is_not_kept(self):
         self.ok("#if 0\n#include \"no_such_header_here.h\"\n#endif\nint inc_after = 1;")
         self.assertEqual(self.value("inc_after + 1"), "2")

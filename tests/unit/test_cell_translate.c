@@ -307,6 +307,18 @@ int main(void)
     CHECK(run_ok(&r, "#define STEP 1\nint steps = STEP;"));
     CHECK(shows(&r, "int before = STEP;\n#undef STEP\n#define STEP 10\nint after = STEP;\nbefore * 100 + after", "int 110"));
 
+    /* Declarations and types keep the macro values they were compiled with when the
+     * macro changes or goes away later (the preprocessor expanded them). */
+    CHECK(run_ok(&r, "#define SZ 8\nint arr8[SZ];"));
+    CHECK(run_ok(&r, "#undef SZ\n#define SZ 16"));
+    CHECK(shows(&r, "(int)(sizeof arr8 / sizeof arr8[0]) + SZ", "int 24"));
+    CHECK(run_ok(&r, "#define TMP_N 3\nstruct tn { int v[TMP_N]; };\ntypedef double tn_row[TMP_N];\n#undef TMP_N"));
+    CHECK(shows(&r, "(int)(sizeof(struct tn) + sizeof(tn_row))", "int 36"));
+    CHECK(run_ok(&r, "struct mm { int later; };")); /* before the macro: untouched */
+    CHECK(run_ok(&r, "#define later 5"));
+    CHECK(run_ok(&r, "#undef later"));
+    CHECK(shows(&r, "struct mm m0 = {4};\nm0.later", "int 4"));
+
     /* `return` at top level ends the cell. */
     CHECK(run_ok(&r, "int after = 1;\nif (after) return 5;\nafter = 2;"));
     CHECK(shows(&r, "after", "int 1"));
