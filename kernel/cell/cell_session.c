@@ -5,7 +5,9 @@
  * cell kills every live entry that shares a key with one of the cell's new entries and
  * appends the new one, so re-running a cell that defines `struct P` leaves exactly one
  * definition of it. Dead entries are compacted away when they outnumber live ones, so
- * walking the prelude costs O(live names), never O(cells run).
+ * walking the prelude costs O(live names), never O(cells run). A cell macro that dies
+ * is expanded first in the declarations and types committed after it, which were
+ * compiled with its value.
  *
  * At creation the session reads the runtime headers (cairn.h, cairn/ *.h) with the same
  * splitter the cells go through, to learn their typedef names (mat, figure, ...), the

@@ -15,7 +15,9 @@
  * on the definition; a non-constant brace initializer becomes a compound-literal
  * assignment. `static` is dropped so later cells can bind to everything. Prelude entries
  * that this cell redefines are left out, so a new definition never collides with an
- * older one: the newest wins.
+ * older one: the newest wins. What the cell defines inside conditional groups carries
+ * the group's number, and the unit defines a marker variable per group, so that after
+ * compiling cell_unit_drop_undefined keeps only what tcc compiled.
  * Two rewrites work around the environment: uses of earlier cells' variables go through
  * unit-local pointers `(*cairn_ref_x)` (tcc 0.9.27 miscompiles floating-point operands
  * that are symbols bound with tcc_add_symbol; see mark_references), and a header's
