@@ -67,6 +67,14 @@ typedef struct cell_unit {
  * are defined by this unit: never tcc_add_symbol an older address for those names. */
 int cell_translate(const cell_session *s, const char *code, int number, cell_unit *out);
 
+/* After the unit compiled (defined[i].address set), before it runs: name the types of
+ * its top-level `auto z = expr;` variables (each unit defines a probe
+ * `cairn_auto_type_z` pointing at the name), so later cells see `extern double z;`.
+ * Adds type-change notes to u->notes. Returns 0, or -1 with u->error set ("line L,
+ * column C: ...") when no type name fits: then do not run the cell. Runs once (later
+ * calls return what the first did); cell_unit_drop_undefined calls it if needed. */
+int cell_unit_infer_types(const cell_session *s, cell_unit *u);
+
 /* After the unit compiled (defined[i].address set for variables and functions): drop
  * what the cell defines inside conditional groups tcc skipped (`#if 0`, the `#else` of a
  * true `#if`, ...) — definitions, macros, types, declarations, includes — so they do not

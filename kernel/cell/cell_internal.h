@@ -123,7 +123,20 @@ typedef struct fact_list {
 /* Append name (taken over; NULL is ignored) with its branch. */
 void fact_push(fact_list *f, char *name, unsigned branch);
 
+/* A top-level `auto z = expr;` of the cell: its type is named only after compiling, by
+ * the string the probe `cairn_auto_type_z` (a _Generic over known types) points to. */
+typedef struct auto_variable {
+    char *name;
+    size_t entry;     /* its PRELUDE_DECL pending entry (text set by cell_unit_infer_types) */
+    int is_const;     /* `const auto`: the type text gets "const " */
+    int line, column; /* of the name, for the error when no type name fits */
+    char *error;      /* that error, formatted with the cell's line (cell_format_error) */
+} auto_variable;
+
 typedef struct cell_pending {
+    auto_variable *autos;
+    size_t nautos;
+    int autos_inferred; /* cell_unit_infer_types ran */
     pending_entry *entries;
     size_t nentries, capentries;
     fact_list types, void_functions, constants, header_names;

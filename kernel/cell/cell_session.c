@@ -485,6 +485,11 @@ void cell_pending_free(cell_pending *p)
     free(p->members);
     free(p->defined_branch);
     free(p->defined_seq);
+    for (size_t i = 0; i < p->nautos; i++) {
+        free(p->autos[i].name);
+        free(p->autos[i].error);
+    }
+    free(p->autos);
     free(p);
 }
 

@@ -55,11 +55,15 @@ typedef struct translator {
     unsigned branch, opens;
     unsigned *defined_branch;
     size_t *defined_seq;
+    size_t *auto_end;   /* per token, for MARK_AUTO: the end of the initializer after `auto x =` */
+    int has_auto;       /* a top-level `auto` variable: the unit defines cairn_auto_more */
     char *error;
     int error_line, error_column;
 } translator;
 
-enum { MARK_KEEP = 0, MARK_REF = 1, MARK_BLANK = 2 };
+/* MARK_AUTO: `auto` of `auto x = init` in a function body or statement, written as
+ * the type of init (auto_type; tcc 0.9.27 has no __auto_type). */
+enum { MARK_KEEP = 0, MARK_REF = 1, MARK_BLANK = 2, MARK_AUTO = 3 };
 
 /* ---- conditional groups ---- */
 
@@ -107,6 +111,25 @@ static int tok_kind(const translator *tr, size_t i) { return i < tr->n ? tr->t[i
 
 static void line_directive(strbuf *b, int line) { sb_printf(b, "#line %d \"cell\"\n", line); }
 
+static void verbatim(translator *tr, strbuf *b, size_t first, size_t last);
+
+/* The type C23 `auto` gives a variable initialized with tokens [first, last): the
+ * initializer's type after lvalue conversion — arrays and functions decay to pointers,
+ * qualifiers go, structs stay. tcc 0.9.27 has no __auto_type, and its comma operator does
+ * not decay arrays, so: `1 ? (x) : (x)` decays but promotes char, short and _Bool to int,
+ * which the _Generic (whose controlling expression tcc does not evaluate either) keeps. */
+static void auto_type(translator *tr, strbuf *b, size_t first, size_t last)
+{
+    sb_puts(b, "__typeof__(_Generic((0, ");
+    verbatim(tr, b, first, last);
+    sb_puts(b, "), char: (char)0, signed char: (signed char)0, unsigned char: (unsigned char)0, short: (short)0, "
+               "unsigned short: (unsigned short)0, _Bool: (_Bool)0, default: 1 ? (");
+    verbatim(tr, b, first, last);
+    sb_puts(b, ") : (");
+    verbatim(tr, b, first, last);
+    sb_puts(b, ")))");
+}
+
 /* The source text of tokens [first, last), comments and line breaks as written. */
 static void verbatim(translator *tr, strbuf *b, size_t first, size_t last)
 {
@@ -121,6 +144,8 @@ static void verbatim(translator *tr, strbuf *b, size_t first, size_t last)
             sb_puts(b, "(*cairn_ref_");
             sb_putn(b, tr->code + tr->t[i].start, tr->t[i].end - tr->t[i].start);
             sb_puts(b, ")");
+        } else if (tr->mark[i] == MARK_AUTO && tr->auto_end) {
+            auto_type(tr, b, i + 3, tr->auto_end[i]);
         } else {
             /* Spaces of the same width keep the columns of what follows. */
             for (size_t k = tr->t[i].start; k < tr->t[i].end; k++)
@@ -549,6 +574,151 @@ static void emit_declaration_only(translator *tr, const cell_item *it, const cel
     free(name);
 }
 
+static void set_error(translator *tr, size_t tok, const char *msg)
+{
+    if (tr->error)
+        return;
+    tr->error = cell_format_error(tr->code, tr->t[tok].line, tr->t[tok].column, msg);
+    tr->error_line = tr->t[tok].line;
+    tr->error_column = tr->t[tok].column;
+}
+
+/* Types a top-level `auto` variable is tried against first, in this order (names as a C
+ * programmer writes them; _Generic picks the unqualified type of the variable). Then come
+ * the cell's own types, the runtime's (auto_runtime_types) and the session types the
+ * unit carries (cairn_auto_more). */
+static const char *const auto_builtin_types[] = {
+    "int", "unsigned int", "long", "unsigned long", "long long", "unsigned long long", "double", "float",
+    "long double", "char", "signed char", "unsigned char", "short", "unsigned short", "_Bool",
+    "char *", "const char *", "void *", "const void *", "double *", "const double *", "float *",
+    "const float *", "int *", "const int *", "long *", "unsigned int *", "unsigned long *",
+    "unsigned char *", "char **", "double **", "int **", NULL};
+static const char *const auto_runtime_types[] = {"mat", "mat *", "svd_result", "pca_model", "eig_result",
+                                                  "qr_result", "figure *", "plot_axes *", "progress *", "FILE *", NULL};
+
+/* `_Generic(v, T: "T", default: ` for each type text (closed later with one `)` each). */
+static size_t generic_chain(strbuf *b, const char *v, const char *type)
+{
+    sb_printf(b, "_Generic(%s, %s: \"%s\", default: ", v, type, type);
+    return 1;
+}
+
+/* A type key of a prelude entry worth naming: "struct P", "union U" or a typedef name
+ * (enum types are unsigned int to tcc, and that name comes first). */
+static int is_named_type_key(const char *k, int is_typedef)
+{
+    if (!strncmp(k, "struct ", 7) || !strncmp(k, "union ", 6))
+        return 1;
+    return is_typedef && !strchr(k, ' ') && !strchr(k, ':') && k[0] != '#';
+}
+
+/* `auto z = expr;` at top level (C23): z is defined with the type auto_type writes —
+ * arrays and string literals decay to pointers, qualifiers go and a struct keeps its
+ * type, as C23 auto does — and initialized in statement order.
+ * Right after it the probe `const char *const cairn_auto_type_z` points to the name of
+ * z's type (a _Generic over the types above; NULL when none fits), which
+ * cell_unit_infer_types reads after compiling to make `extern double z;` for later cells. */
+static void emit_auto_variable(translator *tr, const cell_item *it, const cell_declarator *d, char *name)
+{
+    char msg[320];
+    if (it->ndecls > 1) {
+        snprintf(msg, sizeof msg, "`auto` declares one variable at a time (C23): write `auto %s = ...;` on its own", name);
+        set_error(tr, d->name, msg);
+    } else if (d->first != d->name || d->last != d->name + 1) {
+        snprintf(msg, sizeof msg, "`auto` infers the whole type of a plain name: write `auto %s = ...;` (no *, [] or ())", name);
+        set_error(tr, d->name, msg);
+    } else if (d->init_first >= d->init_last) {
+        snprintf(msg, sizeof msg, "'%s' needs an initializer for `auto` to infer its type from (or write the type: `double %s;`)",
+                 name, name);
+        set_error(tr, d->name, msg);
+    } else if (tok_is(tr, d->init_first, "{")) {
+        snprintf(msg, sizeof msg, "`auto` cannot infer a type from a {...} initializer: write the type of '%s'", name);
+        set_error(tr, d->init_first, msg);
+    }
+    if (tr->error) {
+        free(name);
+        return;
+    }
+    int keep = it->is_const && is_constant(tr, d->init_first, d->init_last);
+    line_directive(&tr->defs, tr->t[d->name].line);
+    sb_puts(&tr->defs, keep ? "const " : "");
+    auto_type(tr, &tr->defs, d->init_first, d->init_last);
+    sb_printf(&tr->defs, " %s", name);
+    if (keep) {
+        sb_puts(&tr->defs, " = ");
+        verbatim(tr, &tr->defs, d->init_first, d->init_last);
+    }
+    sb_puts(&tr->defs, ";\n");
+    /* The probe: builtins in one _Generic, then a chain over the cell's own types so far
+     * (a type defined later in the cell is not declared here yet), then the rest. */
+    sb_printf(&tr->defs, "const char *const cairn_auto_type_%s = _Generic(%s", name, name);
+    for (const char *const *t = auto_builtin_types; *t; t++)
+        sb_printf(&tr->defs, ", %s: \"%s\"", *t, *t);
+    sb_puts(&tr->defs, ", default: ");
+    size_t open = 0;
+    for (size_t pass = 0, e = 0; pass < 2; e = 0, pass++) /* typedef names first: P, not struct P */
+    for (; e < tr->p->nentries; e++) {
+        const pending_entry *pe = &tr->p->entries[e];
+        if (pe->kind != PRELUDE_TYPE || (pe->branch && pe->branch != tr->branch))
+            continue;
+        int is_typedef = !strncmp(pe->text, "typedef", 7);
+        for (size_t k = 0; k < pe->nkeys; k++) {
+            const char *key = pe->keys[k];
+            if (!is_named_type_key(key, is_typedef) || strmap_get(&tr->cell_consts, key, strlen(key), NULL) ||
+                (strchr(key, ' ') != NULL) != (pass == 1))
+                continue;
+            open += generic_chain(&tr->defs, name, key);
+            char ptr[300];
+            snprintf(ptr, sizeof ptr, "%s *", key);
+            open += generic_chain(&tr->defs, name, ptr);
+        }
+    }
+    sb_printf(&tr->defs, "cairn_auto_more(%s)", name);
+    for (size_t k = 0; k < open; k++)
+        sb_puts(&tr->defs, ")");
+    sb_puts(&tr->defs, ");\n");
+    tr->has_auto = 1;
+
+    /* The initializer runs in statement order. */
+    if (!keep) {
+        line_directive(&tr->body, tr->t[d->init_first].line);
+        sb_printf(&tr->body, "%s = ", name);
+        verbatim(tr, &tr->body, d->init_first, d->init_last);
+        sb_puts(&tr->body, ";\n");
+    }
+
+    /* Later cells see `extern <type> z;` once cell_unit_infer_types named the type; the
+     * symbol's type is "auto" until then. No type-change note yet: it comes with the type. */
+    strbuf decl = {0};
+    sb_printf(&decl, "extern __typeof__(%s) %s;\n", name, name);
+    pending_entry *e = new_entry(tr, PRELUDE_DECL, sb_take(&decl));
+    size_t entry = tr->p->nentries - 1;
+    entry_key(tr, e, name);
+    auto_variable *v = e ? realloc(tr->p->autos, (tr->p->nautos + 1) * sizeof *v) : NULL;
+    if (v) {
+        tr->p->autos = v;
+        v += tr->p->nautos;
+        v->name = strdup(name);
+        v->entry = entry;
+        v->is_const = it->is_const;
+        v->line = tr->t[d->name].line;
+        v->column = tr->t[d->name].column;
+        /* Made now, while the cell's text is at hand; used when no type name fits. */
+        snprintf(msg, sizeof msg,
+                 "cannot name the type `auto` infers for '%s' here (a function or array pointer, a type the session "
+                 "does not carry?): write its type",
+                 name);
+        v->error = cell_format_error(tr->code, v->line, v->column, msg);
+        if (v->name)
+            tr->p->nautos++;
+    }
+    char probe[300];
+    snprintf(probe, sizeof probe, "cairn_auto_type_%s", name);
+    add_symbol(tr, SYMBOL_VARIABLE, strdup(name), NULL, strdup("auto"));
+    add_symbol(tr, SYMBOL_VARIABLE, strdup(probe), NULL, NULL);
+    free(name);
+}
+
 static void emit_variable(translator *tr, const cell_item *it, const cell_declarator *d, int drop_body)
 {
     char *name = tok_str(tr, d->name);
@@ -562,6 +732,13 @@ static void emit_variable(translator *tr, const cell_item *it, const cell_declar
                 tok_is(tr, i, "int") || tok_is(tr, i, "long") || tok_is(tr, i, "float") || tok_is(tr, i, "double") ||
                 tok_is(tr, i, "signed") || tok_is(tr, i, "unsigned") || tok_is(tr, i, "_Bool") || tok_is(tr, i, "_Complex") ||
                 tok_is(tr, i, "_Atomic");
+    int has_auto = 0;
+    for (size_t i = it->spec_first; i < it->spec_last; i++)
+        has_auto |= tok_is(tr, i, "auto");
+    if (!typed && has_auto) {
+        emit_auto_variable(tr, it, d, name);
+        return;
+    }
     if (!typed) {
         if (!tr->error) {
             char msg[256];
@@ -1671,6 +1848,127 @@ static void mark_references(translator *tr, const cell_split_result *r)
 #undef own
 }
 
+/* The text of the type entry keyed key: this cell's newest, else the session's. */
+static const char *type_entry_text(const translator *tr, const char *key)
+{
+    for (size_t e = tr->p->nentries; e-- > 0;) {
+        const pending_entry *pe = &tr->p->entries[e];
+        if (pe->kind == PRELUDE_TYPE && pe->nkeys && (!pe->branch || pe->branch == tr->branch))
+            for (size_t k = 0; k < pe->nkeys; k++)
+                if (strcmp(pe->keys[k], key) == 0)
+                    return pe->text;
+    }
+    size_t at;
+    if (strmap_get(&tr->s->entry_by_key, key, strlen(key), &at) && tr->s->entries[at].live &&
+        tr->s->entries[at].kind == PRELUDE_TYPE)
+        return tr->s->entries[at].text;
+    return NULL;
+}
+
+static int is_ident_char(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+/* The enumerators of a variable's type text ("enum color", "color_t", "const shade"),
+ * as `"RED", "GREEN"` into names and `RED, GREEN` into values; returns how many, 0 when
+ * the type is not an enum the session or this cell defines with a body. Only the type
+ * entries of that name are read (a typedef of a tagged enum leads to the tag's entry). */
+static int enum_enumerators(const translator *tr, const char *type, strbuf *names, strbuf *values)
+{
+    char key[256];
+    while (!strncmp(type, "const ", 6) || !strncmp(type, "volatile ", 9))
+        type += type[0] == 'c' ? 6 : 9;
+    snprintf(key, sizeof key, "%s", type);
+    for (int depth = 0; depth < 3; depth++) {
+        size_t n = strlen(key);
+        while (n && key[n - 1] == ' ')
+            key[--n] = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!is_ident_char(key[i]) && !(key[i] == ' ' && !strncmp(key, "enum ", 5) && i == 4))
+                return 0; /* pointers, arrays, qualifiers left: not an enum value */
+        const char *text = type_entry_text(tr, key);
+        const char *en = text ? strstr(text, "enum") : NULL;
+        if (!en || (en > text && is_ident_char(en[-1])) || is_ident_char(en[4]))
+            return 0;
+        const char *brace = strchr(en, '{');
+        const char *p = en + 4;
+        while (*p == ' ')
+            p++;
+        const char *tag = p;
+        while (is_ident_char(*p))
+            p++;
+        if (!brace) { /* typedef enum color color_t; */
+            if (p == tag)
+                return 0;
+            snprintf(key, sizeof key, "enum %.*s", (int)(p - tag), tag);
+            continue;
+        }
+        int count = 0, depth2 = 0, expect = 1;
+        for (p = brace + 1; *p && !(depth2 == 0 && *p == '}'); p++) {
+            if (*p == '(' || *p == '[' || *p == '{')
+                depth2++;
+            else if (*p == ')' || *p == ']' || *p == '}')
+                depth2--;
+            else if (depth2 == 0 && *p == ',')
+                expect = 1;
+            else if (expect && is_ident_char(*p) && !(*p >= '0' && *p <= '9')) {
+                const char *w = p;
+                while (is_ident_char(p[1]))
+                    p++;
+                int len = (int)(p - w + 1);
+                sb_printf(names, "%s\"%.*s\"", count ? ", " : "", len, w);
+                sb_printf(values, "%s%.*s", count ? ", " : "", len, w);
+                count++;
+                expect = 0;
+            }
+        }
+        return count;
+    }
+    return 0;
+}
+
+/* `auto x = init` inside function bodies and statements (`for (auto i = 0; ...)`):
+ * the `auto` becomes the type of init (MARK_AUTO, auto_type), as at top level; tcc would
+ * otherwise take the old storage class with an implicit int. `auto int x` and
+ * top-level declarations (emit_auto_variable) are left alone. */
+static void mark_block_autos(translator *tr, const cell_split_result *r)
+{
+    if (!tr->mark || !strstr(tr->code, "auto"))
+        return;
+    size_t item = 0;
+    for (size_t i = 0; i + 3 < tr->n && !tr->error; i++) {
+        while (item < r->nitems && r->items[item].last <= i)
+            item++;
+        if (!tok_is(tr, i, "auto") || tok_kind(tr, i + 1) != C_TOKEN_IDENTIFIER || !tok_is(tr, i + 2, "="))
+            continue;
+        if (item < r->nitems && r->items[item].kind == CELL_ITEM_DECLARATION && i < r->items[item].spec_last)
+            continue; /* a top-level declaration: emit_auto_variable */
+        size_t j = i + 3;
+        int depth = 0;
+        for (; j < tr->n; j++) {
+            if (tok_is(tr, j, "(") || tok_is(tr, j, "[") || tok_is(tr, j, "{"))
+                depth++;
+            else if (tok_is(tr, j, ")") || tok_is(tr, j, "]") || tok_is(tr, j, "}"))
+                depth--;
+            if (depth < 0 || (depth == 0 && (tok_is(tr, j, ",") || tok_is(tr, j, ";"))))
+                break;
+        }
+        if (j == i + 3)
+            continue;
+        if (tok_is(tr, j, ",")) {
+            char *name = tok_str(tr, i + 1);
+            char msg[300];
+            snprintf(msg, sizeof msg, "`auto` declares one variable at a time (C23): write `auto %s = ...;` on its own",
+                     name ? name : "x");
+            free(name);
+            set_error(tr, i + 1, msg);
+            return;
+        }
+        if (!tr->auto_end && !(tr->auto_end = calloc(tr->n, sizeof *tr->auto_end)))
+            return;
+        tr->auto_end[i] = j;
+        tr->mark[i] = MARK_AUTO;
+    }
+}
+
 int cell_translate(const cell_session *s, const char *code, int number, cell_unit *out)
 {
     static const cell_session empty;
@@ -1714,6 +2012,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
     tr.n = r.ntokens;
 
     mark_references(&tr, &r);
+    mark_block_autos(&tr, &r);
     /* Globals of this cell, and earlier ones it names, that a header declares too. */
     for (size_t i = 0; i < r.ntokens; i++) {
         if (r.tokens[i].kind != C_TOKEN_IDENTIFIER)
@@ -1774,7 +2073,23 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                         type = y->type;
                     free(name);
                 }
-                if (type) {
+                strbuf names = {0}, values = {0};
+                int nenum = type ? enum_enumerators(&tr, type, &names, &values) : 0;
+                if (nenum > 0) {
+                    /* An enum variable shows its enumerator: GREEN (1), or 5 (enum color). */
+                    sb_printf(&tr.body, "{ static const char *const cairn_enum_names_[] = {%s};\n", names.s ? names.s : "");
+                    sb_printf(&tr.body, "static const long long cairn_enum_values_[] = {%s};\n", values.s ? values.s : "");
+                    line_directive(&tr.body, it->line);
+                    sb_puts(&tr.body, "cairn_show_enum((long long)(");
+                    verbatim(&tr, &tr.body, it->first, it->last);
+                    sb_puts(&tr.body, "), \"");
+                    for (const char *c = type; *c; c++)
+                        if (*c == '"' || *c == '\\')
+                            sb_printf(&tr.body, "\\%c", *c);
+                        else
+                            sb_putn(&tr.body, c, 1);
+                    sb_printf(&tr.body, "\", cairn_enum_names_, cairn_enum_values_, %d); }\n", nenum);
+                } else if (type) {
                     sb_puts(&tr.body, "cairn_show_value_typed((");
                     verbatim(&tr, &tr.body, it->first, it->last);
                     sb_puts(&tr.body, "), \"");
@@ -1789,6 +2104,8 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                     verbatim(&tr, &tr.body, it->first, it->last);
                     sb_puts(&tr.body, "));\n");
                 }
+                free(sb_take(&names));
+                free(sb_take(&values));
                 shows = 1;
             }
             continue;
@@ -1902,6 +2219,38 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
             if (e->kind == PRELUDE_DECL && strmap_get(&tr.refs, e->keys[0], strlen(e->keys[0]), NULL))
                 sb_printf(&src, "static __typeof__(%s) *const cairn_ref_%s = &%s;\n", e->keys[0], e->keys[0], e->keys[0]);
         }
+        if (tr.has_auto) {
+            /* The type names an `auto` probe tries after the builtins and the cell's own
+             * types: the runtime's, then the session types this unit carries. */
+            sb_puts(&src, "#define cairn_auto_more(v) ");
+            size_t open = 0;
+            for (const char *const *t = auto_runtime_types; *t; t++) {
+                size_t n = strcspn(*t, " ");
+                if (session_has_type(s, *t, n))
+                    open += generic_chain(&src, "v", *t);
+            }
+            for (size_t pass = 0, i = 0; pass < 2; i = 0, pass++) /* typedef names first */
+            for (; i < s->nentries; i++) {
+                const prelude_entry *e = &s->entries[i];
+                if (!e->live || redef[i] || !keep[i] || e->kind != PRELUDE_TYPE)
+                    continue;
+                int is_typedef = !strncmp(e->text, "typedef", 7);
+                for (size_t k = 0; k < e->nkeys; k++) {
+                    const char *key = e->keys[k];
+                    if (!is_named_type_key(key, is_typedef) || (strchr(key, ' ') != NULL) != (pass == 1) ||
+                        (!strchr(key, ' ') && !session_has_type(s, key, strlen(key))))
+                        continue;
+                    open += generic_chain(&src, "v", key);
+                    char ptr[300];
+                    snprintf(ptr, sizeof ptr, "%s *", key);
+                    open += generic_chain(&src, "v", ptr);
+                }
+            }
+            sb_puts(&src, "(const char *)0");
+            for (size_t k = 0; k < open; k++)
+                sb_puts(&src, ")");
+            sb_puts(&src, "\n");
+        }
         free(keep);
         free(redef);
         sb_putn(&src, tr.defs.s ? tr.defs.s : "", tr.defs.len);
@@ -1957,6 +2306,7 @@ done:
     free(tr.defined_branch);
     free(tr.defined_seq);
     free(tr.mark);
+    free(tr.auto_end);
     cell_split_free(&r);
     return out->error ? -1 : 0;
 }
@@ -2002,9 +2352,111 @@ static void symbol_clear(cell_symbol *y)
     free(y->type);
 }
 
+/* Remove u->defined[i] (and its branch and sequence while those are kept). */
+static void unit_remove_defined(cell_unit *u, size_t i)
+{
+    cell_pending *p = u->pending;
+    symbol_clear(&u->defined[i]);
+    size_t rest = u->ndefined - i - 1;
+    memmove(&u->defined[i], &u->defined[i + 1], rest * sizeof *u->defined);
+    if (p && p->ndefined_info == u->ndefined && p->defined_branch && p->defined_seq) {
+        memmove(&p->defined_branch[i], &p->defined_branch[i + 1], rest * sizeof *p->defined_branch);
+        memmove(&p->defined_seq[i], &p->defined_seq[i + 1], rest * sizeof *p->defined_seq);
+        p->ndefined_info--;
+    }
+    u->ndefined--;
+}
+
+int cell_unit_infer_types(const cell_session *s, cell_unit *u)
+{
+    cell_pending *p = u ? u->pending : NULL;
+    if (!p || p->autos_inferred)
+        return u && u->error ? -1 : 0;
+    p->autos_inferred = 1;
+    strbuf notes = {0};
+    for (size_t a = 0; a < p->nautos; a++) {
+        const auto_variable *v = &p->autos[a];
+        char probe[300];
+        snprintf(probe, sizeof probe, "cairn_auto_type_%s", v->name);
+        const char *type = NULL;
+        int compiled = 0;
+        for (size_t i = 0; i < u->ndefined; i++)
+            if (u->defined[i].name && strcmp(u->defined[i].name, probe) == 0 && u->defined[i].address) {
+                compiled = 1;
+                type = *(const char *const *)u->defined[i].address;
+            }
+        if (!compiled)
+            continue; /* in a group tcc skipped: cell_unit_drop_undefined drops it */
+        if (!type) {
+            if (!u->error) {
+                u->error = v->error ? strdup(v->error) : strdup("cannot name the type `auto` inferred: write it");
+                u->error_line = v->line;
+                u->error_column = v->column;
+            }
+            continue;
+        }
+        strbuf t = {0}, decl = {0};
+        sb_printf(&t, "%s%s", v->is_const ? "const " : "", type);
+        char *type_text = sb_take(&t);
+        if (!type_text)
+            continue;
+        sb_printf(&decl, "extern %s %s;", type_text, v->name);
+        char *decl_text = sb_take(&decl);
+        if (!decl_text) {
+            free(type_text);
+            continue;
+        }
+        if (v->entry < p->nentries) {
+            pending_entry *pe = &p->entries[v->entry];
+            char *text = malloc(strlen(decl_text) + 2);
+            if (text) {
+                sprintf(text, "%s\n", decl_text);
+                free(pe->text);
+                pe->text = text;
+            }
+        }
+        for (size_t i = 0; i < u->ndefined; i++) {
+            cell_symbol *y = &u->defined[i];
+            if (y->kind != SYMBOL_VARIABLE || !y->name || strcmp(y->name, v->name) != 0 || !y->type ||
+                strcmp(y->type, "auto") != 0)
+                continue;
+            free(y->type);
+            free(y->declaration);
+            y->type = strdup(type_text);
+            y->declaration = strdup(decl_text);
+        }
+        const cell_symbol *old = s ? cell_session_find(s, v->name) : NULL;
+        if (old && old->type && old->kind == SYMBOL_VARIABLE && strcmp(old->type, type_text) != 0)
+            sb_printf(&notes, "note: %s was %s (cell [%d]), now %s; functions defined before this cell keep using the old %s\n",
+                      v->name, old->type, old->cell, type_text, v->name);
+        else if (old && old->type && old->kind == SYMBOL_FUNCTION)
+            sb_printf(&notes, "note: %s was a function (%s), now a variable (%s)\n", v->name, old->type, type_text);
+        free(type_text);
+        free(decl_text);
+    }
+    /* The probes are not the cell's: they never enter the session. */
+    for (size_t i = u->ndefined; i-- > 0;)
+        if (u->defined[i].name && !strncmp(u->defined[i].name, "cairn_auto_type_", 16))
+            unit_remove_defined(u, i);
+    if (notes.len) {
+        strbuf all = {0};
+        sb_puts(&all, u->notes ? u->notes : "");
+        sb_putn(&all, notes.s, notes.len);
+        char *text = sb_take(&all);
+        if (text) {
+            free(u->notes);
+            u->notes = text;
+        }
+    }
+    free(sb_take(&notes));
+    return u->error ? -1 : 0;
+}
+
 void cell_unit_drop_undefined(cell_unit *u)
 {
     cell_pending *p = u ? u->pending : NULL;
+    if (p && !p->autos_inferred)
+        cell_unit_infer_types(NULL, u);
     if (!p || !p->nbranches || p->nbranches > u->ndefined || p->ndefined_info != u->ndefined)
         return;
     unsigned nb = p->nbranches;

@@ -562,6 +562,19 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         json_array_remove(json_object_get(done, "traceback"), 0);
         leave_done(r, done);
     }
+    if (cell_unit_infer_types(exec_g.session, &unit) != 0) {
+        /* `auto` inferred a type the session cannot name (kernel/cell/README.md). */
+        size_t first = strcspn(unit.error, "\n");
+        char ev[1024];
+        snprintf(ev, sizeof ev, "%.*s", (int)(first < 1000 ? first : 1000), unit.error);
+        json_t *tb = json_array();
+        for (const char *rest = unit.error + first; *rest == '\n';) {
+            size_t n = strcspn(++rest, "\n");
+            json_array_append_new(tb, json_stringn(rest, n));
+            rest += n;
+        }
+        leave_done(r, done_error("TypeError", ev, tb));
+    }
     if (exec_g.nregions > 0) {
         /* The parent has no copy of this cell's code: give it the unit for line numbers. */
         const char *src = exec_g.regions[exec_g.nregions - 1].source;

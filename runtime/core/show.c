@@ -94,6 +94,20 @@ void cairn_show_int(const void *value, size_t size, const char *type)
     show_text(text);
 }
 
+void cairn_show_enum(long long value, const char *type, const char *const *names, const long long *values, int count)
+{
+    /* The first enumerator of that value: enum {A, B, FIRST = 0} shows 0 as A. */
+    char text[256];
+    for (int i = 0; names && values && i < count; i++)
+        if (values[i] == value && names[i]) {
+            snprintf(text, sizeof text, "%s (%lld)", names[i], value);
+            show_text(text);
+            return;
+        }
+    snprintf(text, sizeof text, "%lld (%s)", value, type ? type : "enum");
+    show_text(text);
+}
+
 void cairn_show_uint(const void *value, size_t size, const char *type)
 {
     (void)type;

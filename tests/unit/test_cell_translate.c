@@ -54,6 +54,13 @@ static void show_other(const void *v, size_t size, const char *type)
     (void)v;
     snprintf(shown, sizeof shown, "other %zu %s", size, type ? type : "?");
 }
+static void show_enum(long long value, const char *type, const char *const *names, const long long *values, int count)
+{
+    int k = 0;
+    while (k < count && values[k] != value)
+        k++;
+    snprintf(shown, sizeof shown, "enum %s %lld %s of %d", type, value, k < count ? names[k] : "-", count);
+}
 static void show_mat(const void *v, size_t size, const char *type)
 {
     (void)size;
@@ -92,7 +99,8 @@ static double now_ms(void)
 
 static const char *current_code;
 
-/* 0: ran and committed; 1: split error (r->explained = unit error); 2: compile error. */
+/* 0: ran and committed; 1: split error (r->explained = unit error); 2: compile error;
+ * 3: compiled, but `auto` inferred a type no name fits (r->explained). */
 static int run(runner *r, const char *code)
 {
     r->diag[0] = 0;
@@ -131,6 +139,7 @@ static int run(runner *r, const char *code)
     tcc_add_symbol(st, "cairn_show_string", show_string);
     tcc_add_symbol(st, "cairn_show_other", show_other);
     tcc_add_symbol(st, "cairn_show_mat", show_mat);
+    tcc_add_symbol(st, "cairn_show_enum", show_enum);
     tcc_add_symbol(st, "mat_zeros", mat_zeros);
     tcc_add_symbol(st, "mat_free", mat_free);
     for (size_t i = 0; i < u.nuses; i++) {
@@ -166,6 +175,16 @@ static int run(runner *r, const char *code)
                 fprintf(stderr, "  %s at %p (mem %p..+%d)\n", u.defined[i].name, u.defined[i].address, mem, size);
         }
     tcc_delete(st);
+    /* As the executor does: name the types `auto` inferred, before the cell runs. */
+    if (cell_unit_infer_types(r->s, &u) != 0) {
+        r->explained = u.error ? strdup(u.error) : NULL;
+        r->error_line = u.error_line;
+        r->error_column = u.error_column;
+        cell_unit_free(&u);
+        return 3;
+    }
+    free(r->notes);
+    r->notes = u.notes ? strdup(u.notes) : NULL;
     double t2 = now_ms();
     r->maps[r->nmaps] = mem;
     r->sizes[r->nmaps++] = (size_t)size;
@@ -452,8 +471,84 @@ int main(void)
     CHECK(run(&r, "void takes(int *p) { (void)p; }\nstruct P sp;\n  takes(sp);") == 2 && r.error_line == 3 && r.error_column == 3);
     CHECK(run(&r, "x = 1\ny = 2;") == 1 && r.error_line == 2 && r.explained && strstr(r.explained, "end of line 1"));
     CHECK(run(&r, "for (int j = 0; j < 3; j++) {\n  printf(\"%d\\n\", j)\n}") == 2 && r.error_line == 2 && r.error_column == 20);
-    CHECK(run(&r, "auto guess = 3;") == 1 && r.explained && strstr(r.explained, "needs a type"));
+    CHECK(run(&r, "static guess = 3;") == 1 && r.explained && strstr(r.explained, "needs a type"));
     CHECK(shows(&r, "x", "double 1.5"));
+
+    /* C23 auto: the type comes from the initializer and is named for later cells. */
+    {
+        cell_unit u;
+        CHECK(cell_translate(r.s, "auto az = 3.5;", 900, &u) == 0 && u.source && strstr(u.source, "__typeof__(_Generic((0, 3.5)") &&
+              strstr(u.source, "cairn_auto_type_az") && !strstr(u.source, "auto az"));
+        CHECK(u.ndefined == 2 && u.defined[0].type && strcmp(u.defined[0].type, "auto") == 0);
+        cell_unit_free(&u);
+        CHECK(run_ok(&r, "auto az = 3.5;"));
+        const cell_symbol *y = cell_session_find(r.s, "az");
+        CHECK(y && y->type && strcmp(y->type, "double") == 0 && y->declaration && strcmp(y->declaration, "extern double az;") == 0);
+        CHECK(cell_session_find(r.s, "cairn_auto_type_az") == NULL); /* the probe stays out of the session */
+        CHECK(shows(&r, "az * 2", "double 7"));
+        CHECK(run_ok(&r, "auto az = 1;") && r.notes && strstr(r.notes, "az was double") && strstr(r.notes, "now int"));
+        CHECK(shows(&r, "az + 1", "int 2"));
+        y = cell_session_find(r.s, "az");
+        CHECK(y && y->type && strcmp(y->type, "int") == 0);
+        /* Arrays and string literals decay, const stays on the variable, char stays char. */
+        CHECK(run_ok(&r, "int aarr[3] = {4, 5, 6};\nauto ap = &aarr[1];\nauto adecay = aarr;\nauto astr = \"abc\";\nconst auto ak = 2;\nchar ach = 'q';\nauto ac = ach;"));
+        y = cell_session_find(r.s, "ap");
+        CHECK(y && y->type && strcmp(y->type, "int *") == 0);
+        y = cell_session_find(r.s, "adecay");
+        CHECK(y && y->type && strcmp(y->type, "int *") == 0);
+        y = cell_session_find(r.s, "astr");
+        CHECK(y && y->type && strcmp(y->type, "char *") == 0);
+        y = cell_session_find(r.s, "ak");
+        CHECK(y && y->type && strcmp(y->type, "const int") == 0);
+        y = cell_session_find(r.s, "ac");
+        CHECK(y && y->type && strcmp(y->type, "char") == 0);
+        CHECK(shows(&r, "*ap + adecay[2] + ak", "int 13"));
+        CHECK(shows(&r, "astr", "string abc"));
+        y = cell_session_find(r.s, "ak"); /* const auto is const for later cells (tcc only warns on writes) */
+        CHECK(y && y->declaration && strcmp(y->declaration, "extern const int ak;") == 0);
+        /* Runtime and session types keep their names; a struct keeps its type. */
+        CHECK(run_ok(&r, "auto am = mat_zeros(2, 3);"));
+        y = cell_session_find(r.s, "am");
+        CHECK(y && y->type && strcmp(y->type, "mat") == 0);
+        CHECK(shows(&r, "am", "mat 2x3"));
+        CHECK(run_ok(&r, "typedef struct apt { double x, y; } apt;\napt ap0 = {1, 2};\nauto ap1 = ap0;\nauto app = &ap1;"));
+        y = cell_session_find(r.s, "ap1");
+        CHECK(y && y->type && strcmp(y->type, "apt") == 0);
+        y = cell_session_find(r.s, "app");
+        CHECK(y && y->type && strcmp(y->type, "apt *") == 0);
+        CHECK(run_ok(&r, "auto ap2 = ap1;")); /* apt comes from the session now */
+        y = cell_session_find(r.s, "ap2");
+        CHECK(y && y->type && strcmp(y->type, "apt") == 0);
+        CHECK(shows(&r, "app->y + ap2.x", "double 3"));
+        /* Inside functions and statements: a block-scope auto, a for loop, the old storage class. */
+        CHECK(run_ok(&r, "double ahalf(int n) { auto h = n / 2.0; auto int k2 = 1; return h * k2; }"));
+        CHECK(shows(&r, "ahalf(3)", "double 1.5"));
+        CHECK(run_ok(&r, "double asum = 0;\nfor (auto t = 0.25; t < 1; t += 0.5) asum += t;"));
+        CHECK(shows(&r, "asum", "double 1"));
+        /* What auto cannot do says so. */
+        CHECK(run(&r, "auto anone;") == 1 && r.explained && strstr(r.explained, "needs an initializer"));
+        CHECK(run(&r, "auto a1 = 1, a2 = 2.0;") == 1 && r.explained && strstr(r.explained, "one variable at a time"));
+        CHECK(run(&r, "void af(void) { auto b1 = 1, b2 = 2; }") == 1 && r.explained && strstr(r.explained, "one variable at a time"));
+        CHECK(run(&r, "auto *aptr = &aarr[0];") == 1 && r.explained && strstr(r.explained, "plain name"));
+        CHECK(run(&r, "double (*afp)(double) = 0;\nauto afn = afp;") == 3 && r.explained && strstr(r.explained, "afn") &&
+              r.error_line == 2 && r.error_column == 6);
+        CHECK(cell_session_find(r.s, "afn") == NULL && cell_session_find(r.s, "afp") == NULL); /* the cell did not run */
+        /* Inside a conditional group tcc skips: nothing to name, nothing kept. */
+        CHECK(run_ok(&r, "#if 0\nauto askip = 1;\n#endif\nauto akept = 2u;"));
+        CHECK(cell_session_find(r.s, "askip") == NULL);
+        y = cell_session_find(r.s, "akept");
+        CHECK(y && y->type && strcmp(y->type, "unsigned int") == 0);
+    }
+
+    /* Enum values show by name: GREEN (1), or the number and the type. */
+    CHECK(shows(&r, "enum ecolor {ERED, EGREEN, EBLUE};\nenum ecolor ec = EGREEN;\nec", "enum enum ecolor 1 EGREEN of 3"));
+    CHECK(shows(&r, "ec", "enum enum ecolor 1 EGREEN of 3"));
+    CHECK(shows(&r, "ec = 5;\nec", "enum enum ecolor 5 - of 3"));
+    CHECK(shows(&r, "typedef enum { ELOW = -1, EMID, EHIGH = 10 } elevel;\nelevel el = EHIGH;\nel", "enum elevel 10 EHIGH of 3"));
+    CHECK(shows(&r, "typedef enum ecolor ecolor_t;\necolor_t et = EBLUE;\net", "enum ecolor_t 2 EBLUE of 3"));
+    CHECK(shows(&r, "const enum ecolor ecc = ERED;\necc", "enum const enum ecolor 0 ERED of 3"));
+    CHECK(shows(&r, "ec + 1", "uint 6"));  /* an expression of an enum: a number as before */
+    CHECK(shows(&r, "int eint = 4;\neint", "int 4"));
 
     /* Redefining the same names again and again does not grow the unit: the prelude
      * holds the newest definition of each name only. */

@@ -89,6 +89,8 @@ void cairn_show_mat(const void *value, size_t size, const char *type);
 void cairn_show_mat_pointer(const void *value, size_t size, const char *type);
 /** Show a figure as the cell's result (its picture). */
 void cairn_show_figure(const void *value, size_t size, const char *type);
+/** Show an enum value by its enumerator, GREEN (1), or as 5 (enum color) when none has that value. */
+void cairn_show_enum(long long value, const char *type, const char *const *names, const long long *values, int count);
 /** Show a value of another type by its type name and size. */
 void cairn_show_other(const void *value, size_t size, const char *type);
 
