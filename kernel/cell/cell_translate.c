@@ -2072,6 +2072,8 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                     if (y && y->kind == SYMBOL_VARIABLE)
                         type = y->type;
                     free(name);
+                    if (type && strcmp(type, "auto") == 0)
+                        type = NULL; /* named after compiling: the dispatch knows the common types */
                 }
                 strbuf names = {0}, values = {0};
                 int nenum = type ? enum_enumerators(&tr, type, &names, &values) : 0;
