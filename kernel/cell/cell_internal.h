@@ -129,6 +129,7 @@ typedef struct auto_variable {
     char *name;
     size_t entry;     /* its PRELUDE_DECL pending entry (text set by cell_unit_infer_types) */
     int is_const;     /* `const auto`: the type text gets "const " */
+    unsigned branch;  /* its conditional group (pending_entry): no type-change note inside one */
     int line, column; /* of the name, for the error when no type name fits */
     char *error;      /* that error, formatted with the cell's line (cell_format_error) */
 } auto_variable;

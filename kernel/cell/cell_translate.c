@@ -22,7 +22,10 @@
  * unit-local pointers `(*cairn_ref_x)` (tcc 0.9.27 miscompiles floating-point operands
  * that are symbols bound with tcc_add_symbol; see mark_references), and a header's
  * declaration of a name the cell uses as a global is hidden around the #include lines
- * (cell_headers.c). kernel/cell/README.md tells the whole story. */
+ * (cell_headers.c). C23 `auto` becomes the initializer's type (auto_type); a top-level
+ * one gets a _Generic probe naming its type, read by cell_unit_infer_types after compiling.
+ * A trailing enum variable is shown by its enumerator (enum_enumerators).
+ * kernel/cell/README.md tells the whole story. */
 #include "cell_internal.h"
 
 #include <stdio.h>
@@ -701,6 +704,7 @@ static void emit_auto_variable(translator *tr, const cell_item *it, const cell_d
         v->name = strdup(name);
         v->entry = entry;
         v->is_const = it->is_const;
+        v->branch = tr->branch;
         v->line = tr->t[d->name].line;
         v->column = tr->t[d->name].column;
         /* Made now, while the cell's text is at hand; used when no type name fits. */
@@ -2427,7 +2431,9 @@ int cell_unit_infer_types(const cell_session *s, cell_unit *u)
             y->type = strdup(type_text);
             y->declaration = strdup(decl_text);
         }
-        const cell_symbol *old = s ? cell_session_find(s, v->name) : NULL;
+        /* As for typed variables: no note inside a group, which tcc may have skipped
+         * (a name defined in two groups has one probe address, that of the compiled one). */
+        const cell_symbol *old = s && !v->branch ? cell_session_find(s, v->name) : NULL;
         if (old && old->type && old->kind == SYMBOL_VARIABLE && strcmp(old->type, type_text) != 0)
             sb_printf(&notes, "note: %s was %s (cell [%d]), now %s; functions defined before this cell keep using the old %s\n",
                       v->name, old->type, old->cell, type_text, v->name);

@@ -538,6 +538,10 @@ int main(void)
         CHECK(cell_session_find(r.s, "askip") == NULL);
         y = cell_session_find(r.s, "akept");
         CHECK(y && y->type && strcmp(y->type, "unsigned int") == 0);
+        CHECK(run_ok(&r, "#ifdef ANOPE\nauto acond = 2.5f;\n#else\nauto acond = 1;\n#endif"));
+        y = cell_session_find(r.s, "acond");
+        CHECK(y && y->type && strcmp(y->type, "int") == 0 && y->declaration && strcmp(y->declaration, "extern int acond;") == 0);
+        CHECK(shows(&r, "acond + 1", "int 2"));
     }
 
     /* Enum values show by name: GREEN (1), or the number and the type. */

@@ -5,7 +5,8 @@
  * in cairn_show_value(x), a _Generic dispatch on its type: numbers, characters, booleans
  * and strings the way a C programmer writes them (42, 3.14, 'a' (97), true, "abc"),
  * pointers as addresses, a `mat` as a matrix, a `figure *` as its picture, and anything
- * else as its type and size.
+ * else as its type and size. The translator shows a lone enum variable through
+ * cairn_show_enum instead, with its enumerators (GREEN (1)).
  *
  * Every target takes the address and size of a temporary holding the value, so the
  * default branch compiles for any struct. The temporary is declared with the type of
