@@ -349,3 +349,35 @@ void names_apply(json_t *names, const json_t *added, const json_t *removed)
             json_object_set(names, name, v);
     }
 }
+
+int help_request(const char *code, char **target, int *detail)
+{
+    const char *a = code, *b = code + strlen(code);
+    while (a < b && strchr(" \t\r\n", *a))
+        a++;
+    while (b > a && strchr(" \t\r\n", b[-1]))
+        b--;
+    size_t lead = 0, trail = 0;
+    while (a < b && *a == '?' && lead < 3)
+        a++, lead++;
+    while (b > a && b[-1] == '?' && trail < 3)
+        b--, trail++;
+    if ((lead == 0) == (trail == 0) || lead > 2 || trail > 2)
+        return 0; /* a question mark on one side, one or two of them */
+    while (a < b && (*a == ' ' || *a == '\t'))
+        a++;
+    while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+        b--;
+    if (a == b)
+        return 0;
+    for (const char *p = a; p < b; p++) {
+        int ok = ident_char(*p) || (unsigned char)*p >= 0x80 || *p == '.' ||
+                 (*p == '-' && p + 1 < b && p[1] == '>') || (*p == '>' && p > a && p[-1] == '-') ||
+                 (*p == '%' && p == a);
+        if (!ok)
+            return 0;
+    }
+    *target = strndup(a, (size_t)(b - a));
+    *detail = (lead ? lead : trail) - 1;
+    return *target != NULL;
+}

@@ -274,7 +274,11 @@ static void finish_execute(front *f, const char *status, const char *ename, cons
                                                                            : json_object();
         rc = json_pack("{s:s, s:i, s:o, s:[]}", "status", status, "execution_count",
                        f->execution_count, "user_expressions", ue, "payload");
+        if (f->reply_payload)
+            json_array_append(json_object_get(rc, "payload"), f->reply_payload);
     }
+    json_decref(f->reply_payload);
+    f->reply_payload = NULL;
     reply(f, p, "execute_reply", rc);
     publish_status(f, p->msg.header, "idle");
     set_last_parent(f, p->msg.header);
@@ -285,10 +289,47 @@ static void finish_execute(front *f, const char *status, const char *ename, cons
         abort_queued_executes(f);
 }
 
+static void publish_stdout(front *f, const json_t *parent, const char *text);
+
+/* The end of a `?name` cell: the inspect text goes to the pager (a "page" payload, as
+ * IPython does), from the executor's live answer when it has one, else from the runtime
+ * docs and the names the front knows. */
+static void finish_help(front *f, json_t *exec_reply)
+{
+    pending *p = f->running;
+    char *target = NULL;
+    int detail = 0;
+    f->running_is_inspect = 0;
+    if (!help_request(json_string_value(json_object_get(p->msg.content, "code")), &target, &detail)) {
+        finish_execute(f, "error", "UsageError", "not a help request", NULL, NULL);
+        return;
+    }
+    json_t *answer = inspect_reply(target, (int)strlen(target), detail, f->names);
+    if (exec_reply && json_is_true(json_object_get(exec_reply, "found"))) {
+        json_decref(answer);
+        answer = json_incref(exec_reply);
+    }
+    json_t *data = json_object_get(answer, "data");
+    if (json_is_true(json_object_get(answer, "found")) && json_is_object(data)) {
+        f->reply_payload = json_pack("{s:s, s:O, s:i}", "source", "page", "data", data, "start", 0);
+    } else {
+        char text[512];
+        snprintf(text, sizeof text, "Object `%.400s` not found.\n", target);
+        publish_stdout(f, p->msg.header, text);
+    }
+    json_decref(answer);
+    free(target);
+    finish_execute(f, "ok", NULL, NULL, NULL, NULL);
+}
+
 /* Answer a forwarded inspect/complete: the executor's reply if usable, else our own. */
 static void finish_forward(front *f, json_t *exec_reply)
 {
     pending *p = f->running;
+    if (strcmp(p->msg.msg_type, "execute_request") == 0) {
+        finish_help(f, exec_reply);
+        return;
+    }
     const json_t *c = p->msg.content;
     const char *code = json_string_value(json_object_get(c, "code"));
     json_t *cp = json_object_get(c, "cursor_pos");
@@ -756,7 +797,10 @@ static void start_execute(front *f, pending *p)
         finish_execute(f, "ok", NULL, NULL, NULL, NULL);
         return;
     }
-    if (!front_magic) {
+    char *help_target = NULL;
+    int help_detail = 0;
+    int help = help_request(code, &help_target, &help_detail);
+    if (!front_magic && !help) {
         /* The executor starts first; the busy/execute_input messages go out while the
          * cell compiles. Its output is only handled after this function returns. */
         sent = send_execute_op(f, c, silent, store);
@@ -767,6 +811,21 @@ static void start_execute(front *f, pending *p)
                       json_pack("{s:s, s:i}", "code", code, "execution_count", f->execution_count));
     if (store)
         history_add(&f->hist, f->execution_count, code);
+    if (help) {
+        /* `?name`: the executor says what it knows of live values, as for an inspect. */
+        json_t *op = json_pack("{s:s, s:s, s:i, s:i}", "op", "inspect", "code", help_target, "cursor_pos",
+                               (int)strlen(help_target), "detail_level", help_detail);
+        free(help_target);
+        f->running_is_inspect = 1;
+        f->inspect_deadline = front_now() + FORWARD_DEADLINE_SECONDS;
+        f->sup.ready = 0;
+        if (!op || supervisor_send(&f->sup, op) < 0) {
+            f->sup.ready = 1;
+            finish_help(f, NULL);
+        }
+        json_decref(op);
+        return;
+    }
     if (front_magic && run_front_magic(f, p, code))
         return;
     if (front_magic) /* a '%' that is not a front magic: modulo, a format, an executor magic */

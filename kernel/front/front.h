@@ -144,6 +144,10 @@ void history_free(history *h);
 
 /* ---- complete.c: completion and inspection without the executor ---- */
 
+/* Whether code is a help cell as in IPython: `?name`, `name?` (detail 0) or `??name`,
+ * `name??` (detail 1), alone in the cell; name may be `a.b`, `p->x` or `%magic`. Returns
+ * 1 with *target (malloc'ed) and *detail, else 0. */
+int help_request(const char *code, char **target, int *detail);
 /* The front's copy of the session's names, an object name -> entry, from a `names` list. */
 json_t *names_from_list(const json_t *list);
 /* Apply the changes a `done` sent (names_added entries replace or add by name,
@@ -194,6 +198,7 @@ typedef struct front {
     double execute_sent_at; /* when the running execute went to the executor (debug timing) */
     int waiting_input;      /* the cell asked for input; reply goes to the executor */
     json_t *names;          /* the session's names by name (names_from_list, names_apply) */
+    json_t *reply_payload;  /* NULL, or the payload of the running execute's reply (a `?name` page) */
     ipc_msg held;           /* an executor message received but sent after a pipe read */
     int has_held;
     double held_sent_at;

@@ -105,6 +105,7 @@ class CairnKernelTests(jupyter_kernel_test.KernelTests):
     supported_history_operations = ("tail", "range", "search")
 
     code_inspect_sample = "mat_zeros"
+    code_page_something = "?mat_zeros"
     code_clear_output = "display_clear_output(0);"
 
 

@@ -2,7 +2,8 @@
 
 kernel_info fields; history tail/range/search (glob, unique, n, with output);
 complete (runtime API, user names, struct members of runtime types, magics, cursor
-positions in code points); inspect (runtime doc, user variable value); is_complete;
+positions in code points); inspect (runtime doc, user variable value); `?name` help
+cells (page payload); is_complete;
 comm_info and comm_open refusal; all answered while a cell is running. execute:
 execution_count, silent and store_history, stop_on_error true/false, input_request
 round trip, a crash of the executor chain reported on the pending execute.
@@ -94,6 +95,31 @@ class RequestTests(unittest.TestCase):
         self.assertIn("4242", c["data"]["text/plain"])
         c = self.req("inspect_request", code="no_such_name_here", cursor_pos=4, detail_level=0)
         self.assertFalse(c["found"])
+
+    def test_help_cells(self):
+        """`?name`, `name?`, `??name`: the inspect text in a "page" payload, as IPython."""
+        def page(code):
+            r = self.k.execute(code)
+            self.assertEqual(r.status, "ok", r.error)
+            pages = [p for p in r.content["payload"] if p.get("source") == "page"]
+            return r, (pages[0]["data"]["text/plain"] if pages else None)
+
+        r, text = page("?mat_zeros")
+        self.assertIn("mat mat_zeros(int rows, int cols)", text)
+        self.assertIn("zeros", text.split("\n", 2)[2])  # the doc comment, after the signature
+        self.k.execute("int helped_value = 31337;\ndouble helped_twice(double v) { return 2 * v; }")
+        r, text = page("helped_value?")
+        self.assertIn("int helped_value", text)
+        self.assertIn("31337", text)  # the live value, from the executor
+        r, text = page("??helped_twice")
+        self.assertIn("double helped_twice(double v)", text)
+        r, text = page("%timeit?")
+        self.assertIn("%timeit", text)
+        r, text = page("?no_such_name_anywhere")
+        self.assertIsNone(text)
+        self.assertEqual(r.stdout, "Object `no_such_name_anywhere` not found.\n")
+        # Counted and kept in the history like any cell; the session is untouched.
+        self.assertEqual(self.k.execute("helped_value + 1").result_text, "31338")
 
     def test_is_complete(self):
         self.assertEqual(self.req("is_complete_request", code="int x = 1;")["status"], "complete")

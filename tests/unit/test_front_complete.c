@@ -120,6 +120,27 @@ int main(void)
     json_decref(added);
     json_decref(removed);
 
+    /* `?name` cells as in IPython. */
+    char *target = NULL;
+    int detail = -1;
+    CHECK(help_request("?mat_zeros", &target, &detail) == 1 && strcmp(target, "mat_zeros") == 0 && detail == 0);
+    free(target);
+    CHECK(help_request("  my_matrix?? \n", &target, &detail) == 1 && strcmp(target, "my_matrix") == 0 && detail == 1);
+    free(target);
+    CHECK(help_request("??pts->next", &target, &detail) == 1 && strcmp(target, "pts->next") == 0 && detail == 1);
+    free(target);
+    CHECK(help_request("%timeit?", &target, &detail) == 1 && strcmp(target, "%timeit") == 0 && detail == 0);
+    free(target);
+    CHECK(help_request("? a.rows", &target, &detail) == 1 && strcmp(target, "a.rows") == 0);
+    free(target);
+    CHECK(help_request("x > 0 ? 1 : 2", &target, &detail) == 0);
+    CHECK(help_request("?x?", &target, &detail) == 0);
+    CHECK(help_request("???x", &target, &detail) == 0);
+    CHECK(help_request("?", &target, &detail) == 0);
+    CHECK(help_request("int x = 1; ?x", &target, &detail) == 0);
+    CHECK(help_request("printf(\"?\")", &target, &detail) == 0);
+    CHECK(help_request("a%b?", &target, &detail) == 0);
+
     json_decref(names);
     json_decref(list);
     return check_summary("front_complete");
