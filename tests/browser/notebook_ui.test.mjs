@@ -457,6 +457,18 @@ step('6. Tab completes mat_ze to mat_zeros; Shift-Tab shows its doc', async () =
   assert.equal(await sourceOf(cell), '');
 });
 
+step('6b. a ?name cell opens the pager with the doc', async () => {
+  await runCell('?mat_zeros');
+  const pager = page.locator('#pager');
+  await until(async () => (await pager.isVisible()) && /mat_zeros/.test(await pager.innerText()), 'the pager to open');
+  const text = await pager.innerText();
+  assert.match(text, /mat mat_zeros\(int rows, int cols\)/, 'signature in the pager: ' + text);
+  assert.match(text, /New rows x cols matrix of zeros/, 'doc comment in the pager: ' + text);
+  await shot('06b_pager');
+  await page.locator('#pager-button-area .ui-icon-close, #pager .close, #pager-button-area a[title="Close the pager"]').first().click();
+  await until(async () => !(await pager.isVisible()), 'the pager to close');
+});
+
 step('7. the interrupt button stops for(;;); and the session goes on', async () => {
   const cell = await lastCell();
   await typeInto(cell, 'for(;;);');
