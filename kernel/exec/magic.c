@@ -50,8 +50,8 @@ static const struct magic_help {
     {"reset", "%reset", "a fresh, empty session (the executor is restarted)"},
     {"seed", "%seed N", "seed the runtime's random generator (same seed, same numbers)"},
     {"threads", "%threads [N]", "number of BLAS (OpenBLAS) threads for later cells; no N: show it"},
-    {"time", "%time", "run the C code below once and print wall, cpu and compile time"},
-    {"timeit", "%timeit [-n LOOPS] [-r RUNS]", "time the C code below: mean ± std. dev. per loop over RUNS runs of LOOPS loops (auto); what it defines is not kept"},
+    {"time", "%time [code]", "run the C code on its line and below once and print wall, cpu and compile time (%%time: the whole cell)"},
+    {"timeit", "%timeit [-n LOOPS] [-r RUNS] [code]", "time the C code on its line and below: mean ± std. dev. per loop over RUNS runs of LOOPS loops (auto); what it defines is not kept (%%timeit: the whole cell)"},
     {"undo", "%undo", "back to the session as it was before the last cell (one level)"},
     {"who", "%who", "the session's variables and functions"},
     {"whos", "%whos", "the session's names with type, size, bytes and value"},
@@ -118,23 +118,35 @@ static void unknown_magic(cell_magics *m, const char *line, size_t llen)
                  (int)(w < 64 ? w : 64), line, known);
 }
 
-/* %timeit [-n LOOPS] [-r RUNS] */
-static void parse_timeit(cell_magics *m, const char *args, size_t alen)
+/* `%timeit [-n LOOPS] [-r RUNS] [code]`: the options, and the length of args they take
+ * (what follows is code on the magic's own line, as in IPython's `%timeit f(x)`). */
+static size_t parse_timeit(cell_magics *m, const char *args, size_t alen)
 {
-    char buf[128];
-    snprintf(buf, sizeof buf, "%.*s", (int)(alen < 127 ? alen : 127), args);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-        int *dst = strcmp(tok, "-n") == 0 ? &m->timeit_loops : strcmp(tok, "-r") == 0 ? &m->timeit_runs : NULL;
-        char *val = strtok_r(NULL, " \t", &save);
-        char *end = NULL;
-        long v = val ? strtol(val, &end, 10) : 0;
-        if (!dst || !val || *end || v < 1 || v > 100000000) {
+    size_t i = 0;
+    while (i < alen && args[i] == '-' && i + 1 < alen && (args[i + 1] == 'n' || args[i + 1] == 'r') &&
+           (i + 2 == alen || isspace((unsigned char)args[i + 2]))) {
+        int *dst = args[i + 1] == 'n' ? &m->timeit_loops : &m->timeit_runs;
+        i += 2;
+        while (i < alen && isspace((unsigned char)args[i]))
+            i++;
+        char num[24];
+        size_t k = 0;
+        while (i < alen && isdigit((unsigned char)args[i]) && k + 1 < sizeof num)
+            num[k++] = args[i++];
+        num[k] = 0;
+        long v = k ? strtol(num, NULL, 10) : 0;
+        if (!k || (i < alen && !isspace((unsigned char)args[i])) || v < 1 || v > 100000000) {
             bad_magic(m, "%%timeit takes -n LOOPS and -r RUNS (positive integers), got '%.*s'", args, alen);
-            return;
+            return alen;
         }
         *dst = (int)v;
+        while (i < alen && isspace((unsigned char)args[i]))
+            i++;
     }
+    if (i < alen && args[i] == '-' && i + 1 < alen && isalpha((unsigned char)args[i + 1]) &&
+        (i + 2 == alen || isspace((unsigned char)args[i + 2])))
+        bad_magic(m, "%%timeit takes -n LOOPS and -r RUNS (positive integers), got '%.*s'", args, alen);
+    return i;
 }
 
 /* `%%file [-a] PATH` on the first line: the rest of the cell is the file's text. */
@@ -185,6 +197,15 @@ int magics_parse(const char *code, cell_magics *m)
     if (!m->code)
         return -1;
     memcpy(m->code, code, total + 1);
+    /* `%%time` / `%%timeit [-n N] [-r R]` on the first line: the line magic over the
+     * rest of the cell (which is what the line forms time here too). */
+    char *first = m->code + strspn(m->code, " \t\r\n");
+    if (strncmp(first, "%%time", 6) == 0 &&
+        (isspace((unsigned char)first[6]) || !first[6] ||
+         (strncmp(first + 6, "it", 2) == 0 && (isspace((unsigned char)first[8]) || !first[8])))) {
+        *first = ' ';
+        code = m->code;
+    }
     if (parse_file_magic(code, m)) {
         memset(m->code, ' ', total); /* nothing of a %%file cell runs */
         return 0;
@@ -207,12 +228,22 @@ int magics_parse(const char *code, cell_magics *m)
                 m->whos = 1;
             else if (magic_is(line, llen, "who", &args, &alen) && alen == 0)
                 m->who = 1;
-            else if (magic_is(line, llen, "timeit", &args, &alen)) {
-                m->timeit = 1;
-                parse_timeit(m, args, alen);
-            } else if (magic_is(line, llen, "time", &args, &alen) && alen == 0)
-                m->time = 1;
-            else if (magic_is(line, llen, "seed", &args, &alen)) {
+            else if (magic_is(line, llen, "timeit", &args, &alen) || magic_is(line, llen, "time", &args, &alen)) {
+                int timeit = line[4] == 'i';
+                size_t opts = timeit ? parse_timeit(m, args, alen) : 0;
+                *(timeit ? &m->timeit : &m->time) = 1;
+                if (opts < alen) {
+                    /* `%time stmt;` / `%timeit -n 10 f(x);`: the rest of the line is code,
+                     * timed with the lines below it. */
+                    memset(p, ' ', (size_t)(args + opts - p));
+                    in_magics = 0;
+                    m->has_code = 1;
+                    if (!eol)
+                        break;
+                    p = eol + 1;
+                    continue;
+                }
+            } else if (magic_is(line, llen, "seed", &args, &alen)) {
                 char num[32];
                 char *end;
                 snprintf(num, sizeof num, "%.*s", (int)(alen < 31 ? alen : 31), args);
@@ -261,6 +292,9 @@ int magics_parse(const char *code, cell_magics *m)
         bad_magic(m, "%%undo must be alone in its cell%.*s", "", 0);
     if (m->time && m->timeit)
         bad_magic(m, "use %%time or %%timeit, not both%.*s", "", 0);
+    if ((m->time || m->timeit) && !m->has_code)
+        bad_magic(m, "%%%.*s needs C code to time, on its line or below it", m->timeit ? "timeit" : "time",
+                  m->timeit ? 6 : 4);
     return 0;
 }
 

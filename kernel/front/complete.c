@@ -45,8 +45,8 @@ static const magic_doc magics[] = {
     {"%who", "List the session's names."},
     {"%whos", "List the session's names with their type, value and memory."},
     {"%seed", "Seed the runtime's random number generator: %seed N."},
-    {"%time", "Time the C code below the magic line once."},
-    {"%timeit", "Time the C code below the magic line over repeated runs."},
+    {"%time", "Time the C code on the magic's line and below it once (%%time: the whole cell)."},
+    {"%timeit", "Time the C code on the magic's line and below it over repeated runs (%%timeit: the whole cell)."},
     {"%cflags", "Show or set extra compiler flags for later cells."},
 };
 

@@ -709,7 +709,7 @@ static int run_front_magic(front *f, pending *p, const char *code)
                        "  %undo             back to the session as it was before the last cell\n"
                        "  %who, %whos       the session's names (%whos: types, values, memory)\n"
                        "  %seed N           seed the runtime's random generator\n"
-                       "  %time, %timeit    time the C code below the magic line\n"
+                       "  %time, %timeit    time the C code on the magic's line and below (%%time, %%timeit: the cell)\n"
                        "  %cflags [flags]   show or set extra compiler flags for later cells\n"
                        "  %lib NAME|PATH    load a shared library so later cells can call it\n"
                        "  %include DIR      add an include directory for later cells\n"

@@ -203,6 +203,20 @@ def test_timeit_undo_help(k):
     check(re.search(r"of 3 runs, 5 loops each\)", r.stdout) is not None, "%timeit -n 5 -r 3", r)
     r = run(k, "acc")
     check(r.status == "error", "%timeit does not keep what it timed", r)
+    # IPython's other forms: code on the magic's line, and the cell magics.
+    r = run(k, "%timeit -n 4 -r 2 double one_line = 2 * 21;")
+    check(re.search(r"of 2 runs, 4 loops each\)\n$", r.stdout) is not None, "%timeit code on its own line", r)
+    r = run(k, "%%timeit -r 3\ndouble cell_acc = 0;\nfor (int i = 0; i < 100; i++) cell_acc += i;")
+    check(r.status == "ok" and re.search(r"of 3 runs, \d+ loops each\)\n$", r.stdout) is not None, "%%timeit", r)
+    r = run(k, "%%time\ndouble timed_sum = 0;\nfor (int i = 0; i < 1000; i++) timed_sum += i;\ntimed_sum")
+    check(r.status == "ok" and re.match(r"^time: .+ wall, .+ cpu \(compile .+\)\n$", r.stdout) is not None
+          and r.result_text == "499500.0", "%%time shows the time and the value", r)
+    r = run(k, "%time double kept_by_time = 6;")
+    check(r.status == "ok" and r.stdout.startswith("time: "), "%time code on its own line", r)
+    r = run(k, "kept_by_time * 7")
+    check(r.result_text == "42.0", "%time keeps what it ran (like IPython)", r)
+    r = run(k, "%timeit")
+    check(r.status == "error" and "needs C code to time" in r.error["evalue"], "%timeit without code", r)
 
     run(k, "int undo_probe = 1;")
     run(k, "undo_probe = 99;\nint undo_new = 3;")

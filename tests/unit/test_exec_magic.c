@@ -131,6 +131,40 @@ int main(void)
     CHECK(strstr(m.bad, "%timeit takes -n LOOPS") != NULL);
     magics_free(&m);
 
+    /* IPython's forms: code on the magic's own line, and %%time / %%timeit cells. */
+    magics_parse("%timeit -n 10 -r 3 f(x);", &m);
+    CHECK(m.timeit && m.timeit_loops == 10 && m.timeit_runs == 3 && m.has_code && !m.bad[0]);
+    CHECK(strcmp(m.code + strspn(m.code, " "), "f(x);") == 0);
+    magics_free(&m);
+    magics_parse("%timeit mat_mul(A, B);\ng();", &m);
+    CHECK(m.timeit && m.timeit_loops == 0 && m.has_code && !m.bad[0]);
+    CHECK(strcmp(m.code + strspn(m.code, " "), "mat_mul(A, B);\ng();") == 0);
+    magics_free(&m);
+    magics_parse("%time double q = 3;", &m);
+    CHECK(m.time && !m.timeit && m.has_code && !m.bad[0] && strstr(m.code, "double q = 3;") && !strchr(m.code, '%'));
+    magics_free(&m);
+    magics_parse("%%time\nint a = 1;\n", &m);
+    CHECK(m.time && m.has_code && !m.bad[0] && strstr(m.code, "int a = 1;") && !strchr(m.code, '%'));
+    magics_free(&m);
+    magics_parse("  %%timeit -n 4\nf();", &m);
+    CHECK(m.timeit && m.timeit_loops == 4 && m.has_code && !m.bad[0] && !strchr(m.code, '%'));
+    magics_free(&m);
+    magics_parse("%%timer\nf();", &m);
+    CHECK(strstr(m.bad, "unknown cell magic %%timer") != NULL);
+    magics_free(&m);
+    magics_parse("%timeit -q f();", &m);
+    CHECK(strstr(m.bad, "%timeit takes -n LOOPS") != NULL);
+    magics_free(&m);
+    magics_parse("%timeit -n 3", &m);
+    CHECK(strstr(m.bad, "%timeit needs C code to time") != NULL);
+    magics_free(&m);
+    magics_parse("%%time\n", &m);
+    CHECK(strstr(m.bad, "%time needs C code to time") != NULL);
+    magics_free(&m);
+    magics_parse("%timeit x = a - b;", &m); /* a minus sign in the code is not an option */
+    CHECK(m.timeit && m.has_code && !m.bad[0] && strstr(m.code, "x = a - b;"));
+    magics_free(&m);
+
     /* %%file: the rest of the cell is the file's text and nothing runs. */
     magics_parse("%%file out/a.c\nint main(void) { return 10 % 3; }\n", &m);
     CHECK(m.file_path && strcmp(m.file_path, "out/a.c") == 0 && !m.file_append && !m.bad[0]);
