@@ -103,6 +103,12 @@ const char *const *cell_session_members(const cell_session *s, const char *type,
  * NULL when the expression is not of that form or a name is unknown. */
 char *cell_session_expression_type(const cell_session *s, const char *expr);
 
+/* For a value of type text `type` ("enum color", a typedef of an enum): sets *is_enum
+ * when the type is an enum of the session whose enumerator values are integer literals
+ * (or counted from them), and returns the malloc'ed name of the first enumerator equal
+ * to value, or NULL (none: show the number). *is_enum stays 0 for other types. */
+char *cell_session_enum_name(const cell_session *s, const char *type, long long value, int *is_enum);
+
 /* Whether name is a type name (builtin, standard, runtime or earlier-cell typedef). */
 int cell_session_is_type(const cell_session *s, const char *name);
 

@@ -191,6 +191,20 @@ int session_has_type(const cell_session *s, const char *name, size_t n);
 int session_is_void_function(const cell_session *s, const char *name, size_t n);
 int session_is_constant(const cell_session *s, const char *name, size_t n);
 
+/* ---- enum types (shown by enumerator: GREEN (1)) ---- */
+typedef struct enum_item {
+    const char *name, *init; /* spans in the definition text; init is NULL without `= ...` */
+    size_t nlen, ilen;
+} enum_item;
+/* The definition text ("enum color { RED, GREEN };\n", "typedef enum { A, B } ab;\n") of the
+ * enum a type text names ("enum color", "const color_t", a typedef of a tagged enum is
+ * followed to the tag), asking lookup for the type entry text of a key; NULL when the
+ * type is not an enum with a body (pointers, arrays, other types). */
+const char *enum_definition(const char *type, const char *(*lookup)(void *ctx, const char *key), void *ctx);
+/* The enumerators of the first enum body in text, comments skipped: at most max into
+ * items; returns how many there are. */
+size_t enum_items(const char *text, enum_item *items, size_t max);
+
 /* Token text helpers shared by the translator and the session. */
 /* Tokens [first, last) as text: one space where the source had any whitespace. Tokens
  * listed in skip (may be NULL, nskip entries, token indices) are left out. */

@@ -237,6 +237,178 @@ int cell_session_is_type(const cell_session *s, const char *name) { return sessi
 
 static int split_is_type(void *ctx, const char *name, size_t n) { return session_has_type(ctx, name, n); }
 
+/* ---- enum types ---- */
+
+static int ident_char(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+const char *enum_definition(const char *type, const char *(*lookup)(void *ctx, const char *key), void *ctx)
+{
+    char key[256];
+    while (*type == ' ' || !strncmp(type, "const ", 6) || !strncmp(type, "volatile ", 9))
+        type += *type == ' ' ? 1 : type[0] == 'c' ? 6 : 9;
+    snprintf(key, sizeof key, "%s", type);
+    for (int depth = 0; depth < 3; depth++) {
+        size_t n = strlen(key);
+        while (n && key[n - 1] == ' ')
+            key[--n] = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!ident_char(key[i]) && !(i == 4 && key[i] == ' ' && !strncmp(key, "enum ", 5)))
+                return NULL; /* a pointer, an array, a qualifier after the name: not an enum value */
+        const char *text = n ? lookup(ctx, key) : NULL;
+        const char *en = text;
+        while (en && (en = strstr(en, "enum")) != NULL && ((en > text && ident_char(en[-1])) || ident_char(en[4])))
+            en += 4;
+        if (!en)
+            return NULL;
+        const char *p = en + 4;
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        const char *tag = p;
+        while (ident_char(*p))
+            p++;
+        const char *after = p;
+        while (*after == ' ' || *after == '\t' || *after == '\n')
+            after++;
+        if (*after == '{')
+            return text;
+        if (p == tag || depth == 2) /* `typedef enum color color_t;`: the tag has the body */
+            return NULL;
+        snprintf(key, sizeof key, "enum %.*s", (int)(p - tag), tag);
+    }
+    return NULL;
+}
+
+size_t enum_items(const char *text, enum_item *items, size_t max)
+{
+    const char *p = strchr(text, '{');
+    if (!p)
+        return 0;
+    size_t count = 0;
+    int depth = 0, expect = 1;
+    enum_item *cur = NULL;
+    for (p++; *p && !(depth == 0 && *p == '}'); p++) {
+        if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            p = end ? end + 1 : p + strlen(p) - 1;
+            continue;
+        }
+        if (p[0] == '/' && p[1] == '/') {
+            while (p[1] && p[1] != '\n')
+                p++;
+            continue;
+        }
+        if (*p == '\'' || *p == '"') { /* a character constant in a value */
+            char q = *p;
+            for (p++; *p && *p != q; p++)
+                if (*p == '\\' && p[1])
+                    p++;
+            if (!*p)
+                break;
+            if (cur && cur->init)
+                cur->ilen = (size_t)(p - cur->init + 1);
+            continue;
+        }
+        if (*p == '(' || *p == '[' || *p == '{')
+            depth++;
+        else if (*p == ')' || *p == ']' || *p == '}')
+            depth--;
+        else if (depth == 0 && *p == ',') {
+            expect = 1;
+            cur = NULL;
+        } else if (depth == 0 && *p == '=' && cur && !cur->init) {
+            const char *v = p + 1;
+            while (*v == ' ' || *v == '\t' || *v == '\n')
+                v++;
+            cur->init = v;
+        } else if (expect && ident_char(*p) && !(*p >= '0' && *p <= '9')) {
+            const char *w = p;
+            while (ident_char(p[1]))
+                p++;
+            expect = 0;
+            cur = count < max ? &items[count] : NULL;
+            if (cur) {
+                cur->name = w;
+                cur->nlen = (size_t)(p - w + 1);
+                cur->init = NULL;
+                cur->ilen = 0;
+            }
+            count++;
+            continue;
+        }
+        if (cur && cur->init && p >= cur->init && !(depth == 0 && *p == ',') && *p != ' ' && *p != '\t' && *p != '\n')
+            cur->ilen = (size_t)(p - cur->init + 1);
+    }
+    return count;
+}
+
+static const char *session_type_text(void *ctx, const char *key)
+{
+    const cell_session *s = ctx;
+    size_t at;
+    if (strmap_get(&s->entry_by_key, key, strlen(key), &at) && s->entries[at].live && s->entries[at].kind == PRELUDE_TYPE)
+        return s->entries[at].text;
+    return NULL;
+}
+
+/* The value of an enumerator's initializer when it is an integer literal or a plain
+ * character constant ('p', '\\n'); returns 0 when it needs the compiler. */
+static int enum_literal(const enum_item *it, long long *value)
+{
+    char num[64], *end;
+    size_t k = 0; /* entry texts may space tokens apart: "- 1" */
+    for (size_t j = 0; j < it->ilen && k + 1 < sizeof num; j++)
+        if (it->init[j] != ' ')
+            num[k++] = it->init[j];
+    num[k] = 0;
+    if (!k || k + 1 >= sizeof num)
+        return 0;
+    if (num[0] == '\'') {
+        static const char esc[] = "n\nt\tr\r0\0\\\\\'\'";
+        if (k == 3 && num[2] == '\'' && num[1] != '\\') {
+            *value = (unsigned char)num[1];
+            return 1;
+        }
+        for (size_t e = 0; k == 4 && num[1] == '\\' && num[3] == '\'' && esc[e]; e += 2)
+            if (esc[e] == num[2]) {
+                *value = (unsigned char)esc[e + 1];
+                return 1;
+            }
+        return 0;
+    }
+    *value = strtoll(num, &end, 0);
+    while (*end == 'u' || *end == 'U' || *end == 'l' || *end == 'L')
+        end++;
+    return end != num && !*end;
+}
+
+char *cell_session_enum_name(const cell_session *s, const char *type, long long value, int *is_enum)
+{
+    *is_enum = 0;
+    const char *text = s && type ? enum_definition(type, session_type_text, (void *)s) : NULL;
+    enum_item items[256];
+    size_t n = text ? enum_items(text, items, 256) : 0;
+    if (!n || n > 256)
+        return NULL;
+    long long next = 0;
+    size_t match = n;
+    for (size_t i = 0; i < n; i++) { /* every value must be known, or none is shown */
+        if (items[i].init && !enum_literal(&items[i], &next))
+            return NULL;
+        if (next == value && match == n)
+            match = i;
+        next++;
+    }
+    *is_enum = 1;
+    if (match == n)
+        return NULL; /* an enum, no enumerator of that value */
+    char *name = malloc(items[match].nlen + 1);
+    if (name) {
+        memcpy(name, items[match].name, items[match].nlen);
+        name[items[match].nlen] = 0;
+    }
+    return name;
+}
+
 /* ---- members ---- */
 
 void members_from_body(const cell_session *s, const char *code, const c_token *t, size_t body_first,

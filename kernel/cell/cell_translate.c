@@ -1853,11 +1853,12 @@ static void mark_references(translator *tr, const cell_split_result *r)
 }
 
 /* The text of the type entry keyed key: this cell's newest, else the session's. */
-static const char *type_entry_text(const translator *tr, const char *key)
+static const char *type_entry_text(void *ctx, const char *key)
 {
+    const translator *tr = ctx;
     for (size_t e = tr->p->nentries; e-- > 0;) {
         const pending_entry *pe = &tr->p->entries[e];
-        if (pe->kind == PRELUDE_TYPE && pe->nkeys && (!pe->branch || pe->branch == tr->branch))
+        if (pe->kind == PRELUDE_TYPE && (!pe->branch || pe->branch == tr->branch))
             for (size_t k = 0; k < pe->nkeys; k++)
                 if (strcmp(pe->keys[k], key) == 0)
                     return pe->text;
@@ -1869,64 +1870,22 @@ static const char *type_entry_text(const translator *tr, const char *key)
     return NULL;
 }
 
-static int is_ident_char(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-
 /* The enumerators of a variable's type text ("enum color", "color_t", "const shade"),
- * as `"RED", "GREEN"` into names and `RED, GREEN` into values; returns how many, 0 when
- * the type is not an enum the session or this cell defines with a body. Only the type
- * entries of that name are read (a typedef of a tagged enum leads to the tag's entry). */
-static int enum_enumerators(const translator *tr, const char *type, strbuf *names, strbuf *values)
+ * as `"RED", "GREEN"` into names and `RED, GREEN` into values (tcc computes them);
+ * returns how many, 0 when the type is not an enum this cell or the session defines
+ * with a body. Only the type entries of that name are read. */
+static int enum_enumerators(translator *tr, const char *type, strbuf *names, strbuf *values)
 {
-    char key[256];
-    while (!strncmp(type, "const ", 6) || !strncmp(type, "volatile ", 9))
-        type += type[0] == 'c' ? 6 : 9;
-    snprintf(key, sizeof key, "%s", type);
-    for (int depth = 0; depth < 3; depth++) {
-        size_t n = strlen(key);
-        while (n && key[n - 1] == ' ')
-            key[--n] = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!is_ident_char(key[i]) && !(key[i] == ' ' && !strncmp(key, "enum ", 5) && i == 4))
-                return 0; /* pointers, arrays, qualifiers left: not an enum value */
-        const char *text = type_entry_text(tr, key);
-        const char *en = text ? strstr(text, "enum") : NULL;
-        if (!en || (en > text && is_ident_char(en[-1])) || is_ident_char(en[4]))
-            return 0;
-        const char *brace = strchr(en, '{');
-        const char *p = en + 4;
-        while (*p == ' ')
-            p++;
-        const char *tag = p;
-        while (is_ident_char(*p))
-            p++;
-        if (!brace) { /* typedef enum color color_t; */
-            if (p == tag)
-                return 0;
-            snprintf(key, sizeof key, "enum %.*s", (int)(p - tag), tag);
-            continue;
-        }
-        int count = 0, depth2 = 0, expect = 1;
-        for (p = brace + 1; *p && !(depth2 == 0 && *p == '}'); p++) {
-            if (*p == '(' || *p == '[' || *p == '{')
-                depth2++;
-            else if (*p == ')' || *p == ']' || *p == '}')
-                depth2--;
-            else if (depth2 == 0 && *p == ',')
-                expect = 1;
-            else if (expect && is_ident_char(*p) && !(*p >= '0' && *p <= '9')) {
-                const char *w = p;
-                while (is_ident_char(p[1]))
-                    p++;
-                int len = (int)(p - w + 1);
-                sb_printf(names, "%s\"%.*s\"", count ? ", " : "", len, w);
-                sb_printf(values, "%s%.*s", count ? ", " : "", len, w);
-                count++;
-                expect = 0;
-            }
-        }
-        return count;
+    const char *text = enum_definition(type, type_entry_text, tr);
+    enum_item items[256];
+    size_t n = text ? enum_items(text, items, 256) : 0;
+    if (n > 256)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        sb_printf(names, "%s\"%.*s\"", i ? ", " : "", (int)items[i].nlen, items[i].name);
+        sb_printf(values, "%s%.*s", i ? ", " : "", (int)items[i].nlen, items[i].name);
     }
-    return 0;
+    return (int)n;
 }
 
 /* `auto x = init` inside function bodies and statements (`for (auto i = 0; ...)`):

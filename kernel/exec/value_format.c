@@ -7,7 +7,8 @@
  * member at the next multiple of its alignment, size rounded up to the largest
  * alignment) and formats each member. It only prints when the layout it computed has
  * exactly the size of the value; anything it is not sure about (bit-fields, unknown
- * types, unions behind a typedef) falls back to the runtime's "<type: N bytes>". */
+ * types, unions behind a typedef) falls back to the runtime's "<type: N bytes>". A
+ * session enum (4 bytes) shows its enumerator, GREEN (1), when its values are literals. */
 #include "exec_internal.h"
 
 #include <ctype.h>
@@ -89,6 +90,30 @@ typedef struct layout {
 
 static int type_layout(const char *type, layout *out, int depth);
 
+/* An enum value (tcc stores enums in 4 bytes): GREEN (1), or 5 (enum color) when no
+ * enumerator has it. Returns 0 when type is not a session enum whose values are known. */
+static int format_enum(sbuf *b, const char *type, const unsigned char *p)
+{
+    int is_enum = 0;
+    int v = *(const int *)(const void *)p;
+    char *name = cell_session_enum_name(exec_g.session, type, v, &is_enum);
+    if (!is_enum)
+        return 0;
+    if (name)
+        sb_add(b, "%s (%d)", name, v);
+    else
+        sb_add(b, "%d (%s)", v, type);
+    free(name);
+    return 1;
+}
+
+static int is_enum_type(const char *type)
+{
+    int is_enum = 0;
+    free(cell_session_enum_name(exec_g.session, type, 0, &is_enum));
+    return is_enum;
+}
+
 /* Members of an aggregate type and their offsets; returns count or -1. */
 static int aggregate_layout(const char *type, size_t *offsets, size_t max, layout *out, int depth)
 {
@@ -142,6 +167,10 @@ static int type_layout(const char *type_text, layout *out, int depth)
     }
     if (strchr(type, '*') || strchr(type, '(')) {
         out->size = out->align = sizeof(void *);
+        return 0;
+    }
+    if (is_enum_type(type)) {
+        out->size = out->align = sizeof(int);
         return 0;
     }
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
@@ -222,6 +251,8 @@ static void format_typed(sbuf *b, const char *type_text, const unsigned char *p,
             sb_add(b, "NULL");
         return;
     }
+    if (format_enum(b, type, p))
+        return;
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
         if (strcmp(type, scalars[i].name) == 0) {
             if (scalars[i].kind == S_MAT)

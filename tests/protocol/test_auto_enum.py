@@ -119,6 +119,22 @@ class AutoEnumTests(unittest.TestCase):
         self.assertEqual(self.value("ct"), "BLUE (2)")
         self.assertEqual(self.value("int plain = 3;\nplain"), "3")
 
+    def whos_values(self):
+        lines = self.ok("%whos").stdout.splitlines()
+        v0 = lines[0].index("Value")
+        return {line.split()[0]: line[v0:].strip() for line in lines[2:]
+                if line.strip() and not line.startswith("runtime memory")}
+
+    def test_enum_in_whos_and_structs(self):
+        self.ok("enum mode {OFF, ON = 'y', AUTO /* 122 */};\nenum mode m = AUTO;\n"
+                "struct cfg { enum mode how; double gain; } cfg0 = {ON, 0.5};")
+        values = self.whos_values()
+        self.assertEqual(values["m"], "AUTO (122)")
+        self.assertEqual(values["cfg0"], "struct cfg {how = ON (121), gain = 0.5}")
+        self.assertEqual(self.value("cfg0"), "struct cfg {how = ON (121), gain = 0.5}")
+        self.ok("m = 3;")
+        self.assertEqual(self.whos_values()["m"], "3 (enum mode)")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -553,6 +553,36 @@ int main(void)
     CHECK(shows(&r, "const enum ecolor ecc = ERED;\necc", "enum const enum ecolor 0 ERED of 3"));
     CHECK(shows(&r, "ec + 1", "uint 6"));  /* an expression of an enum: a number as before */
     CHECK(shows(&r, "int eint = 4;\neint", "int 4"));
+    /* The same names for %whos and inspect (values known without the compiler only). */
+    {
+        int is_enum = 0;
+        char *nm = cell_session_enum_name(r.s, "ecolor_t", 2, &is_enum);
+        CHECK(is_enum && nm && strcmp(nm, "EBLUE") == 0);
+        free(nm);
+        nm = cell_session_enum_name(r.s, "const enum ecolor", 7, &is_enum);
+        CHECK(is_enum && nm == NULL);
+        nm = cell_session_enum_name(r.s, "elevel", -1, &is_enum);
+        CHECK(is_enum && nm && strcmp(nm, "ELOW") == 0);
+        free(nm);
+        nm = cell_session_enum_name(r.s, "elevel", 0, &is_enum);
+        CHECK(is_enum && nm && strcmp(nm, "EMID") == 0);
+        free(nm);
+        nm = cell_session_enum_name(r.s, "enum ecolor *", 0, &is_enum);
+        CHECK(!is_enum && nm == NULL);
+        nm = cell_session_enum_name(r.s, "int", 0, &is_enum);
+        CHECK(!is_enum && nm == NULL);
+        CHECK(run_ok(&r, "enum eflags { EF_A = 1, /* EF_NOT, */ EF_B = 'b', // EF_NOT2,\n EF_C = 0x10, EF_D };"));
+        nm = cell_session_enum_name(r.s, "enum eflags", 17, &is_enum);
+        CHECK(is_enum && nm && strcmp(nm, "EF_D") == 0);
+        free(nm);
+        nm = cell_session_enum_name(r.s, "enum eflags", 98, &is_enum);
+        CHECK(is_enum && nm && strcmp(nm, "EF_B") == 0);
+        free(nm);
+        CHECK(run_ok(&r, "enum eshift { ES_A = 1 << 2, ES_B };"));
+        nm = cell_session_enum_name(r.s, "enum eshift", 4, &is_enum);
+        CHECK(!is_enum && nm == NULL); /* 1 << 2 needs the compiler */
+        CHECK(shows(&r, "enum eshift esv = ES_B;\nesv", "enum enum eshift 5 ES_B of 2")); /* which the trailing value has */
+    }
 
     /* Redefining the same names again and again does not grow the unit: the prelude
      * holds the newest definition of each name only. */
