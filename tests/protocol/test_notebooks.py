@@ -93,6 +93,40 @@ class PrimerTests(unittest.TestCase):
             self.assertGreater(w, 100)
             self.assertGreater(h, 100)
 
+    def test_00_c_cells(self):
+        import math
+        cells = run_notebook("00-c-cells.ipynb", self.tmp.name)
+        src = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
+
+        def cell(prefix):
+            return cells[next(i for i, s in enumerate(src) if s.startswith(prefix))]
+
+        squares = sum(float(i * i) for i in range(10))
+        self.assertEqual(result_text(cells[1]), "%.1f" % squares)
+        self.assertEqual(result_text(cell("typedef struct")), "-3.0")
+        self.assertEqual(result_text(cells[3]), "%.1f" % (2 * squares))  # sum redefined
+        self.assertIn("note: centre was point", text_of(cell("int centre")["outputs"][0]))
+        self.assertEqual(result_text(cell("int centre")), "7")
+        # The two cells meant to fail to compile, and the one meant to crash, and no other.
+        errs = errors(cells)
+        self.assertEqual([e[1] for e in errs], ["CompileError", "CompileError", "SIGSEGV"], errs)
+        self.assertRegex(errs[0][2], r"^line 1, column \d+: ")
+        self.assertIn("passing argument 1 of 'strlen'", errs[1][2])
+        self.assertIn("NULL pointer", errs[2][2])
+        self.assertEqual(result_text(cell("sum(squares, N) / 2")), "%.1f" % squares)  # nothing lost
+        self.assertEqual(result_text(cell("squares[0]")), "0.0")  # the crashed cell's write is gone
+        whos = text_of(cell("%whos")["outputs"][0])
+        for name in ("squares", "sum", "centre"):
+            self.assertRegex(whos, r"(?m)^%s " % name)
+        self.assertRegex(text_of(cell("%timeit")["outputs"][0]),
+                         r"per loop \(mean ± std\. dev\. of \d+ runs, \d+ loops each\)")
+        n = 10 ** 7  # H_n = ln n + gamma + 1/(2n) - 1/(12 n^2) + ...
+        harmonic = math.log(n) + 0.5772156649015329 + 1 / (2 * n) - 1 / (12 * n * n)
+        timed = cell("%%time")
+        self.assertAlmostEqual(float(result_text(timed)), harmonic, delta=1e-9)
+        self.assertTrue(any(text_of(o).startswith("time: ") for o in timed["outputs"]))
+        self.assertEqual(result_text(cell("#ifdef USE_FLOAT")), "8")  # the #else group: double
+
     def test_01_matrices(self):
         cells = run_notebook("01-matrices.ipynb", self.tmp.name)
         # Only the cell that is meant to fail fails, and the session survives it.
