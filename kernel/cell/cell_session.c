@@ -255,10 +255,15 @@ const char *enum_definition(const char *type, const char *(*lookup)(void *ctx, c
             if (!ident_char(key[i]) && !(i == 4 && key[i] == ' ' && !strncmp(key, "enum ", 5)))
                 return NULL; /* a pointer, an array, a qualifier after the name: not an enum value */
         const char *text = n ? lookup(ctx, key) : NULL;
+        /* The entry must define the enum itself ("enum color {", "typedef enum ..."), not
+         * a struct with an enum member. */
         const char *en = text;
-        while (en && (en = strstr(en, "enum")) != NULL && ((en > text && ident_char(en[-1])) || ident_char(en[4])))
-            en += 4;
-        if (!en)
+        while (en && (*en == ' ' || *en == '\t' || *en == '\n'))
+            en++;
+        if (en && !strncmp(en, "typedef", 7) && !ident_char(en[7]))
+            for (en += 7; *en == ' ' || *en == '\t' || *en == '\n';)
+                en++;
+        if (!en || strncmp(en, "enum", 4) != 0 || ident_char(en[4]))
             return NULL;
         const char *p = en + 4;
         while (*p == ' ' || *p == '\t' || *p == '\n')

@@ -132,6 +132,10 @@ class AutoEnumTests(unittest.TestCase):
         self.assertEqual(values["m"], "AUTO (122)")
         self.assertEqual(values["cfg0"], "struct cfg {how = ON (121), gain = 0.5}")
         self.assertEqual(self.value("cfg0"), "struct cfg {how = ON (121), gain = 0.5}")
+        # A typedef'd struct with an enum member is a struct, not an enum.
+        self.ok("typedef struct { enum mode how; int n; } tcfg;\ntcfg t0 = {OFF, 7};")
+        self.assertEqual(self.whos_values()["t0"], "tcfg {how = OFF (0), n = 7}")
+        self.assertEqual(self.value("t0"), "tcfg {how = OFF (0), n = 7}")
         self.ok("m = 3;")
         self.assertEqual(self.whos_values()["m"], "3 (enum mode)")
 

@@ -553,6 +553,8 @@ int main(void)
     CHECK(shows(&r, "const enum ecolor ecc = ERED;\necc", "enum const enum ecolor 0 ERED of 3"));
     CHECK(shows(&r, "ec + 1", "uint 6"));  /* an expression of an enum: a number as before */
     CHECK(shows(&r, "int eint = 4;\neint", "int 4"));
+    /* A struct with an enum member is a struct. */
+    CHECK(shows(&r, "typedef struct { enum ecolor c; int n; } estruct;\nestruct es = {EBLUE, 1};\nes", "other 8 estruct"));
     /* The same names for %whos and inspect (values known without the compiler only). */
     {
         int is_enum = 0;
