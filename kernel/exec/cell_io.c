@@ -28,6 +28,13 @@ static int stdin_allowed;
 static int stdin_warned;
 static int display_silent;
 
+/* Under %time the execute_result waits until the time line is printed, as IPython's
+ * `%%time` shows the time before Out. Its buffers are copied: the runtime frees them. */
+static int defer_results;
+static json_t *deferred;
+static ipc_buffer deferred_bufs[IPC_MAX_BUFFERS];
+static int deferred_nb;
+
 /* Flush stdio and wait until the front has read both pipes (protocol.md, ordering): a
  * message must not overtake text printed before it. Bounded: a front that stopped
  * reading costs at most a second, never a hang. */
@@ -169,9 +176,49 @@ static void sink(int kind, const display_part *parts, int nparts, const char *di
     json_t *msg = json_pack("{s:s, s:s, s:o, s:{}, s:b}", "type", "display", "kind", kinds[kind],
                             "data", data, "metadata", "wait", wait ? 1 : 0);
     json_object_set_new(msg, "display_id", display_id ? json_string(display_id) : json_null());
+    if (defer_results && kind == DISPLAY_RESULT) {
+        cell_io_release_result(0);
+        int copied = 0;
+        for (; copied < nb; copied++) {
+            void *c = malloc(bufs[copied].size ? bufs[copied].size : 1);
+            if (!c)
+                break;
+            memcpy(c, bufs[copied].data, bufs[copied].size);
+            deferred_bufs[copied].data = c;
+            deferred_bufs[copied].size = bufs[copied].size;
+        }
+        if (copied == nb) {
+            deferred = msg;
+            deferred_nb = nb;
+            return;
+        }
+        for (int i = 0; i < copied; i++)
+            free((void *)deferred_bufs[i].data);
+        /* out of memory: send it now, out of order rather than not at all */
+    }
     flush_and_wait_read();
     ipc_send(exec_g.fd, msg, bufs, nb);
     json_decref(msg);
+}
+
+void cell_io_defer_result(int on)
+{
+    defer_results = on;
+}
+
+void cell_io_release_result(int send)
+{
+    if (!deferred)
+        return;
+    if (send) {
+        flush_and_wait_read();
+        ipc_send(exec_g.fd, deferred, deferred_bufs, deferred_nb);
+    }
+    json_decref(deferred);
+    deferred = NULL;
+    for (int i = 0; i < deferred_nb; i++)
+        free((void *)deferred_bufs[i].data);
+    deferred_nb = 0;
 }
 
 void cell_io_install_display(int silent)

@@ -170,6 +170,10 @@ void lines_lookup(const char *source, const uintptr_t *offsets, int n, int *line
 void cell_io_install_stdin(int allow_stdin);
 /* Install the display sink that frames bundles as `display` messages. silent drops results. */
 void cell_io_install_display(int silent);
+/* With on, the cell's execute_result is kept back (copied) instead of sent. */
+void cell_io_defer_result(int on);
+/* Send (send = 1) or drop the execute_result kept back, if any. */
+void cell_io_release_result(int send);
 /* Send a message on exec_fd after flushing stdio (keeps order with the stream pipes). */
 int exec_send(json_t *msg);
 

@@ -597,6 +597,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     }
     double cpu0 = cpu_seconds();
     pid_t me = getpid();
+    cell_io_defer_result(opt->time);
     call_cell(r, cc.entry);
     if (getpid() != me)
         _exit(0); /* a process the cell forked returned from it: it is not the executor */
@@ -606,6 +607,8 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         format_duration(cpu_seconds() - cpu0, cpu, sizeof cpu);
         format_duration(t_compiled - t_start, comp, sizeof comp);
         printf("time: %s wall, %s cpu (compile %s)\n", wall, cpu, comp);
+        cell_io_defer_result(0);
+        cell_io_release_result(1); /* Out after the time, as IPython */
     }
     compiled_cell_free(&cc);
 

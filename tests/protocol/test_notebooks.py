@@ -124,7 +124,9 @@ class PrimerTests(unittest.TestCase):
         harmonic = math.log(n) + 0.5772156649015329 + 1 / (2 * n) - 1 / (12 * n * n)
         timed = cell("%%time")
         self.assertAlmostEqual(float(result_text(timed)), harmonic, delta=1e-9)
-        self.assertTrue(any(text_of(o).startswith("time: ") for o in timed["outputs"]))
+        kinds = [o["output_type"] for o in timed["outputs"]]
+        self.assertEqual(kinds, ["stream", "execute_result"], kinds)  # the time, then Out, as IPython
+        self.assertTrue(text_of(timed["outputs"][0]).startswith("time: "))
         self.assertEqual(result_text(cell("#ifdef USE_FLOAT")), "8")  # the #else group: double
 
     def test_01_matrices(self):
