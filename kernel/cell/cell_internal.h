@@ -134,9 +134,21 @@ typedef struct auto_variable {
     char *error;      /* that error, formatted with the cell's line (cell_format_error) */
 } auto_variable;
 
+/* An array variable whose declared size the type text does not spell in digits
+ * (`double xs[N]`, `int m[2 * K][3]`): the probe `cairn_dims_xs`, sizeof the array and of
+ * each subscript level, gives the numbers after compiling (cell_unit_infer_types), so
+ * %whos, inspect and the shown value know its shape. */
+typedef struct sized_array {
+    char *name;
+    unsigned branch; /* its conditional group: no type-change note inside one */
+    int levels;      /* number of [] in its type */
+} sized_array;
+
 typedef struct cell_pending {
     auto_variable *autos;
     size_t nautos;
+    sized_array *arrays;
+    size_t narrays;
     int autos_inferred; /* cell_unit_infer_types ran */
     pending_entry *entries;
     size_t nentries, capentries;

@@ -667,6 +667,9 @@ void cell_pending_free(cell_pending *p)
         free(p->autos[i].error);
     }
     free(p->autos);
+    for (size_t i = 0; i < p->narrays; i++)
+        free(p->arrays[i].name);
+    free(p->arrays);
     free(p);
 }
 

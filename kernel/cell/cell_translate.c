@@ -723,6 +723,50 @@ static void emit_auto_variable(translator *tr, const cell_item *it, const cell_d
     free(name);
 }
 
+/* The number of [] groups of an array's type text when one of them is not plain digits
+ * ("double [N]", "int [2*K][3]"), else 0 ("int [3]", and types with parentheses, which
+ * the shape code leaves alone). */
+/* The next top-level [...] of a type text from q: *open at its '[', *close at its ']'
+ * (a dimension may itself hold brackets: `int [sizeof h / sizeof h[0]]`). 0 when none. */
+static int next_dimension(const char *q, const char **open, const char **close)
+{
+    const char *o = strchr(q, '[');
+    if (!o)
+        return 0;
+    int depth = 0;
+    for (const char *c = o; *c; c++) {
+        depth += *c == '[';
+        depth -= *c == ']';
+        if (!depth) {
+            *open = o;
+            *close = c;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int symbolic_dimensions(const char *type)
+{
+    if (!type || strchr(type, '('))
+        return 0;
+    int levels = 0, symbolic = 0;
+    const char *open, *close;
+    for (const char *p = type; next_dimension(p, &open, &close); p = close + 1) {
+        levels++;
+        const char *q = open + 1;
+        while (*q == ' ')
+            q++;
+        const char *digits = q;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        while (*q == ' ')
+            q++;
+        symbolic |= q == digits || q != close;
+    }
+    return symbolic && levels <= 8 ? levels : 0;
+}
+
 static void emit_variable(translator *tr, const cell_item *it, const cell_declarator *d, int drop_body)
 {
     char *name = tok_str(tr, d->name);
@@ -843,7 +887,29 @@ static void emit_variable(translator *tr, const cell_item *it, const cell_declar
     }
     char *type_text = sb_take(&type);
     char *decl_text = sb_take(&decl);
-    note_redefinition(tr, name, SYMBOL_VARIABLE, type_text);
+    int levels = d->is_array ? symbolic_dimensions(type_text) : 0;
+    if (levels > 0) {
+        /* sizeof the array, of name[0], name[0][0], ...: the dimensions in digits. */
+        sb_printf(&tr->defs, "const unsigned long cairn_dims_%s[] = {sizeof %s", name, name);
+        for (int l = 1; l <= levels; l++) {
+            sb_printf(&tr->defs, ", sizeof %s", name);
+            for (int k = 0; k < l; k++)
+                sb_puts(&tr->defs, "[0]");
+        }
+        sb_puts(&tr->defs, "};\n");
+        sized_array *v = realloc(tr->p->arrays, (tr->p->narrays + 1) * sizeof *v);
+        if (v) {
+            tr->p->arrays = v;
+            v[tr->p->narrays] = (sized_array){strdup(name), tr->branch, levels};
+            if (v[tr->p->narrays].name)
+                tr->p->narrays++;
+        }
+        char probe[300];
+        snprintf(probe, sizeof probe, "cairn_dims_%s", name);
+        add_symbol(tr, SYMBOL_VARIABLE, strdup(probe), NULL, NULL);
+    } else {
+        note_redefinition(tr, name, SYMBOL_VARIABLE, type_text); /* else once the digits are known */
+    }
     pending_entry *e = new_entry(tr, PRELUDE_DECL, decl_text ? strdup(decl_text) : NULL);
     entry_key(tr, e, name);
     if (decl_text) /* the symbol's declaration without its newline */
@@ -2332,6 +2398,57 @@ static void unit_remove_defined(cell_unit *u, size_t i)
     u->ndefined--;
 }
 
+/* Write the dimensions the cairn_dims_ probes measured into the array types ("double [N]"
+ * -> "double [10]"); the declaration later cells see keeps the text as written. */
+static void fix_array_types(const cell_session *s, cell_unit *u, strbuf *notes)
+{
+    const cell_pending *p = u->pending;
+    for (size_t a = 0; p && a < p->narrays; a++) {
+        const sized_array *v = &p->arrays[a];
+        char probe[300];
+        snprintf(probe, sizeof probe, "cairn_dims_%s", v->name);
+        const unsigned long *sizes = NULL;
+        for (size_t i = 0; i < u->ndefined; i++)
+            if (u->defined[i].name && strcmp(u->defined[i].name, probe) == 0 && u->defined[i].address)
+                sizes = u->defined[i].address;
+        if (!sizes)
+            continue; /* in a group tcc skipped */
+        for (size_t i = 0; i < u->ndefined; i++) {
+            cell_symbol *y = &u->defined[i];
+            if (y->kind != SYMBOL_VARIABLE || !y->name || strcmp(y->name, v->name) != 0 || !y->type)
+                continue;
+            strbuf t = {0};
+            const char *q = y->type;
+            int ok = 1;
+            for (int l = 0; l < v->levels && ok; l++) {
+                const char *open = NULL, *close = NULL;
+                ok = next_dimension(q, &open, &close) && sizes[l + 1] && sizes[l] % sizes[l + 1] == 0;
+                if (!ok)
+                    break;
+                sb_putn(&t, q, (size_t)(open - q));
+                sb_printf(&t, "[%lu]", sizes[l] / sizes[l + 1]);
+                q = close + 1;
+            }
+            if (!ok) {
+                free(sb_take(&t));
+                continue;
+            }
+            sb_puts(&t, q);
+            char *type = sb_take(&t);
+            if (!type)
+                continue;
+            free(y->type);
+            y->type = type;
+            const cell_symbol *old = s && !v->branch ? cell_session_find(s, v->name) : NULL;
+            if (old && old->type && old->kind == SYMBOL_VARIABLE && strcmp(old->type, type) != 0)
+                sb_printf(notes, "note: %s was %s (cell [%d]), now %s; functions defined before this cell keep using the old %s\n",
+                          v->name, old->type, old->cell, type, v->name);
+            else if (old && old->type && old->kind == SYMBOL_FUNCTION)
+                sb_printf(notes, "note: %s was a function (%s), now a variable (%s)\n", v->name, old->type, type);
+        }
+    }
+}
+
 int cell_unit_infer_types(const cell_session *s, cell_unit *u)
 {
     cell_pending *p = u ? u->pending : NULL;
@@ -2401,9 +2518,11 @@ int cell_unit_infer_types(const cell_session *s, cell_unit *u)
         free(type_text);
         free(decl_text);
     }
+    fix_array_types(s, u, &notes);
     /* The probes are not the cell's: they never enter the session. */
     for (size_t i = u->ndefined; i-- > 0;)
-        if (u->defined[i].name && !strncmp(u->defined[i].name, "cairn_auto_type_", 16))
+        if (u->defined[i].name &&
+            (!strncmp(u->defined[i].name, "cairn_auto_type_", 16) || !strncmp(u->defined[i].name, "cairn_dims_", 11)))
             unit_remove_defined(u, i);
     if (notes.len) {
         strbuf all = {0};

@@ -227,6 +227,9 @@ int magics_write_file(const cell_magics *m, char *err, size_t errsize);
 /* Text of a value of a session-declared type (`point {x = 1.0, y = 2.0}`) into buf;
  * returns 0 when unsure (size 0: the size is not known, skip the check). */
 int value_format(const void *value, size_t size, const char *type, char *buf, size_t bufsize);
+/* The size in bytes of a value of a type text (scalars, pointers, arrays in digits,
+ * session structs), or 0 when not known. */
+size_t value_type_size(const char *type);
 
 /* ---- introspect.c ---- */
 /* Print the %who (names) or %whos (table) listing to stdout. */

@@ -509,7 +509,7 @@ static size_t type_size(const char *type)
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (type_is(type, known[i].name))
             return known[i].size;
-    return 0;
+    return value_type_size(type); /* arrays, the session's structs */
 }
 
 static void human_bytes(size_t n, char *buf, size_t size)

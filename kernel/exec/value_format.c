@@ -63,6 +63,38 @@ static void plain_type(const char *type, char *out, size_t size)
     snprintf(out, size, "%s", s);
 }
 
+/* "T [2][3]" -> base "T" and dims {2, 3}: the number of dims, 0 when type is not an
+ * array, -1 when a dimension is not written in digits or the type has parentheses
+ * (a pointer to an array, an array of function pointers). */
+static int array_dims(const char *type, char *base, size_t bsize, long *dims, int max)
+{
+    const char *open = strchr(type, '[');
+    if (!open)
+        return 0;
+    if (strchr(type, '('))
+        return -1;
+    size_t blen = (size_t)(open - type);
+    while (blen && isspace((unsigned char)type[blen - 1]))
+        blen--;
+    snprintf(base, bsize, "%.*s", (int)blen, type);
+    int n = 0;
+    for (const char *p = open; *p == '[' && n < max;) {
+        char *end;
+        long d = strtol(p + 1, &end, 10);
+        while (isspace((unsigned char)*end))
+            end++;
+        if (end == p + 1 || *end != ']' || d <= 0)
+            return -1;
+        dims[n++] = d;
+        p = end + 1;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p && *p != '[')
+            return -1;
+    }
+    return n;
+}
+
 enum scalar { S_NONE, S_INT, S_UINT, S_FLOAT, S_DOUBLE, S_BOOL, S_CHAR, S_PTR, S_STRING, S_MAT };
 
 typedef struct scalar_type {
@@ -152,16 +184,17 @@ static int type_layout(const char *type_text, layout *out, int depth)
         return -1;
     char type[256];
     plain_type(type_text, type, sizeof type);
-    char *bracket = strchr(type, '[');
-    if (bracket) {
-        long count = strtol(bracket + 1, NULL, 10);
-        if (count <= 0 || strchr(bracket + 1, '['))
-            return -1;
-        *bracket = '\0';
+    if (strchr(type, '[')) {
+        char base[256];
+        long dims[8];
+        int nd = array_dims(type, base, sizeof base, dims, 8);
         layout e;
-        if (type_layout(type, &e, depth + 1) != 0)
+        if (nd <= 0 || type_layout(base, &e, depth + 1) != 0)
             return -1;
-        out->size = e.size * (size_t)count;
+        size_t count = 1;
+        for (int i = 0; i < nd; i++)
+            count *= (size_t)dims[i];
+        out->size = e.size * count;
         out->align = e.align;
         return 0;
     }
@@ -212,27 +245,75 @@ static void format_scalar(sbuf *b, int kind, size_t size, const unsigned char *p
     }
 }
 
+/* Characters of a char array as a string literal, up to its first NUL. */
+static void format_char_array(sbuf *b, const unsigned char *p, long n)
+{
+    long len = 0;
+    while (len < n && p[len])
+        len++;
+    sb_add(b, "\"");
+    for (long i = 0; i < len && i < 60 && !b->overflow; i++) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\')
+            sb_add(b, "\\%c", c);
+        else if (c == '\n')
+            sb_add(b, "\\n");
+        else if (c == '\t')
+            sb_add(b, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            sb_add(b, "\\x%02x", c);
+        else
+            sb_add(b, "%c", c); /* UTF-8 bytes pass as they are */
+    }
+    sb_add(b, "\"%s", len > 60 ? "..." : "");
+}
+
+/* An array of base elements (e bytes each) with dims[0..nd): nested braces, at most 8
+ * elements per level as NumPy summarizes; char arrays as strings. */
+static void format_array(sbuf *b, const char *base, size_t e, const long *dims, int nd, const unsigned char *p,
+                         int depth)
+{
+    if (nd == 1 && (strcmp(base, "char") == 0 || strcmp(base, "signed char") == 0)) {
+        format_char_array(b, p, dims[0]);
+        return;
+    }
+    size_t stride = e;
+    for (int i = 1; i < nd; i++)
+        stride *= (size_t)dims[i];
+    long shown = dims[0] <= 8 ? dims[0] : 6;
+    sb_add(b, "{");
+    for (long i = 0; i < shown && !b->overflow; i++) {
+        if (i)
+            sb_add(b, ", ");
+        if (nd > 1)
+            format_array(b, base, e, dims + 1, nd - 1, p + (size_t)i * stride, depth + 1);
+        else
+            format_typed(b, base, p + (size_t)i * stride, depth + 1, 0);
+    }
+    if (dims[0] > shown) {
+        sb_add(b, ", ..., ");
+        if (nd > 1)
+            format_array(b, base, e, dims + 1, nd - 1, p + (size_t)(dims[0] - 1) * stride, depth + 1);
+        else
+            format_typed(b, base, p + (size_t)(dims[0] - 1) * stride, depth + 1, 0);
+    }
+    sb_add(b, "}");
+}
+
 static void format_typed(sbuf *b, const char *type_text, const unsigned char *p, int depth, int top)
 {
     char type[256];
     plain_type(type_text, type, sizeof type);
-    char *bracket = strchr(type, '[');
-    if (bracket) {
-        long count = strtol(bracket + 1, NULL, 10);
-        *bracket = '\0';
+    if (strchr(type, '[') && !strchr(type, '(')) {
+        char base[256];
+        long dims[8];
+        int nd = array_dims(type, base, sizeof base, dims, 8);
         layout e;
-        if (count <= 0 || type_layout(type, &e, depth + 1) != 0) {
+        if (nd <= 0 || depth > 6 || type_layout(base, &e, depth + 1) != 0) {
             sb_add(b, "{...}");
             return;
         }
-        sb_add(b, "{");
-        long shown = count < 8 ? count : 8;
-        for (long i = 0; i < shown; i++) {
-            if (i)
-                sb_add(b, ", ");
-            format_typed(b, type, p + (size_t)i * e.size, depth + 1, 0);
-        }
-        sb_add(b, "%s}", count > shown ? ", ..." : "");
+        format_array(b, base, e.size, dims, nd, p, depth);
         return;
     }
     if (strcmp(type, "char *") == 0 || strcmp(type, "char*") == 0) {
@@ -285,15 +366,23 @@ int value_format(const void *value, size_t size, const char *type, char *buf, si
         return 0;
     char plain[256];
     plain_type(type, plain, sizeof plain);
-    if (strchr(plain, '[') && !strchr(plain, '*') && size == sizeof(void *)) {
-        /* An array shown by a trailing name arrives decayed: a pointer to its first element. */
-        const void *data = *(const void *const *)value;
+    if (strchr(plain, '[') && !strchr(plain, '(') && (size == 0 || size == sizeof(void *))) {
+        /* An array: at value itself (size 0: %whos, inspect), or decayed, as a trailing
+         * name arrives (a pointer to its first element, shown with its type). */
+        const void *data = size ? *(const void *const *)value : value;
         layout l;
+        if (data && size && type_layout(plain, &l, 0) != 0) {
+            /* Its dimensions are not known in digits yet (`int m[2 * K]` shown in the cell
+             * that defines it): where it is, not a pointer's "8 bytes". */
+            snprintf(buf, bufsize, "%s at %p", plain, data);
+            return 1;
+        }
         if (!data || type_layout(plain, &l, 0) != 0)
             return 0;
         sbuf b = {buf, 0, bufsize, 0};
         buf[0] = '\0';
-        sb_add(&b, "%s ", plain);
+        if (size)
+            sb_add(&b, "%s ", plain);
         format_typed(&b, plain, data, 0, 0);
         if (b.overflow && bufsize > 4)
             strcpy(buf + bufsize - 4, "...");
@@ -310,4 +399,14 @@ int value_format(const void *value, size_t size, const char *type, char *buf, si
     if (b.overflow && bufsize > 4)
         strcpy(buf + bufsize - 4, "...");
     return 1;
+}
+
+size_t value_type_size(const char *type)
+{
+    if (!exec_g.session || !type)
+        return 0;
+    char plain[256];
+    plain_type(type, plain, sizeof plain);
+    layout l;
+    return type_layout(plain, &l, 0) == 0 ? l.size : 0;
 }

@@ -474,6 +474,32 @@ int main(void)
     CHECK(run(&r, "static guess = 3;") == 1 && r.explained && strstr(r.explained, "needs a type"));
     CHECK(shows(&r, "x", "double 1.5"));
 
+    /* Array sizes not written in digits are measured (sizeof probes) and written into
+     * the type: %whos, inspect and shown values know the shape; later cells keep the
+     * declaration as written; a new size is noted. */
+    {
+        cell_unit u;
+        CHECK(cell_translate(r.s, "#define ADIM 5\ndouble adims[ADIM][2 * ADIM];", 901, &u) == 0 && u.source &&
+              strstr(u.source, "cairn_dims_adims[] = {sizeof adims, sizeof adims[0], sizeof adims[0][0]}"));
+        cell_unit_free(&u);
+        CHECK(run_ok(&r, "#define ADIM 5\ndouble adims[ADIM][2 * ADIM];\nint adigits[4];"));
+        const cell_symbol *y = cell_session_find(r.s, "adims");
+        CHECK(y && y->type && strcmp(y->type, "double [5][10]") == 0);
+        CHECK(y && y->declaration && strstr(y->declaration, "[ADIM][2 * ADIM]"));
+        y = cell_session_find(r.s, "adigits");
+        CHECK(y && y->type && strcmp(y->type, "int [4]") == 0);
+        CHECK(cell_session_find(r.s, "cairn_dims_adims") == NULL); /* the probe stays out of the session */
+        CHECK(shows(&r, "sizeof adims / sizeof adims[0][0]", "uint 50"));
+        CHECK(run_ok(&r, "#undef ADIM\n#define ADIM 3\ndouble adims[ADIM][2 * ADIM];") && r.notes &&
+              strstr(r.notes, "adims was double [5][10]") && strstr(r.notes, "now double [3][6]"));
+        CHECK(run_ok(&r, "double adims[ADIM][2 * ADIM];") && (!r.notes || !strstr(r.notes, "adims was"))); /* same shape: no note */
+        /* In a group tcc skipped, the probe is skipped with the array. */
+        CHECK(run_ok(&r, "#if 0\nint askipped[ADIM];\n#endif\n#ifdef ADIM\nint akept[ADIM + 1];\n#endif"));
+        CHECK(cell_session_find(r.s, "askipped") == NULL);
+        y = cell_session_find(r.s, "akept");
+        CHECK(y && y->type && strcmp(y->type, "int [4]") == 0);
+    }
+
     /* C23 auto: the type comes from the initializer and is named for later cells. */
     {
         cell_unit u;
