@@ -191,8 +191,9 @@ int main(void)
             else
                 ok = u.error && u.error_line >= 1 && u.error_column >= 1;
             if (rc == 0 && it % 5 == 0) {
-                for (size_t k = 0; k < u.ndefined; k++)
-                    u.defined[k].address = &seed; /* any address: nothing runs here */
+                for (size_t k = 0; k < u.ndefined; k++) /* any address: nothing runs here; an */
+                    u.defined[k].address = strncmp(u.defined[k].name, "cairn_dims_", 11) ? (void *)&seed : NULL;
+                /* array-shape probe is read as an array of sizes, so it counts as not compiled */
                 cell_unit_drop_undefined(&u);
                 cell_session_commit(session, &u);
             }
