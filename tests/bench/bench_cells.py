@@ -2,7 +2,7 @@
 """bench_cells.py — does a long session slow cells down? cairn vs ipykernel, one run.
 
   /usr/bin/python3 tests/bench/bench_cells.py [--kernel build/kernel/cairn-kernel]
-                                              [--cells 500] [--repeats 21]
+                                              [--cells 500] [--repeats 21] [--side-rounds 40]
 
 Both kernels get the same session, cell by cell: every cell defines a variable and a
 function that uses it, every 5th cell a struct type (a class for Python) and a value of
@@ -72,6 +72,8 @@ def main():
     ap.add_argument("--kernel", default=os.path.join(HERE, "..", "..", "build", "kernel", "cairn-kernel"))
     ap.add_argument("--cells", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=21)
+    ap.add_argument("--side-rounds", type=int, default=40,
+                    help="rounds of the side-by-side comparison (each: a block of %d per kernel and cell)" % 5)
     args = ap.parse_args()
     binary = os.path.abspath(args.kernel)
     if not os.access(binary, os.X_OK):
@@ -129,7 +131,7 @@ def main():
             for _ in range(5):
                 k.round_trip(spec["trivial"])
             fresh[name] = k
-        for _ in range(max(1, 2 * args.repeats // block)):
+        for _ in range(max(1, args.side_rounds)):
             for name, spec in KERNELS.items():
                 for which, k, n in (("fresh", fresh[name], 1), ("long", running[name], defined)):
                     side[name][which][0].extend(timed(k, spec["trivial"], block))
