@@ -31,6 +31,7 @@ char *sb_take(strbuf *b);
 typedef struct strmap_slot {
     char *key; /* NULL: empty; strmap_tombstone: deleted */
     size_t value;
+    size_t hash; /* of key: probes compare it before touching the key's bytes */
 } strmap_slot;
 
 typedef struct strmap {

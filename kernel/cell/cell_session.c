@@ -113,7 +113,7 @@ static size_t hash(const char *s, size_t n)
     size_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
+    return h ^ (h >> 32); /* the slot comes from the low bits: give them the high bits' mixing */
 }
 
 static int key_eq(const char *k, const char *s, size_t n) { return strncmp(k, s, n) == 0 && k[n] == 0; }
@@ -130,7 +130,7 @@ static int strmap_grow(strmap *m)
         char *k = m->slots[i].key;
         if (!k || k == strmap_tombstone)
             continue;
-        size_t j = hash(k, strlen(k)) & (cap - 1);
+        size_t j = m->slots[i].hash & (cap - 1);
         while (slots[j].key)
             j = (j + 1) & (cap - 1);
         slots[j] = m->slots[i];
@@ -146,13 +146,13 @@ int strmap_put(strmap *m, const char *key, size_t n, size_t value)
 {
     if ((m->used + 1) * 4 >= m->cap * 3 && strmap_grow(m) < 0)
         return -1;
-    size_t j = hash(key, n) & (m->cap - 1);
+    size_t h = hash(key, n), j = h & (m->cap - 1);
     size_t tomb = (size_t)-1;
     while (m->slots[j].key) {
         if (m->slots[j].key == strmap_tombstone) {
             if (tomb == (size_t)-1)
                 tomb = j;
-        } else if (key_eq(m->slots[j].key, key, n)) {
+        } else if (m->slots[j].hash == h && key_eq(m->slots[j].key, key, n)) {
             m->slots[j].value = value;
             return 0;
         }
@@ -169,6 +169,7 @@ int strmap_put(strmap *m, const char *key, size_t n, size_t value)
         m->used++;
     m->slots[j].key = k;
     m->slots[j].value = value;
+    m->slots[j].hash = h;
     m->live++;
     return 0;
 }
@@ -177,9 +178,10 @@ static strmap_slot *strmap_find(const strmap *m, const char *key, size_t n)
 {
     if (!m->cap)
         return NULL;
-    size_t j = hash(key, n) & (m->cap - 1);
+    size_t h = hash(key, n), j = h & (m->cap - 1);
     while (m->slots[j].key) {
-        if (m->slots[j].key != strmap_tombstone && key_eq(m->slots[j].key, key, n))
+        /* a tombstone's hash is that of the key it held: key_eq rejects it */
+        if (m->slots[j].hash == h && m->slots[j].key != strmap_tombstone && key_eq(m->slots[j].key, key, n))
             return &m->slots[j];
         j = (j + 1) & (m->cap - 1);
     }
