@@ -599,6 +599,18 @@ static const char *const auto_builtin_types[] = {
 static const char *const auto_runtime_types[] = {"mat", "mat *", "svd_result", "pca_model", "eig_result",
                                                   "qr_result", "figure *", "plot_axes *", "progress *", "FILE *", NULL};
 
+/* s as a C string literal: quotes and backslashes escaped. */
+static void sb_c_string(strbuf *b, const char *s)
+{
+    sb_puts(b, "\"");
+    for (const char *c = s; *c; c++)
+        if (*c == '"' || *c == '\\')
+            sb_printf(b, "\\%c", *c);
+        else
+            sb_putn(b, c, 1);
+    sb_puts(b, "\"");
+}
+
 /* `_Generic(v, T: "T", default: ` for each type text (closed later with one `)` each). */
 static size_t generic_chain(strbuf *b, const char *v, const char *type)
 {
@@ -1274,11 +1286,8 @@ typedef struct reach_queue {
     size_t n, cap;
 } reach_queue;
 
-static void reach_name(translator *tr, reach_queue *q, const char *name, size_t n)
+static void queue_push(reach_queue *q, const char *name, size_t n)
 {
-    if (strmap_get(&tr->idents, name, n, NULL))
-        return;
-    strmap_put(&tr->idents, name, n, 1);
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
         char **v = realloc(q->names, cap * sizeof *v);
@@ -1290,6 +1299,14 @@ static void reach_name(translator *tr, reach_queue *q, const char *name, size_t 
     char *c = strndup(name, n);
     if (c)
         q->names[q->n++] = c;
+}
+
+static void reach_name(translator *tr, reach_queue *q, const char *name, size_t n)
+{
+    if (strmap_get(&tr->idents, name, n, NULL))
+        return;
+    strmap_put(&tr->idents, name, n, 1);
+    queue_push(q, name, n);
 }
 
 /* Keep entry e (index i) in the unit and reach every identifier of its text. */
@@ -1321,19 +1338,8 @@ static void reach_entries(translator *tr, unsigned char *keep, const unsigned ch
     reach_queue q = {0};
     for (size_t i = 0; i < tr->idents.cap; i++) {
         const char *k = tr->idents.slots[i].key;
-        if (!k || k == strmap_tombstone)
-            continue;
-        if (q.n == q.cap) {
-            size_t cap = q.cap ? q.cap * 2 : 64;
-            char **v = realloc(q.names, cap * sizeof *v);
-            if (!v)
-                break;
-            q.names = v;
-            q.cap = cap;
-        }
-        char *c = strdup(k);
-        if (c)
-            q.names[q.n++] = c;
+        if (k && k != strmap_tombstone)
+            queue_push(&q, k, strlen(k));
     }
     for (size_t i = 0; i < s->nentries; i++) {
         const prelude_entry *e = &s->entries[i];
@@ -2113,23 +2119,15 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                     line_directive(&tr.body, it->line);
                     sb_puts(&tr.body, "cairn_show_enum((long long)(");
                     verbatim(&tr, &tr.body, it->first, it->last);
-                    sb_puts(&tr.body, "), \"");
-                    for (const char *c = type; *c; c++)
-                        if (*c == '"' || *c == '\\')
-                            sb_printf(&tr.body, "\\%c", *c);
-                        else
-                            sb_putn(&tr.body, c, 1);
-                    sb_printf(&tr.body, "\", cairn_enum_names_, cairn_enum_values_, %d); }\n", nenum);
+                    sb_puts(&tr.body, "), ");
+                    sb_c_string(&tr.body, type);
+                    sb_printf(&tr.body, ", cairn_enum_names_, cairn_enum_values_, %d); }\n", nenum);
                 } else if (type) {
                     sb_puts(&tr.body, "cairn_show_value_typed((");
                     verbatim(&tr, &tr.body, it->first, it->last);
-                    sb_puts(&tr.body, "), \"");
-                    for (const char *c = type; *c; c++)
-                        if (*c == '"' || *c == '\\')
-                            sb_printf(&tr.body, "\\%c", *c);
-                        else
-                            sb_putn(&tr.body, c, 1);
-                    sb_puts(&tr.body, "\");\n");
+                    sb_puts(&tr.body, "), ");
+                    sb_c_string(&tr.body, type);
+                    sb_puts(&tr.body, ");\n");
                 } else {
                     sb_puts(&tr.body, "cairn_show_value((");
                     verbatim(&tr, &tr.body, it->first, it->last);

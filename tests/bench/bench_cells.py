@@ -63,6 +63,19 @@ KERNELS = {
 }
 
 
+def started(argv, tmp, spec, cells):
+    """A kernel with the setup cell and `cells` definition cells run, warmed up."""
+    k = RawKernel(argv, tmp)
+    k.start()
+    time.sleep(0.3)
+    k.round_trip(spec["setup"])
+    for i in range(1, cells + 1):
+        k.round_trip(spec["cell"](i))
+    for _ in range(5):
+        k.round_trip(spec["trivial"])  # warm up (first-cell costs, iopub subscription)
+    return k
+
+
 def timed(k, code, repeats):
     return [k.round_trip(code)[0] for _ in range(repeats)]
 
@@ -86,15 +99,7 @@ def main():
     res = {name: {} for name in KERNELS}
     block = 5
     with tempfile.TemporaryDirectory() as tmp:
-        running = {}
-        for name, spec in KERNELS.items():
-            k = RawKernel(argv[name], tmp)
-            k.start()
-            time.sleep(0.3)
-            k.round_trip(spec["setup"])
-            for _ in range(5):
-                k.round_trip(spec["trivial"])  # warm up (first-cell costs, iopub subscription)
-            running[name] = k
+        running = {name: started(argv[name], tmp, spec, 0) for name, spec in KERNELS.items()}
         defined = 0
         accumulate_time = {name: 0.0 for name in KERNELS}
         for cp in checkpoints:
@@ -121,16 +126,7 @@ def main():
         # more than that: measure the growth again side by side, a fresh kernel holding
         # one cell against the long session, alternating in blocks in the same window.
         side = {name: {"fresh": ([], []), "long": ([], [])} for name in KERNELS}
-        fresh = {}
-        for name, spec in KERNELS.items():
-            k = RawKernel(argv[name], tmp)
-            k.start()
-            time.sleep(0.3)
-            k.round_trip(spec["setup"])
-            k.round_trip(spec["cell"](1))
-            for _ in range(5):
-                k.round_trip(spec["trivial"])
-            fresh[name] = k
+        fresh = {name: started(argv[name], tmp, spec, 1) for name, spec in KERNELS.items()}
         for rnd in range(max(1, args.side_rounds)):
             for name, spec in KERNELS.items():
                 pair = [("fresh", fresh[name], 1), ("long", running[name], defined)]

@@ -23,6 +23,7 @@ import signal
 import sys
 import tempfile
 import time
+import unittest
 
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
@@ -294,3 +295,26 @@ class Kernel:
 
     def signal(self, signum=signal.SIGINT):
         os.kill(self.pid, signum)
+
+
+class SessionTest(unittest.TestCase):
+    """Tests that share one kernel session (Kernel(**kernel_options)), cell after cell."""
+    kernel_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kernel(**cls.kernel_options)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.close()
+
+    def ok(self, code):
+        """Run code, which must succeed; its result."""
+        r = self.k.execute(code)
+        self.assertEqual(r.status, "ok", (code, r.content, r.stderr))
+        return r
+
+    def value(self, code):
+        """The text/plain value a cell that must succeed shows."""
+        return self.ok(code).result_text

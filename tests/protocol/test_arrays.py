@@ -8,23 +8,10 @@ arrays summarized with their last element as NumPy does, arrays inside structs t
 import re
 import unittest
 
-from harness import Kernel
+from harness import SessionTest
 
 
-class ArrayTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kernel()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.close()
-
-    def ok(self, code):
-        r = self.k.execute(code)
-        self.assertEqual(r.status, "ok", (code, r.error))
-        return r
-
+class ArrayTests(SessionTest):
     def whos(self):
         """{name: (type, memory, value)} from %whos (columns are separated by 2+ spaces)."""
         rows = {}

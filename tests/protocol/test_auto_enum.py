@@ -8,27 +8,10 @@ enumerator has `5 (enum color)`; other expressions stay numbers.
 """
 import unittest
 
-from harness import Kernel
+from harness import SessionTest
 
 
-class AutoEnumTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kernel()
-        cls.k.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.__exit__(None, None, None)
-
-    def ok(self, code):
-        r = self.k.execute(code)
-        self.assertEqual(r.status, "ok", (code, r.content, r.stderr))
-        return r
-
-    def value(self, code):
-        return self.ok(code).result_text
-
+class AutoEnumTests(SessionTest):
     def fails(self, code):
         r = self.k.execute(code)
         self.assertEqual(r.status, "error", (code, r.content))

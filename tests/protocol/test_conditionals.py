@@ -9,27 +9,10 @@ of an `#if 0` group need not be C.
 """
 import unittest
 
-from harness import Kernel
+from harness import SessionTest
 
 
-class ConditionalTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kernel()
-        cls.k.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.__exit__(None, None, None)
-
-    def ok(self, code):
-        r = self.k.execute(code)
-        self.assertEqual(r.status, "ok", (code, r.content, r.stderr))
-        return r
-
-    def value(self, code):
-        return self.ok(code).result_text
-
+class ConditionalTests(SessionTest):
     def fails(self, code):
         r = self.k.execute(code)
         self.assertEqual(r.status, "error", (code, r.content))

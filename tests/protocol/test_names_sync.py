@@ -11,24 +11,13 @@ import re
 import time
 import unittest
 
-from harness import Kernel
+from harness import SessionTest
 
 BUSY = "#include <unistd.h>\nusleep(1500000);"
 
 
-class NamesSyncTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kernel(capture_log=True, extra_env={"CAIRN_DEBUG": "1"})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.close()
-
-    def ok(self, code):
-        r = self.k.execute(code)
-        self.assertEqual(r.status, "ok", (code, r.error))
-        return r
+class NamesSyncTests(SessionTest):
+    kernel_options = dict(capture_log=True, extra_env={"CAIRN_DEBUG": "1"})
 
     def while_busy(self, requests):
         """Answers to (msg_type, content) requests sent while a cell sleeps."""

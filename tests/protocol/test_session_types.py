@@ -7,23 +7,10 @@ struct is redefined.
 """
 import unittest
 
-from harness import Kernel
+from harness import SessionTest
 
 
-class SessionTypeTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kernel()
-        cls.k.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.__exit__(None, None, None)
-
-    def value(self, code):
-        r = self.k.execute(code)
-        self.assertEqual(r.status, "ok", r.content)
-        return r.result_text
+class SessionTypeTests(SessionTest):
 
     def test_pointer_to_a_struct_defined_later(self):
         self.value("struct Q; struct P { struct Q *q; int n; };")
