@@ -599,6 +599,39 @@ static const char *const auto_builtin_types[] = {
 static const char *const auto_runtime_types[] = {"mat", "mat *", "svd_result", "pca_model", "eig_result",
                                                   "qr_result", "figure *", "plot_axes *", "progress *", "FILE *", NULL};
 
+/* The array a typedef name stands for, written out with the dimensions outside it:
+ * "row" -> "int [4]", "row [2]" -> "int [2][4]" for `typedef int row[4];` (the cell's own
+ * typedefs first, then the session's). NULL when type does not start with one. */
+static char *typedef_array_text(const translator *tr, const char *type)
+{
+    size_t n = 0;
+    while (type[n] == '_' || (type[n] >= 'a' && type[n] <= 'z') || (type[n] >= 'A' && type[n] <= 'Z') ||
+           (type[n] >= '0' && type[n] <= '9'))
+        n++;
+    const char *rest = type + n;
+    while (*rest == ' ')
+        rest++;
+    if (!n || (*rest && *rest != '['))
+        return NULL;
+    const char *alias = NULL;
+    for (size_t k = 0; k < tr->ndefined && !alias; k++)
+        if (tr->defined[k].kind == SYMBOL_TYPE && strlen(tr->defined[k].name) == n &&
+            !strncmp(tr->defined[k].name, type, n))
+            alias = tr->defined[k].type;
+    if (!alias) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(n < 127 ? n : 127), type);
+        const cell_symbol *y = cell_session_find(tr->s, name);
+        alias = y && y->kind == SYMBOL_TYPE ? y->type : NULL;
+    }
+    const char *inner = alias ? strchr(alias, '[') : NULL;
+    if (!inner || strchr(alias, '(') || strchr(alias, '{'))
+        return NULL;
+    strbuf b = {0};
+    sb_printf(&b, "%.*s%s%s", (int)(inner - alias), alias, rest, inner);
+    return sb_take(&b);
+}
+
 /* s as a C string literal: quotes and backslashes escaped. */
 static void sb_c_string(strbuf *b, const char *s)
 {
@@ -760,8 +793,14 @@ static int next_dimension(const char *q, const char **open, const char **close)
 
 static int symbolic_dimensions(const char *type)
 {
-    if (!type || strchr(type, '('))
+    if (!type)
         return 0;
+    int depth = 0; /* parentheses outside [...]: a pointer to an array, function pointers */
+    for (const char *c = type; *c; c++) {
+        depth += (*c == '[') - (*c == ']');
+        if (!depth && (*c == '(' || *c == '{'))
+            return 0;
+    }
     int levels = 0, symbolic = 0;
     const char *open, *close;
     for (const char *p = type; next_dimension(p, &open, &close); p = close + 1) {
@@ -995,8 +1034,15 @@ static void emit_typedef(translator *tr, const cell_item *it)
             continue;
         entry_key(tr, e, name);
         fact_push(&tr->p->types, strdup(name), tr->branch);
-        strbuf aliased = {0};
+        strbuf aliased = {0}; /* what the name stands for: "int [4]" for `typedef int row[4];` */
         spec_text(tr, &aliased, it, tagged, 0);
+        size_t mark = aliased.len;
+        sb_puts(&aliased, " ");
+        declarator_text(tr, &aliased, &it->decls[d], 0, 0);
+        if (aliased.len == mark + 1 && aliased.s) {
+            aliased.len = mark;
+            aliased.s[mark] = 0;
+        }
         add_symbol(tr, SYMBOL_TYPE, name, t ? strdup(t) : NULL, sb_take(&aliased));
     }
     if (!tagged && is_enum(tr, it) && it->body_first != CELL_NONE)
@@ -2110,6 +2156,11 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                     if (type && strcmp(type, "auto") == 0)
                         type = NULL; /* named after compiling: the dispatch knows the common types */
                 }
+                /* A typedef'd array (`row r;` with `typedef int row[4];`) arrives decayed:
+                 * name the array so the formatter shows its elements, not an address. */
+                char *array_type = type ? typedef_array_text(&tr, type) : NULL;
+                if (array_type)
+                    type = array_type;
                 strbuf names = {0}, values = {0};
                 int nenum = type ? enum_enumerators(&tr, type, &names, &values) : 0;
                 if (nenum > 0) {
@@ -2135,6 +2186,7 @@ int cell_translate(const cell_session *s, const char *code, int number, cell_uni
                 }
                 free(sb_take(&names));
                 free(sb_take(&values));
+                free(array_type);
                 shows = 1;
             }
             continue;

@@ -43,7 +43,9 @@ static void sb_add(sbuf *b, const char *fmt, ...)
     }
 }
 
-/* Type text without qualifiers and surrounding blanks, into out. */
+static void expand_array_alias(const char *type, char *out, size_t size);
+
+/* Type text without qualifiers and surrounding blanks, typedef'd arrays written out. */
 static void plain_type(const char *type, char *out, size_t size)
 {
     char tmp[256];
@@ -60,7 +62,53 @@ static void plain_type(const char *type, char *out, size_t size)
     size_t n = strlen(s);
     while (n && isspace((unsigned char)s[n - 1]))
         s[--n] = '\0';
-    snprintf(out, size, "%s", s);
+    expand_array_alias(s, out, size);
+}
+
+/* Whether type is an array type: a [ outside braces and parentheses ("int [3]", not
+ * "struct { int z[2]; }" nor "double (*)[3]"). */
+static int is_array_type(const char *type)
+{
+    int depth = 0;
+    for (const char *c = type; *c; c++) {
+        if (*c == '[' && !depth)
+            return 1;
+        depth += (*c == '(' || *c == '{') - (*c == ')' || *c == '}');
+    }
+    return 0;
+}
+
+/* A typedef'd array written out: "row" -> "int [4]", "row [2]" -> "int [2][4]" for
+ * `typedef int row[4];` (a few levels of typedefs). Else type is copied as it is. */
+static void expand_array_alias(const char *type, char *out, size_t size)
+{
+    char cur[256];
+    snprintf(cur, sizeof cur, "%s", type);
+    for (int level = 0; level < 4; level++) {
+        size_t n = 0;
+        while (isalnum((unsigned char)cur[n]) || cur[n] == '_')
+            n++;
+        const char *rest = cur + n;
+        while (*rest == ' ')
+            rest++;
+        if (!n || (*rest && *rest != '['))
+            break;
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(n < 127 ? n : 127), cur);
+        const cell_symbol *y = exec_g.session ? cell_session_find(exec_g.session, name) : NULL;
+        if (!y || y->kind != SYMBOL_TYPE || !y->type || !is_array_type(y->type) || strchr(y->type, '('))
+            break;
+        const char *inner = strchr(y->type, '[');
+        size_t head = (size_t)(inner - y->type), lr = strlen(rest), li = strlen(inner);
+        char next[sizeof cur];
+        if (head + lr + li >= sizeof next)
+            break;
+        memcpy(next, y->type, head);
+        memcpy(next + head, rest, lr);
+        memcpy(next + head + lr, inner, li + 1);
+        memcpy(cur, next, sizeof cur);
+    }
+    snprintf(out, size, "%s", cur);
 }
 
 /* "T [2][3]" -> base "T" and dims {2, 3}: the number of dims, 0 when type is not an
@@ -184,7 +232,7 @@ static int type_layout(const char *type_text, layout *out, int depth)
         return -1;
     char type[256];
     plain_type(type_text, type, sizeof type);
-    if (strchr(type, '[')) {
+    if (is_array_type(type)) {
         char base[256];
         long dims[8];
         int nd = array_dims(type, base, sizeof base, dims, 8);
@@ -304,7 +352,7 @@ static void format_typed(sbuf *b, const char *type_text, const unsigned char *p,
 {
     char type[256];
     plain_type(type_text, type, sizeof type);
-    if (strchr(type, '[') && !strchr(type, '(')) {
+    if (is_array_type(type)) {
         char base[256];
         long dims[8];
         int nd = array_dims(type, base, sizeof base, dims, 8);
@@ -366,7 +414,7 @@ int value_format(const void *value, size_t size, const char *type, char *buf, si
         return 0;
     char plain[256];
     plain_type(type, plain, sizeof plain);
-    if (strchr(plain, '[') && !strchr(plain, '(') && (size == 0 || size == sizeof(void *))) {
+    if (is_array_type(plain) && (size == 0 || size == sizeof(void *))) {
         /* An array: at value itself (size 0: %whos, inspect), or decayed, as a trailing
          * name arrives (a pointer to its first element, shown with its type). */
         const void *data = size ? *(const void *const *)value : value;

@@ -56,5 +56,19 @@ class ArrayTests(SessionTest):
         self.assertEqual(self.ok("fresh").result_text, "int [6] {0, 0, 0, 0, 0, 0}")
 
 
+    def test_typedefs_sizeof_and_what_is_not_an_array(self):
+        self.ok("typedef int row[4];\nrow r4 = {1, 2, 3, 4};\n#define M 2\nrow rows[M];\nrows[1][3] = 8;")
+        self.assertEqual(self.ok("r4").result_text, "int [4] {1, 2, 3, 4}")
+        self.assertEqual(self.ok("rows").result_text, "int [2][4] {{0, 0, 0, 0}, {0, 0, 0, 8}}")
+        rows = self.whos()
+        self.assertEqual(rows["r4"], ("row", "16 B", "{1, 2, 3, 4}"))
+        self.assertEqual(rows["rows"][:2], ("row [2]", "32 B"))
+        self.ok("int by_sizeof[sizeof(int)];")
+        self.assertEqual(self.whos()["by_sizeof"], ("int [4]", "16 B", "{0, 0, 0, 0}"))
+        # A struct whose body holds an array is not an array, though its type text has [.
+        r = self.ok("struct { int z[2]; } anon = {{1, 2}};\nanon")
+        self.assertEqual(r.result_text, "<struct { int z [ 2 ] ; }: 8 bytes>")
+
+
 if __name__ == "__main__":
     unittest.main()
