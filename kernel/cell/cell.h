@@ -118,6 +118,11 @@ int cell_session_is_type(const cell_session *s, const char *name);
  * malloc'ed string, or NULL when msg does not point into the cell. */
 char *cell_explain_diagnostic(const char *code, const char *msg, int *line, int *column);
 
+/* The number of lines of code (a final newline does not start another). */
+int cell_line_count(const char *code);
+/* Line `line` (1-based) of code: its start and length, or NULL when there is no such line. */
+const char *cell_line_span(const char *code, int line, size_t *len);
+
 /* What sits before the cursor, for complete/inspect. cursor is a BYTE offset into code. */
 typedef struct cell_cursor_token {
     size_t start, end;    /* the identifier under/before the cursor: code[start..end) (may be empty: start == end == cursor) */

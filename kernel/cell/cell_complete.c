@@ -312,7 +312,7 @@ done:
     return rc;
 }
 
-static int count_lines(const char *code)
+int cell_line_count(const char *code)
 {
     int n = 1;
     for (const char *p = code; *p; p++)
@@ -321,15 +321,27 @@ static int count_lines(const char *code)
     return n;
 }
 
-/* Start of line `line` (1-based) in code and its length. */
-static const char *line_at(const char *code, int line, size_t *len)
+const char *cell_line_span(const char *code, int line, size_t *len)
 {
     const char *p = code;
-    for (int l = 1; l < line && *p; p++)
-        if (*p == '\n')
-            l++;
-    const char *e = strchr(p, '\n');
-    *len = e ? (size_t)(e - p) : strlen(p);
+    for (int l = 1; l < line; l++) {
+        p = strchr(p, '\n');
+        if (!p)
+            return NULL;
+        p++;
+    }
+    *len = strcspn(p, "\n");
+    return p;
+}
+
+/* Start of line `line` (1-based) in code and its length; past the last line, the end. */
+static const char *line_at(const char *code, int line, size_t *len)
+{
+    const char *p = cell_line_span(code, line, len);
+    if (!p) {
+        p = code + strlen(code);
+        *len = 0;
+    }
     return p;
 }
 
@@ -352,7 +364,7 @@ char *cell_explain_diagnostic(const char *code, const char *msg, int *line_out, 
     const char *what = endp + 1;
     while (*what == ' ')
         what++;
-    int line = (int)l, nlines = count_lines(code);
+    int line = (int)l, nlines = cell_line_count(code);
     if (line < 1)
         line = 1;
     /* tcc reports a syntax error found at the end of a line on the next line (it has

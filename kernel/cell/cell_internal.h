@@ -13,6 +13,7 @@
 
 #include "cell.h"
 #include "cell_split.h"
+#include "strmap.h"
 
 /* ---- a growable text buffer ---- */
 typedef struct strbuf {
@@ -27,24 +28,6 @@ void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2,
 /* Take the text (never NULL unless out of memory); the buffer is left empty. */
 char *sb_take(strbuf *b);
 
-/* ---- string -> size_t hash map (keys copied) ---- */
-typedef struct strmap_slot {
-    char *key; /* NULL: empty; strmap_tombstone: deleted */
-    size_t value;
-    size_t hash; /* of key: probes compare it before touching the key's bytes */
-} strmap_slot;
-
-typedef struct strmap {
-    strmap_slot *slots;
-    size_t cap, used, live;
-} strmap;
-
-extern char strmap_tombstone[];
-int strmap_put(strmap *m, const char *key, size_t n, size_t value);
-/* Returns 1 and *value when key[0..n) is present. */
-int strmap_get(const strmap *m, const char *key, size_t n, size_t *value);
-void strmap_del(strmap *m, const char *key, size_t n);
-void strmap_free(strmap *m);
 
 /* ---- prelude entries ---- */
 enum prelude_kind {

@@ -12,6 +12,7 @@
  * print, comes from where tcc's lexer stood in the unit when it reported (see "where tcc
  * was in the unit" below); a few warnings GCC 14 makes errors are errors here too. */
 #include "exec_internal.h"
+#include "strmap.h"
 #include "cell/c_lexer.h"
 
 #include <libtcc.h>
@@ -79,30 +80,15 @@ typedef struct diag_ctx {
 /* Line `line` (1-based) of `code`, into buf. Returns 0 when there is no such line. */
 static int code_line(const char *code, int line, char *buf, size_t size)
 {
-    if (!code || line < 1)
+    size_t n;
+    const char *p = code && line >= 1 ? cell_line_span(code, line, &n) : NULL;
+    if (!p)
         return 0;
-    const char *p = code;
-    for (int l = 1; l < line; l++) {
-        p = strchr(p, '\n');
-        if (!p)
-            return 0;
-        p++;
-    }
-    size_t n = strcspn(p, "\n");
     if (n >= size)
         n = size - 1;
     memcpy(buf, p, n);
     buf[n] = '\0';
     return 1;
-}
-
-static int count_lines(const char *code)
-{
-    int n = 1;
-    for (const char *p = code; *p; p++)
-        if (*p == '\n' && p[1])
-            n++;
-    return n;
 }
 
 static int ident_char(int c)
@@ -252,20 +238,6 @@ static int unit_cell_line(const char *unit, size_t pos, size_t *line_start)
     }
 }
 
-/* Line `line` (1-based) of code: its start and length (0 when there is no such line). */
-static const char *code_line_span(const char *code, int line, size_t *len)
-{
-    const char *p = code;
-    for (int l = 1; l < line; l++) {
-        p = strchr(p, '\n');
-        if (!p)
-            return NULL;
-        p++;
-    }
-    *len = strcspn(p, "\n");
-    return p;
-}
-
 static int token_same(const char *a, const c_token *ta, const char *b, const c_token *tb)
 {
     return ta->end - ta->start == tb->end - tb->start && memcmp(a + ta->start, b + tb->start, ta->end - ta->start) == 0;
@@ -378,7 +350,7 @@ static int cell_token_of(const diag_ctx *d, size_t s, size_t e, cell_tok *out)
     size_t ls;
     const char *unit = d->unit;
     out->line = unit_cell_line(unit, s, &ls);
-    if (out->line < 1 || !(out->cl = code_line_span(d->code, out->line, &out->clen)))
+    if (out->line < 1 || !(out->cl = cell_line_span(d->code, out->line, &out->clen)))
         return 0;
     size_t ulen = strcspn(unit + ls, "\n");
     size_t nu = 0, u = (size_t)-1;
@@ -652,7 +624,7 @@ static void on_diagnostic(void *opaque, const char *msg)
         char *explained = cell_explain_diagnostic(d->code, msg, &eline, &ecol);
         free(explained);
         if (!explained) {
-            int last = count_lines(d->code);
+            int last = cell_line_count(d->code);
             eline = line > last ? last : line;
         }
     }
@@ -729,14 +701,6 @@ typedef struct ident_set {
     size_t cap;
 } ident_set;
 
-static uint64_t ident_hash(const char *p, size_t n)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
-}
-
 static int is_ident_start(int c)
 {
     return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -767,7 +731,7 @@ static int ident_set_build(ident_set *set, const char *text)
         while (ident_char((unsigned char)*e))
             e++;
         size_t n = (size_t)(e - p);
-        for (size_t i = ident_hash(p, n) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+        for (size_t i = strmap_hash(p, n) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
             if (!set->keys[i]) {
                 set->keys[i] = p;
                 set->lens[i] = (unsigned)n;

@@ -6,6 +6,7 @@
  * the members of a struct variable. The executor reads its own memory: it holds the
  * session, and it is idle when it answers. */
 #include "exec_internal.h"
+#include "strmap.h"
 #include "utf8_offsets.h"
 
 #include <ctype.h>
@@ -61,16 +62,14 @@ static uint64_t symbol_fingerprint(const cell_symbol *s)
  * inherited by the cell process that becomes the next executor, which updates only the
  * names its cell touched: nothing here walks (or writes to) all 1600 names of a long
  * session for a cell that adds three. */
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "fingerprints are kept as strmap values");
 typedef struct name_record {
-    char **names; /* open addressing; NULL empty, name_gone deleted */
-    uint64_t *fps;
-    size_t cap, used, count;
+    strmap fps;   /* name -> symbol_fingerprint */
     uint64_t sum; /* sum of mix_fingerprint over the names */
     char **changed, **removed;
     size_t nchanged, capchanged, nremoved, capremoved;
 } name_record;
 static name_record rec;
-static char name_gone[1];
 
 static uint64_t mix_fingerprint(uint64_t x)
 {
@@ -82,61 +81,7 @@ static uint64_t record_hash(void)
 {
     /* Order-independent: the front merges changes into its list, so the same set of
      * names may sit there in another order. Never 0, the front's "no names yet". */
-    return ((rec.sum ^ rec.count) * 0x9E3779B97F4A7C15ull) | 1;
-}
-
-static size_t name_hash(const char *s)
-{
-    size_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h ^ (h >> 29);
-}
-
-/* Slot of name, or of the empty slot where it would go (cap > 0). */
-static size_t record_slot(const char *name, int *found)
-{
-    size_t i = name_hash(name) & (rec.cap - 1), tomb = (size_t)-1;
-    for (; rec.names[i]; i = (i + 1) & (rec.cap - 1)) {
-        if (rec.names[i] == name_gone) {
-            if (tomb == (size_t)-1)
-                tomb = i;
-        } else if (strcmp(rec.names[i], name) == 0) {
-            *found = 1;
-            return i;
-        }
-    }
-    *found = 0;
-    return tomb != (size_t)-1 ? tomb : i;
-}
-
-static int record_grow(void)
-{
-    size_t cap = rec.cap ? rec.cap : 64;
-    while ((rec.count + 1) * 2 >= cap)
-        cap *= 2;
-    char **names = calloc(cap, sizeof *names);
-    uint64_t *fps = calloc(cap, sizeof *fps);
-    if (!names || !fps) {
-        free(names);
-        free(fps);
-        return -1;
-    }
-    for (size_t i = 0; i < rec.cap; i++)
-        if (rec.names[i] && rec.names[i] != name_gone) {
-            size_t j = name_hash(rec.names[i]) & (cap - 1);
-            while (names[j])
-                j = (j + 1) & (cap - 1);
-            names[j] = rec.names[i];
-            fps[j] = rec.fps[i];
-        }
-    free(rec.names);
-    free(rec.fps);
-    rec.names = names;
-    rec.fps = fps;
-    rec.cap = cap;
-    rec.used = rec.count;
-    return 0;
+    return ((rec.sum ^ rec.fps.live) * 0x9E3779B97F4A7C15ull) | 1;
 }
 
 static void push_name(char ***v, size_t *n, size_t *cap, const char *name)
@@ -179,40 +124,28 @@ uint64_t introspect_names_update(int cell)
         const cell_symbol *y = &syms[i];
         if ((cell >= 0 && y->cell != cell) || !y->name)
             continue; /* a symbol keeps the number of the cell that last defined it */
-        if ((rec.used + 1) * 4 >= rec.cap * 3 && record_grow() < 0)
-            break;
         uint64_t fp = symbol_fingerprint(y);
-        int found;
-        size_t at = record_slot(y->name, &found);
-        if (found && rec.fps[at] == fp)
+        size_t len = strlen(y->name), old;
+        int found = strmap_get(&rec.fps, y->name, len, &old);
+        if (found && old == fp)
             continue;
-        if (found) {
-            rec.sum -= mix_fingerprint(rec.fps[at]);
-        } else {
-            char *copy = strdup(y->name);
-            if (!copy)
-                break;
-            if (!rec.names[at])
-                rec.used++;
-            rec.names[at] = copy;
-            rec.count++;
-        }
-        rec.fps[at] = fp;
+        if (strmap_put(&rec.fps, y->name, len, (size_t)fp) < 0)
+            break;
+        if (found)
+            rec.sum -= mix_fingerprint(old);
         rec.sum += mix_fingerprint(fp);
         push_name(&rec.changed, &rec.nchanged, &rec.capchanged, y->name);
     }
     /* Every name of the session is recorded now; more recorded than there are means
      * some went (#undef): find them. */
-    if (rec.count > n)
-        for (size_t i = 0; i < rec.cap; i++) {
-            char *name = rec.names[i];
-            if (!name || name == name_gone || cell_session_find(exec_g.session, name))
+    if (rec.fps.live > n)
+        for (size_t i = 0; i < rec.fps.cap; i++) {
+            const char *name = rec.fps.slots[i].key;
+            if (!name || name == strmap_tombstone || cell_session_find(exec_g.session, name))
                 continue;
             push_name(&rec.removed, &rec.nremoved, &rec.capremoved, name);
-            rec.sum -= mix_fingerprint(rec.fps[i]);
-            rec.count--;
-            free(name);
-            rec.names[i] = name_gone;
+            rec.sum -= mix_fingerprint(rec.fps.slots[i].value);
+            strmap_del(&rec.fps, name, strlen(name));
         }
     return record_hash();
 }

@@ -22,6 +22,7 @@
  * CAIRN_PRUNE_PRELUDE=0 keeps the whole flattened text; CAIRN_PRELUDE_DEBUG=1 prints
  * what the preparation found. */
 #include "exec_internal.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -291,19 +292,11 @@ static struct {
     int fd; /* the base text's memfd, while ready */
 } pr;
 
-static size_t hash_ident(const char *s, size_t n)
-{
-    size_t h = 1469598103934665603u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-    return h;
-}
-
 static int name_find(const char *s, size_t n)
 {
     if (!pr.nslots)
         return -1;
-    for (size_t h = hash_ident(s, n) & (pr.nslots - 1);; h = (h + 1) & (pr.nslots - 1)) {
+    for (size_t h = strmap_hash(s, n) & (pr.nslots - 1);; h = (h + 1) & (pr.nslots - 1)) {
         int k = pr.slots[h] - 1;
         if (k < 0)
             return -1;
@@ -338,7 +331,7 @@ static int name_add(const char *s, size_t n)
         if (!sl)
             return -1;
         for (size_t i = 0; i < pr.nnames; i++) {
-            size_t h = hash_ident(pr.names[i].s, pr.names[i].len) & (ns - 1);
+            size_t h = strmap_hash(pr.names[i].s, pr.names[i].len) & (ns - 1);
             while (sl[h])
                 h = (h + 1) & (ns - 1);
             sl[h] = (int)i + 1;
@@ -354,7 +347,7 @@ static int name_add(const char *s, size_t n)
     e->s = s;
     e->len = n;
     e->last_event = -1;
-    size_t h = hash_ident(s, n) & (pr.nslots - 1);
+    size_t h = strmap_hash(s, n) & (pr.nslots - 1);
     while (pr.slots[h])
         h = (h + 1) & (pr.nslots - 1);
     pr.slots[h] = (int)pr.nnames + 1;
@@ -934,7 +927,7 @@ static char *prune_rewrite(const char *rest)
     if (ok && pastes && !set)
         ok = 0;
     for (size_t i = 0; set && i < nids; i++) {
-        size_t h = hash_ident(ids[i].s, ids[i].len) & (nset - 1);
+        size_t h = strmap_hash(ids[i].s, ids[i].len) & (nset - 1);
         while (set[h])
             h = (h + 1) & (nset - 1);
         set[h] = (int)i + 1;
@@ -947,7 +940,7 @@ static char *prune_rewrite(const char *rest)
         for (size_t l = 1; set && !keep && l < n->len; l++) {
             int k = name_find(n->s, l);
             keep = k >= 0 && mark[k];
-            for (size_t h = hash_ident(n->s, l) & (nset - 1); !keep && set[h]; h = (h + 1) & (nset - 1))
+            for (size_t h = strmap_hash(n->s, l) & (nset - 1); !keep && set[h]; h = (h + 1) & (nset - 1))
                 keep = ids[set[h] - 1].len == l && memcmp(ids[set[h] - 1].s, n->s, l) == 0;
         }
         if (keep)
