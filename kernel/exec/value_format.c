@@ -226,6 +226,14 @@ static int aggregate_layout(const char *type, size_t *offsets, size_t max, layou
     return (int)n;
 }
 
+/* An array type's element type (base), dimensions and element layout: the number of
+ * dimensions, or -1 when any of them is unknown. */
+static int array_layout(const char *type, char *base, size_t bsize, long *dims, layout *elem, int depth)
+{
+    int nd = array_dims(type, base, bsize, dims, 8);
+    return nd <= 0 || type_layout(base, elem, depth + 1) != 0 ? -1 : nd;
+}
+
 static int type_layout(const char *type_text, layout *out, int depth)
 {
     if (depth > 8)
@@ -235,9 +243,9 @@ static int type_layout(const char *type_text, layout *out, int depth)
     if (is_array_type(type)) {
         char base[256];
         long dims[8];
-        int nd = array_dims(type, base, sizeof base, dims, 8);
         layout e;
-        if (nd <= 0 || type_layout(base, &e, depth + 1) != 0)
+        int nd = array_layout(type, base, sizeof base, dims, &e, depth);
+        if (nd < 0)
             return -1;
         size_t count = 1;
         for (int i = 0; i < nd; i++)
@@ -355,9 +363,9 @@ static void format_typed(sbuf *b, const char *type_text, const unsigned char *p,
     if (is_array_type(type)) {
         char base[256];
         long dims[8];
-        int nd = array_dims(type, base, sizeof base, dims, 8);
         layout e;
-        if (nd <= 0 || depth > 6 || type_layout(base, &e, depth + 1) != 0) {
+        int nd = depth > 6 ? -1 : array_layout(type, base, sizeof base, dims, &e, depth);
+        if (nd < 0) {
             sb_add(b, "{...}");
             return;
         }

@@ -65,6 +65,22 @@ static void emit_lines(front *f, stream_buf *sb)
         sb->partial_since = front_now();
 }
 
+/* Room for `more` bytes after the buffered text. 0, or -1 when out of memory. */
+static int stream_reserve(stream_buf *sb, size_t more)
+{
+    if (sb->cap - sb->len >= more)
+        return 0;
+    size_t cap = sb->cap ? sb->cap * 2 : 2 * STREAM_READ_CHUNK;
+    while (cap - sb->len < more)
+        cap *= 2;
+    char *nb = realloc(sb->buf, cap);
+    if (!nb)
+        return -1;
+    sb->buf = nb;
+    sb->cap = cap;
+    return 0;
+}
+
 int stream_pump(front *f, stream_buf *sb, int *fd, size_t budget, int ordered)
 {
     size_t taken = 0;
@@ -75,16 +91,8 @@ int stream_pump(front *f, stream_buf *sb, int *fd, size_t budget, int ordered)
         double read_at = front_realtime();
         /* Unordered reads (draining before `done`, or when the chain died, possibly
          * while an ordered read holds its chunk) go straight into the buffer. */
-        if (sb->cap - sb->len < STREAM_READ_CHUNK) {
-            size_t cap = sb->cap ? sb->cap * 2 : 2 * STREAM_READ_CHUNK;
-            while (cap - sb->len < STREAM_READ_CHUNK)
-                cap *= 2;
-            char *nb = realloc(sb->buf, cap);
-            if (!nb)
-                break;
-            sb->buf = nb;
-            sb->cap = cap;
-        }
+        if (stream_reserve(sb, STREAM_READ_CHUNK) < 0)
+            break;
         ssize_t n = read(*fd, ordered ? sb->chunk : sb->buf + sb->len, STREAM_READ_CHUNK);
         if (n > 0 && !ordered) {
             sb->len += (size_t)n;
@@ -97,16 +105,8 @@ int stream_pump(front *f, stream_buf *sb, int *fd, size_t budget, int ordered)
              * until the pipes were empty before sending (protocol.md). */
             if (ordered)
                 front_handle_executor_before(f, read_at);
-            if (sb->cap - sb->len < (size_t)n) {
-                size_t cap = sb->cap ? sb->cap : 2 * STREAM_READ_CHUNK;
-                while (cap - sb->len < (size_t)n)
-                    cap *= 2;
-                char *nb = realloc(sb->buf, cap);
-                if (!nb)
-                    break;
-                sb->buf = nb;
-                sb->cap = cap;
-            }
+            if (stream_reserve(sb, (size_t)n) < 0)
+                break;
             memcpy(sb->buf + sb->len, sb->chunk, (size_t)n);
             sb->len += (size_t)n;
             taken += (size_t)n;

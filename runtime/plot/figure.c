@@ -42,11 +42,10 @@ static void invalidate(figure *fig)
     }
 }
 
-static plot_axes *axes_new(figure *fig)
+/* A fresh axes of fig in ax: limits automatic, no legend or colorbar, axis drawn. */
+static void axes_init(plot_axes *ax, figure *fig)
 {
-    plot_axes *ax = calloc(1, sizeof *ax);
-    if (!ax)
-        return NULL;
+    memset(ax, 0, sizeof *ax);
     ax->fig = fig;
     ax->xlim[0] = ax->xlim[1] = NAN;
     ax->ylim[0] = ax->ylim[1] = NAN;
@@ -54,6 +53,13 @@ static plot_axes *axes_new(figure *fig)
     ax->legend = -1;
     ax->colorbar = -1;
     ax->axis_on = 1;
+}
+
+static plot_axes *axes_new(figure *fig)
+{
+    plot_axes *ax = malloc(sizeof *ax);
+    if (ax)
+        axes_init(ax, fig);
     return ax;
 }
 
@@ -134,14 +140,7 @@ static void axes_clear(plot_axes *ax)
     free(ax->title);
     free(ax->xlabel);
     free(ax->ylabel);
-    memset(ax, 0, sizeof *ax);
-    ax->fig = fig;
-    ax->xlim[0] = ax->xlim[1] = NAN;
-    ax->ylim[0] = ax->ylim[1] = NAN;
-    ax->clim[0] = ax->clim[1] = NAN;
-    ax->legend = -1;
-    ax->colorbar = -1;
-    ax->axis_on = 1;
+    axes_init(ax, fig);
 }
 
 int plot_subplots(figure *fig, int rows, int cols)
