@@ -297,6 +297,26 @@ class Kernel:
         os.kill(self.pid, signum)
 
 
+# Script-style tests (one long session, many checks) count with check() and end with
+# check_summary(), which prints "N passed, N failed" and returns the exit status.
+_checks = {"passed": 0, "failed": 0}
+
+
+def check(cond, what, detail=None):
+    """Count one check; print what failed (with detail) when cond is false."""
+    if cond:
+        _checks["passed"] += 1
+    else:
+        _checks["failed"] += 1
+        print("FAIL: %s%s" % (what, "" if detail is None else "\n      %r" % (detail,)))
+
+
+def check_summary():
+    """Print the counts; 1 when any check failed, else 0."""
+    print("%d passed, %d failed" % (_checks["passed"], _checks["failed"]))
+    return 1 if _checks["failed"] else 0
+
+
 class SessionTest(unittest.TestCase):
     """Tests that share one kernel session (Kernel(**kernel_options)), cell after cell."""
     kernel_options = {}

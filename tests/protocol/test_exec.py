@@ -19,19 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Kernel, Result  # noqa: E402
-
-passed = failed = 0
-
-
-def check(cond, what, detail=None):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s%s" % (what, "" if detail is None else "\n      %r" % (detail,)))
-
+from harness import Kernel, Result, check, check_summary  # noqa: E402
 
 def execute_with_input(k, code, answers, timeout=30, prompts=None):
     """Run code with allow_stdin, answering each input_request with the next answer
@@ -321,8 +309,7 @@ def main():
                 group(k)
             except Exception as e:  # a hang or protocol error in one group fails it, not the run
                 check(False, "%s raised %s: %s" % (group.__name__, type(e).__name__, e))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check_summary()
 
 
 if __name__ == "__main__":

@@ -18,19 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import subprocess  # noqa: E402
 
-from harness import Kernel, kernel_binary  # noqa: E402
-
-passed = failed = 0
-
-
-def check(cond, what, detail=None):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s%s" % (what, "" if detail is None else "\n      %r" % (detail,)))
-
+from harness import Kernel, check, check_summary, kernel_binary  # noqa: E402
 
 def expect_value(k, expr, want, what):
     r = k.execute('printf("%%d\\n", %s);' % expr)
@@ -194,8 +182,7 @@ def main():
         r = k.execute("x + 1")
         check(r.status == "ok" and r.result_text == "42", "x + 1 after all crashes", r)
 
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check_summary()
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ class LifecycleTests(unittest.TestCase):
         # shutdown times out): the guardian still takes the spinning cell down.
         k = Kernel()
         try:
-            msg_id = k.kc.execute("for (;;);")
+            k.kc.execute("for (;;);")
             time.sleep(0.8)
             tree = list(k.children())
             self.assertGreaterEqual(len(tree), 2)

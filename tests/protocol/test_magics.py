@@ -26,19 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Kernel  # noqa: E402
-
-passed = failed = 0
-
-
-def check(cond, what, detail=None):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s%s" % (what, "" if detail is None else "\n      %r" % (detail,)))
-
+from harness import Kernel, check, check_summary  # noqa: E402
 
 def run(k, code):
     # stop_on_error=False: requests sent right after an error are never aborted as queued.
@@ -318,8 +306,7 @@ def main():
                 check(False, "exception: %r" % (e,))
     import shutil
     shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(check_summary())
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 from matplotlib import image as mpimg
 
-from harness import Kernel, write_kernelspec
+from harness import write_kernelspec, SessionTest
 
 TAB_BLUE = (0x1F, 0x77, 0xB4)
 
@@ -38,15 +38,7 @@ def count_rgb(img, rgb):
     return int(np.all(img == np.array(rgb), axis=2).sum())
 
 
-class PlotProtocolTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kernel()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.close()
-
+class PlotProtocolTests(SessionTest):
     def test_trailing_figure_is_png_result(self):
         r = self.k.execute('figure *f1 = plot_figure(0, 0);\n'
                            'plot_line_array(plot_subplot(f1, 0), NULL, (double[]){3, 1, 2, 5}, 4, "loss");\n'

@@ -11,18 +11,10 @@ round trip, a crash of the executor chain reported on the pending execute.
 import time
 import unittest
 
-from harness import Kernel
+from harness import SessionTest
 
 
-class RequestTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kernel()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.close()
-
+class RequestTests(SessionTest):
     def req(self, msg_type, **content):
         rep = self.k.request(msg_type, content)
         return rep["content"]

@@ -12,20 +12,12 @@
 """
 import unittest
 
-from harness import Kernel
+from harness import SessionTest
 
 SLEEP = "#include <unistd.h>\n"
 
 
-class StreamTests(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kernel()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.close()
-
+class StreamTests(SessionTest):
     def test_lines_arrive_while_running(self):
         code = SLEEP + 'for (int i = 0; i < 5; i++) { printf("line %d\\n", i); usleep(300000); }'
         r = self.k.execute(code)
