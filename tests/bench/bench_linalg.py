@@ -21,12 +21,13 @@ import argparse
 import gzip
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 import numpy as np
 from sklearn.utils.extmath import randomized_svd
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import run_c, time_python  # noqa: E402
 
 FASHION = "/usr/share/datasets/fashion-mnist/"
 TRAIN = FASHION + "train-images-idx3-ubyte.gz"
@@ -61,22 +62,10 @@ def python_case(op):
     raise SystemExit("unknown op " + op)
 
 
-def time_python(fn, reps):
-    fn()
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        r = fn()
-        out.append(time.perf_counter() - t0)
-        del r
-    return out
-
-
 def time_c(exe, op, reps):
-    res = subprocess.run([exe, op, str(reps)], capture_output=True, text=True, check=True)
-    times = [float(line.split()[1]) for line in res.stdout.splitlines() if line.startswith(op + " ")]
-    err = [float(line.split()[1]) for line in res.stdout.splitlines() if line.startswith("error ")]
-    return times, (err[0] if err else None)
+    """The C program's times for op, and the reconstruction error it printed (or None)."""
+    values = run_c(exe, op, reps)
+    return values.get(op, []), values.get("error", [None])[0]
 
 
 def main():

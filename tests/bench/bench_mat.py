@@ -12,11 +12,12 @@ Run: /usr/bin/python3 tests/bench/bench_mat.py [BUILD_DIR] [--rounds N] [--reps 
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import run_c, time_python  # noqa: E402
 
 GEMM_N = 2000
 EW_ROWS, EW_COLS = 5000, 1000
@@ -56,22 +57,6 @@ def numpy_case(op):
     }[op]
 
 
-def time_numpy(fn, reps):
-    fn()
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        r = fn()
-        out.append(time.perf_counter() - t0)
-        del r
-    return out
-
-
-def time_c(exe, op, reps):
-    res = subprocess.run([exe, op, str(reps)], capture_output=True, text=True, check=True)
-    return [float(line.split()[1]) for line in res.stdout.splitlines() if line.startswith(op + " ")]
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -90,8 +75,8 @@ def main():
         fn = numpy_case(op)
         c_times, np_times = [], []
         for _ in range(args.rounds):
-            c_times += time_c(exe, op, args.reps)
-            np_times += time_numpy(fn, args.reps)
+            c_times += run_c(exe, op, args.reps).get(op, [])
+            np_times += time_python(fn, args.reps)
         del fn
         ct, nt = statistics.median(c_times), statistics.median(np_times)
         gf = ""

@@ -15,11 +15,12 @@ import argparse
 import io
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 import matplotlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import run_c, time_python  # noqa: E402
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -81,19 +82,7 @@ def mpl_case(case):
     return render
 
 
-def time_mpl(fn, reps):
-    fn()
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
-
-def time_c(exe, case, reps):
-    res = subprocess.run([exe, case, str(reps)], capture_output=True, text=True, check=True)
-    return [float(line.split()[1]) for line in res.stdout.splitlines() if line.startswith(case + " ")]
 
 
 def main():
@@ -118,8 +107,8 @@ def main():
         fn = mpl_case(case)
         c_times, m_times = [], []
         for _ in range(rounds):
-            c_times += time_c(exe, case, reps)
-            m_times += time_mpl(fn, reps)
+            c_times += run_c(exe, case, reps).get(case, [])
+            m_times += time_python(fn, reps)
         del fn
         ct, mt = statistics.median(c_times), statistics.median(m_times)
         print("%-12s %10.3f %14.3f %7.3f" % (case, ct * 1e3, mt * 1e3, ct / mt), flush=True)
