@@ -204,6 +204,18 @@ static int subplots_fresh(figure *fig, int rows, int cols)
     return 0;
 }
 
+/* A fresh grid for n pictures: *ncols as asked (<= 0: about square, never more than n),
+ * enough rows for all. Returns the number of rows, or -1. */
+static int grid_fresh(figure *fig, int n, int *ncols)
+{
+    if (*ncols <= 0)
+        *ncols = (int)ceil(sqrt((double)n));
+    if (*ncols > n)
+        *ncols = n;
+    int nrows = (n + *ncols - 1) / *ncols;
+    return subplots_fresh(fig, nrows, *ncols) < 0 ? -1 : nrows;
+}
+
 plot_axes *plot_subplot(figure *fig, int i)
 {
     if (!fig) {
@@ -680,12 +692,8 @@ int plot_image_grid_rows(figure *fig, mat images, const int *rows, int count, in
         }
     }
     int shown = n > GRID_MAX_IMAGES ? GRID_MAX_IMAGES : n;
-    if (ncols <= 0)
-        ncols = (int)ceil(sqrt((double)shown));
-    if (ncols > shown)
-        ncols = shown;
-    int nrows = (shown + ncols - 1) / ncols;
-    if (subplots_fresh(fig, nrows, ncols) < 0)
+    int nrows = grid_fresh(fig, shown, &ncols);
+    if (nrows < 0)
         return -1;
     for (int i = 0; i < nrows * ncols; i++) {
         plot_axes *ax = fig->axes[i];
@@ -726,12 +734,8 @@ int plot_channels(figure *fig, mat m, int row, int ncols, const char *cmap)
         return -1;
     }
     int n = m.channels > GRID_MAX_IMAGES ? GRID_MAX_IMAGES : m.channels;
-    if (ncols <= 0)
-        ncols = (int)ceil(sqrt((double)n));
-    if (ncols > n)
-        ncols = n;
-    int nrows = (n + ncols - 1) / ncols;
-    if (subplots_fresh(fig, nrows, ncols) < 0)
+    int nrows = grid_fresh(fig, n, &ncols);
+    if (nrows < 0)
         return -1;
     size_t plane = (size_t)m.height * (size_t)m.width;
     for (int i = 0; i < nrows * ncols; i++) {

@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Kernel, Result, check, check_summary  # noqa: E402
+from harness import Kernel, Result, check, check_summary, one_at_a_time  # noqa: E402
 
 def execute_with_input(k, code, answers, timeout=30, prompts=None):
     """Run code with allow_stdin, answering each input_request with the next answer
@@ -286,16 +286,6 @@ def introspect_tests(k):
     r = k.request("inspect_request", {"code": "uniquely_named", "cursor_pos": 3, "detail_level": 0})
     text = r["content"].get("data", {}).get("text/plain", "")
     check(r["content"].get("found") and "0.25" in text and "double" in text, "inspect shows the live value", text)
-
-
-def one_at_a_time(k):
-    """These tests send one cell at a time and expect errors. With stop_on_error a
-    request sent right after an error reply can still be counted as queued behind the
-    error and aborted (the front's abort rule has its own tests in test_requests.py), so
-    every execute here says stop_on_error=False."""
-    plain = k.execute
-    k.execute = lambda code, timeout=30, **kw: plain(code, timeout, **dict({"stop_on_error": False}, **kw))
-    return k
 
 
 def main():

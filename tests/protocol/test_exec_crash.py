@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import subprocess  # noqa: E402
 
-from harness import Kernel, check, check_summary, kernel_binary  # noqa: E402
+from harness import Kernel, check, check_summary, kernel_binary, one_at_a_time  # noqa: E402
 
 def expect_value(k, expr, want, what):
     r = k.execute('printf("%%d\\n", %s);' % expr)
@@ -43,16 +43,6 @@ def sanitized():
     """True when the kernel under test is an AddressSanitizer build."""
     out = subprocess.run(["ldd", kernel_binary()], capture_output=True, text=True).stdout
     return "libasan" in out
-
-
-def one_at_a_time(k):
-    """These tests send one cell at a time and expect errors. With stop_on_error a
-    request sent right after an error reply can still be counted as queued behind the
-    error and aborted (the front's abort rule has its own tests in test_requests.py), so
-    every execute here says stop_on_error=False."""
-    plain = k.execute
-    k.execute = lambda code, timeout=30, **kw: plain(code, timeout, **dict({"stop_on_error": False}, **kw))
-    return k
 
 
 def main():
