@@ -78,6 +78,8 @@ typedef struct code_function {
     int is_entry;      /* the generated cairn_cell_N function */
 } code_function;
 
+enum { NAMES_ALL = -1, NAMES_CURRENT = -2 }; /* exec_state.names_cell besides a cell number */
+
 typedef struct exec_state {
     int fd;                  /* exec_fd */
     cell_session *session;   /* NULL when the cell module is not linked (wrapping fallback) */
@@ -93,9 +95,8 @@ typedef struct exec_state {
     /* MAP_SHARED by the whole chain: the hash of the names the front holds (the last
      * `names` any executor sent), so a done omits them when they did not change. */
     volatile uint64_t *front_names;
-    uint64_t names_hash;     /* introspect_names_update() of this session, when valid */
-    int names_hash_valid;
-    int names_cell;          /* the cell whose names changed since (-1: look at all, -2: none) */
+    uint64_t names_hash;     /* introspect_names_update() of this session when names_cell is NAMES_CURRENT */
+    int names_cell;          /* the cell whose names changed since, NAMES_ALL or NAMES_CURRENT */
     uint64_t names_sent;     /* hash of the names this process (or its parent) last sent; 0: none */
     char plot_format[8];     /* %plot: "png"/"svg" ("" = default png) */
     double plot_scale;       /* %plot scale (0 = default 1) */

@@ -81,10 +81,9 @@ static void send_done(json_t *done)
      * changed no name (most cells of a long session) sends nothing, and one that did
      * sends only what changed when the front holds the list this process sent last
      * (not so after %undo or a crash: an older executor then sends the whole list). */
-    if (!exec_g.names_hash_valid) {
+    if (exec_g.names_cell != NAMES_CURRENT) {
         exec_g.names_hash = introspect_names_update(exec_g.names_cell);
-        exec_g.names_hash_valid = 1;
-        exec_g.names_cell = -2;
+        exec_g.names_cell = NAMES_CURRENT;
     }
     uint64_t h = exec_g.names_hash;
     if (!exec_g.front_names || *exec_g.front_names != h) {
@@ -614,11 +613,10 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
 
     /* Commit: from here on this process is the executor. */
     /* Every name a cell adds or changes is in unit.defined; only a directive (#undef)
-     * can drop one otherwise. Else the names are those of the executor we came from,
-     * and so is their hash (0.25 ms to compute after 500 cells). */
+     * can drop one otherwise. Else the names, and their hash, are those of the executor
+     * we came from. */
     if (unit.ndefined > 0 || strchr(code, '#')) {
-        exec_g.names_hash_valid = 0;
-        if (exec_g.names_cell != -1) /* -1: the first record of all names is still to be made */
+        if (exec_g.names_cell != NAMES_ALL) /* the first record of all names is still to be made */
             exec_g.names_cell = number;
     }
     cell_unit_drop_undefined(&unit);
@@ -809,7 +807,7 @@ static int execute(json_t *req)
 int executor_run(int exec_fd)
 {
     memset(&exec_g, 0, sizeof exec_g);
-    exec_g.names_cell = -1;
+    exec_g.names_cell = NAMES_ALL;
     exec_g.fd = exec_fd;
     setpgid(0, 0);
     signal(SIGINT, SIG_IGN);
