@@ -95,16 +95,17 @@ void code_add_function(uintptr_t address, const char *name, int cell, int is_ent
 
 void code_drop_texts(int cell)
 {
+    /* The cell's functions and region are the last ones registered (a silent cell
+     * shares the number of the one before it: both count), so only the tail is read. */
     exec_state *g = &exec_g;
-    for (size_t i = 0; i < g->nfunctions; i++)
-        if (g->functions[i].cell == cell && !g->functions[i].is_entry)
+    for (size_t i = g->nfunctions; i-- > 0 && g->functions[i].cell == cell;)
+        if (!g->functions[i].is_entry)
             return; /* a function of the cell may be on the stack of a later crash */
-    for (size_t i = g->nregions; i-- > 0;)
-        if (g->regions[i].cell == cell) {
-            free(g->regions[i].source);
-            free(g->regions[i].code);
-            g->regions[i].source = g->regions[i].code = NULL;
-        }
+    for (size_t i = g->nregions; i-- > 0 && g->regions[i].cell == cell;) {
+        free(g->regions[i].source);
+        free(g->regions[i].code);
+        g->regions[i].source = g->regions[i].code = NULL;
+    }
 }
 
 int code_region_texts(uintptr_t start, const char **source, const char **code)
