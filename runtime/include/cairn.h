@@ -24,6 +24,7 @@
 #include "cairn/progress.h"
 #include "cairn/show.h"
 #include "cairn/linalg.h"
+#include "cairn/cluster.h"
 #include "cairn/io.h"
 #include "cairn/volume.h"
 

@@ -1,0 +1,42 @@
+/* cluster_internal.h — helpers shared by the cluster sources (not seen by cells):
+ * input checks that name the function and the shapes, label vectors as int arrays,
+ * and squared distances of a block of rows to a set of centres through one dgemm. */
+#ifndef CAIRN_CLUSTER_INTERNAL_H
+#define CAIRN_CLUSTER_INTERNAL_H
+
+#include "cairn/mat.h"
+
+/* Rows per BLAS block: 256 rows of 784 doubles (1.6 MB) stay in cache while the
+ * distances of the block are turned into labels and sums. */
+#define CL_CHUNK 256
+
+/* 0 when X is non-empty and finite, else reports "func: <name> ..." (first bad row/col) and returns -1. */
+int cl_check_data(const char *func, mat X, const char *name);
+
+/* Length of a label vector (n x 1 or 1 x n), or -1 after reporting that it is not a vector. */
+int cl_vector_length(const char *func, mat v, const char *name);
+
+/* Element i of a vector of either orientation. */
+static inline double cl_vec_get(mat v, int i) { return v.cols == 1 ? *mat_ptr(v, i, 0) : *mat_ptr(v, 0, i); }
+
+/* Checks that v is a vector of n finite integer values and encodes it as 0..c-1 over its
+ * sorted distinct values: codes[i] (n ints, cairn_alloc'ed) and *classes (c doubles,
+ * cairn_alloc'ed, may be NULL when not wanted). Returns c, or -1 after an error. */
+int cl_encode_labels(const char *func, mat v, const char *name, int n, int **codes, double **classes);
+
+/* Encodes two label vectors over the union of their values (y_true's and y_pred's classes
+ * share the codes): returns the number of classes or -1. */
+int cl_encode_pair(const char *func, mat a, mat b, int **ca, int **cb, double **classes);
+
+/* Squared norms of the rows of X into out (X.rows values). */
+void cl_row_norms(mat X, double *out);
+
+/* D (m x k, row stride k) = squared distances of rows x[0..m) (row stride ldx, squared
+ * norms xn) to centres C (k x d, contiguous, squared norms cn), clamped at 0. */
+void cl_sq_distances(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
+                     const double *cn, double *D);
+
+/* Labels as an n x 1 matrix of doubles. */
+mat cl_labels_mat(const int *labels, int n);
+
+#endif

@@ -1,0 +1,355 @@
+/* test_cluster.c — k-means (Lloyd and Hamerly, k-means++, relocation of empty clusters,
+ * predict/transform), clustering and classification metrics, against scikit-learn
+ * references made by tests/fixtures/gen_cluster_fixtures.py; identities (inertia equals
+ * the brute-force sum, seeded runs are bit-identical, strided views give the same
+ * result); every error names the function and the shapes and returns an empty result;
+ * no runtime block is leaked. */
+#include "cairn.h"
+#include "check.h"
+
+#include <math.h>
+#include <string.h>
+
+static mat load(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/cluster_%s.npy", FIXTURES_DIR, name);
+    mat m = npy_read(path);
+    if (mat_is_empty(m))
+        fprintf(stderr, "cannot load fixture %s: %s\n", path, cairn_last_error());
+    return m;
+}
+
+static double scalar(const char *name)
+{
+    mat m = load(name);
+    double v = mat_is_empty(m) ? NAN : m.data[0];
+    mat_free(&m);
+    return v;
+}
+
+/* Largest |a - b| over all elements, read in row-major order (any vector orientation). */
+static double max_diff(mat a, mat b)
+{
+    if ((long)a.rows * a.cols != (long)b.rows * b.cols || mat_is_empty(a))
+        return INFINITY;
+    double d = 0;
+    for (int k = 0; k < a.rows * a.cols; k++) {
+        double x = *mat_ptr(a, k / a.cols, k % a.cols), y = *mat_ptr(b, k / b.cols, k % b.cols);
+        if (!(fabs(x - y) <= d))
+            d = x != x || y != y ? INFINITY : fabs(x - y);
+    }
+    return d;
+}
+
+static int error_mentions(const char *a, const char *b)
+{
+    const char *e = cairn_last_error();
+    int ok = strstr(e, a) != NULL && (!b || strstr(e, b) != NULL);
+    if (!ok)
+        fprintf(stderr, "  last error was: %s\n", e);
+    return ok;
+}
+
+static double brute_inertia(mat X, mat C, mat labels)
+{
+    double s = 0;
+    for (int i = 0; i < X.rows; i++) {
+        int a = (int)labels.data[i];
+        for (int j = 0; j < X.cols; j++) {
+            double e = *mat_ptr(X, i, j) - *mat_ptr(C, a, j);
+            s += e * e;
+        }
+    }
+    return s;
+}
+
+static kmeans_options quiet(void)
+{
+    kmeans_options o = kmeans_defaults();
+    o.progress = 0;
+    return o;
+}
+
+static void test_blobs(void)
+{
+    mat X = load("blobs_X"), y = load("blobs_y");
+    double ref = scalar("blobs_inertia");
+    kmeans_options o = quiet();
+    o.seed = 5;
+    kmeans_result *km = kmeans_fit(X, 4, &o);
+    CHECK(km && km->k == 4 && km->centers.rows == 4 && km->centers.cols == 5 && km->labels.rows == 300);
+    CHECK(km && km->n_init_done == 10 && !km->interrupted);
+    CHECK(km && metric_adjusted_rand(y, km->labels) == 1.0);
+    CHECK(km && metric_nmi(y, km->labels) == 1.0);
+    CHECK_NEAR(km ? km->inertia : NAN, ref, 1e-10);
+    CHECK_NEAR(km ? brute_inertia(X, km->centers, km->labels) : NAN, km ? km->inertia : NAN, 1e-12);
+    CHECK_NEAR(km ? kmeans_inertia(X, km->centers, km->labels) : NAN, km ? km->inertia : NAN, 1e-12);
+    /* the history ends at the final inertia and never increases */
+    int mono = km && km->inertia_history.cols == km->n_iter;
+    for (int i = 1; km && i < km->inertia_history.cols; i++)
+        mono &= km->inertia_history.data[i] <= km->inertia_history.data[i - 1] * (1 + 1e-12);
+    CHECK(mono);
+    /* %whos: the whole result is one accounted block */
+    CHECK(km && cairn_alloc_size(km) >= sizeof *km + (4 * 5 + 300) * sizeof(double));
+    /* seeded runs are bit-identical, Lloyd and Hamerly agree */
+    kmeans_result *again = kmeans_fit(X, 4, &o);
+    o.algorithm = KMEANS_LLOYD;
+    kmeans_result *lloyd = kmeans_fit(X, 4, &o);
+    CHECK(km && again && again->inertia == km->inertia && max_diff(again->centers, km->centers) == 0 &&
+          max_diff(again->labels, km->labels) == 0);
+    CHECK(km && lloyd && max_diff(lloyd->labels, km->labels) == 0 && max_diff(lloyd->centers, km->centers) < 1e-12);
+    /* the convenience call is the default fit */
+    kmeans_result *conv = kmeans(X, 4, 5);
+    CHECK(conv && km && conv->inertia == km->inertia);
+    kmeans_free(km);
+    kmeans_free(again);
+    kmeans_free(lloyd);
+    kmeans_free(conv);
+    mat_free(&X);
+    mat_free(&y);
+}
+
+/* Lloyd from fixed centres: every iteration as scikit-learn's, for both algorithms. */
+static void test_lloyd(const char *tag, double tol, int max_iter)
+{
+    char name[64];
+    mat X = load("lloyd_X"), init = load("lloyd_init");
+#define REF(what) (snprintf(name, sizeof name, "lloyd_%s_%s", tag, what), load(name))
+    mat C = REF("centers"), L = REF("labels"), It = REF("inertia"), N = REF("n_iter"), H = REF("history");
+#undef REF
+    for (int alg = KMEANS_LLOYD; alg <= KMEANS_HAMERLY; alg++) {
+        kmeans_options o = quiet();
+        o.init = init;
+        o.tol = tol;
+        o.max_iter = max_iter;
+        o.algorithm = alg;
+        o.n_init = 7; /* ignored with init */
+        kmeans_result *km = kmeans_fit(X, 6, &o);
+        CHECK(km != NULL);
+        if (!km)
+            continue;
+        CHECK(km->n_init_done == 1);
+        CHECK(max_diff(km->labels, L) == 0);
+        CHECK(max_diff(km->centers, C) < 1e-9);
+        CHECK_NEAR(km->inertia, It.data[0], 1e-11);
+        CHECK(km->n_iter == (int)N.data[0]);
+        CHECK(km->inertia_history.cols == H.cols * H.rows && max_diff(km->inertia_history, H) < 1e-9 * H.data[0]);
+        kmeans_free(km);
+    }
+    mat *all[] = {&X, &init, &C, &L, &It, &N, &H};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mat_free(all[i]);
+}
+
+static void test_predict_transform(void)
+{
+    mat X = load("lloyd_X"), init = load("lloyd_init"), Q = load("lloyd_new");
+    mat P = load("lloyd_predict"), T = load("lloyd_transform");
+    kmeans_options o = quiet();
+    o.init = init;
+    o.tol = 0;
+    kmeans_result *km = kmeans_fit(X, 6, &o);
+    mat p = kmeans_predict(km, Q), t = kmeans_transform(km, Q);
+    CHECK(p.rows == 40 && p.cols == 1 && max_diff(p, P) == 0);
+    CHECK(t.rows == 40 && t.cols == 6 && max_diff(t, T) < 1e-9);
+    /* predicting the training rows gives the fitted labels */
+    mat self = kmeans_predict(km, X);
+    CHECK(max_diff(self, km->labels) == 0);
+    /* a strided view gives the same answer as a contiguous copy */
+    mat wide = mat_hcat(Q, Q);
+    mat view = mat_block(wide, 0, 3, 40, 3);
+    mat pv = kmeans_predict(km, view);
+    CHECK(view.stride == 6 && max_diff(pv, P) == 0);
+    /* errors */
+    mat bad = kmeans_predict(km, mat_block(wide, 0, 0, 40, 4));
+    CHECK(mat_is_empty(bad) && error_mentions("kmeans_predict", "X is 40 x 4 but the centres have 3 features"));
+    bad = kmeans_transform(NULL, Q);
+    CHECK(mat_is_empty(bad) && error_mentions("kmeans_transform", "NULL"));
+    kmeans_free(km);
+    mat *all[] = {&X, &init, &Q, &P, &T, &p, &t, &self, &wide, &pv};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mat_free(all[i]);
+}
+
+static void test_empty_cluster(void)
+{
+    mat X = load("empty_X"), init = load("empty_init"), C = load("empty_centers"), L = load("empty_labels");
+    double inertia = scalar("empty_inertia");
+    for (int alg = KMEANS_LLOYD; alg <= KMEANS_HAMERLY; alg++) {
+        kmeans_options o = quiet();
+        o.init = init;
+        o.tol = 0;
+        o.algorithm = alg;
+        kmeans_result *km = kmeans_fit(X, 3, &o);
+        CHECK(km && max_diff(km->labels, L) == 0 && max_diff(km->centers, C) < 1e-12);
+        CHECK_NEAR(km ? km->inertia : NAN, inertia, 1e-12);
+        kmeans_free(km);
+    }
+    mat_free(&X);
+    mat_free(&init);
+    mat_free(&C);
+    mat_free(&L);
+}
+
+/* k-means++ potentials fall in scikit-learn's distribution over seeds. */
+static void test_plusplus(void)
+{
+    mat X = load("lloyd_X"), pots = load("kpp_potentials");
+    int np = pots.rows * pots.cols;
+    double lo = pots.data[0], hi = pots.data[np - 1], ref_mean = 0;
+    for (int i = 0; i < np; i++)
+        ref_mean += pots.data[i];
+    ref_mean /= np;
+    double mean = 0;
+    int inside = 1, runs = 60;
+    for (int s = 0; s < runs; s++) {
+        mat C = kmeans_plusplus(X, 6, (uint64_t)s);
+        mat lab = mat_zeros(X.rows, 1);
+        for (int i = 0; i < X.rows; i++) { /* nearest chosen centre, brute force */
+            double best = INFINITY;
+            for (int j = 0; j < 6; j++) {
+                double d = 0;
+                for (int t = 0; t < 3; t++)
+                    d += pow(*mat_ptr(X, i, t) - *mat_ptr(C, j, t), 2);
+                if (d < best) {
+                    best = d;
+                    lab.data[i] = j;
+                }
+            }
+        }
+        double p = brute_inertia(X, C, lab);
+        inside &= p >= 0.9 * lo && p <= 1.1 * hi;
+        mean += p / runs;
+        if (s == 0) { /* seeded: the same centres again, and they are rows of X */
+            mat C2 = kmeans_plusplus(X, 6, 0);
+            CHECK(max_diff(C, C2) == 0);
+            int rows_of_x = 1;
+            for (int j = 0; j < 6; j++) {
+                int found = 0;
+                for (int i = 0; i < X.rows && !found; i++)
+                    found = memcmp(mat_ptr(X, i, 0), mat_ptr(C, j, 0), 3 * sizeof(double)) == 0;
+                rows_of_x &= found;
+            }
+            CHECK(rows_of_x);
+            mat_free(&C2);
+        }
+        mat_free(&C);
+        mat_free(&lab);
+    }
+    CHECK(inside);
+    CHECK(fabs(mean - ref_mean) < 0.1 * ref_mean);
+    mat_free(&X);
+    mat_free(&pots);
+}
+
+static void test_kmeans_errors(void)
+{
+    mat X = load("blobs_X");
+    kmeans_options o = quiet();
+    CHECK(kmeans_fit(X, 0, &o) == NULL && error_mentions("kmeans_fit", "k = 0 must be in 1..300"));
+    CHECK(kmeans_fit(X, 301, &o) == NULL && error_mentions("kmeans_fit", "X, 300 x 5"));
+    CHECK(kmeans_fit(mat_empty(), 3, &o) == NULL && error_mentions("kmeans_fit", "X is empty (0 x 0)"));
+    mat bad = mat_copy(X);
+    *mat_ptr(bad, 17, 3) = NAN;
+    CHECK(kmeans_fit(bad, 3, &o) == NULL && error_mentions("kmeans_fit", "NaN at row 17, column 3"));
+    *mat_ptr(bad, 17, 3) = 1;
+    *mat_ptr(bad, 250, 0) = -INFINITY;
+    CHECK(kmeans_fit(bad, 3, &o) == NULL && error_mentions("kmeans_fit", "Inf at row 250, column 0"));
+    mat_free(&bad);
+    o.init = mat_zeros(3, 4);
+    CHECK(kmeans_fit(X, 3, &o) == NULL && error_mentions("kmeans_fit", "init is 3 x 4"));
+    mat_free(&o.init);
+    o.init = mat_empty();
+    o.tol = -1;
+    CHECK(kmeans_fit(X, 3, &o) == NULL && error_mentions("kmeans_fit", "tol = -1"));
+    CHECK(mat_is_empty(kmeans_plusplus(X, 0, 1)) && error_mentions("kmeans_plusplus", "k = 0"));
+    mat lab = mat_zeros(299, 1);
+    CHECK(isnan(kmeans_inertia(X, mat_block(X, 0, 0, 2, 5), lab)) && error_mentions("kmeans_inertia", "299"));
+    mat_free(&lab);
+    /* k = 1 and k = n are valid */
+    o.tol = 1e-4;
+    kmeans_result *one = kmeans_fit(X, 1, &o);
+    mat mean = mat_mean(X, 0);
+    CHECK(one && max_diff(one->centers, mean) < 1e-12);
+    mat small = mat_row_range(X, 0, 5);
+    kmeans_result *all = kmeans_fit(small, 5, &o);
+    CHECK(all && all->inertia == 0);
+    kmeans_free(one);
+    kmeans_free(all);
+    mat_free(&mean);
+    mat_free(&X);
+}
+
+static void test_metrics(void)
+{
+    mat a = load("lab_a"), b = load("lab_b"), c = load("lab_c");
+    CHECK_NEAR(metric_adjusted_rand(a, b), scalar("ari"), 1e-12);
+    CHECK_NEAR(metric_nmi(a, b), scalar("nmi"), 1e-12);
+    CHECK_NEAR(metric_accuracy(a, c), scalar("accuracy"), 1e-15);
+    mat C = metric_confusion(a, c), Cref = load("confusion");
+    CHECK(C.rows == 5 && C.cols == 5 && max_diff(C, Cref) == 0);
+    mat Cab = metric_confusion(a, b), Cabref = load("confusion_ab");
+    CHECK(Cab.rows == Cabref.rows && max_diff(Cab, Cabref) == 0);
+    /* identities: a labeling against itself, renamed */
+    mat renamed = mat_scale(a, -7);
+    CHECK(metric_adjusted_rand(a, renamed) == 1.0 && fabs(metric_nmi(a, renamed) - 1) < 1e-15);
+    /* a row vector works like a column */
+    mat at = mat_transpose(a);
+    CHECK_NEAR(metric_adjusted_rand(at, b), scalar("ari"), 1e-12);
+    /* sklearn's edge cases: one cluster each → NMI 1; one vs many → 0 */
+    mat ones = mat_ones(10, 1), seq = mat_arange(0, 10, 1);
+    CHECK(metric_nmi(ones, ones) == 1.0 && metric_nmi(ones, seq) == 0.0 && metric_adjusted_rand(ones, ones) == 1.0);
+    /* errors */
+    mat short_b = mat_row_range(b, 0, 150);
+    CHECK(isnan(metric_adjusted_rand(a, short_b)) && error_mentions("metric_adjusted_rand", "labels_pred has 150 entries"));
+    mat half = mat_full(200, 1, 0.5);
+    CHECK(isnan(metric_nmi(a, half)) && error_mentions("metric_nmi", "labels_pred[0] = 0.5"));
+    CHECK(isnan(metric_accuracy(a, short_b)) && error_mentions("metric_accuracy", "y_pred 150"));
+    CHECK(mat_is_empty(metric_confusion(a, mat_empty())) && error_mentions("metric_confusion", "empty"));
+    mat *all[] = {&a, &b, &c, &C, &Cref, &Cab, &Cabref, &renamed, &at, &ones, &seq, &half};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mat_free(all[i]);
+}
+
+static void test_silhouette(void)
+{
+    mat X = load("lloyd_X"), L = load("lloyd_tol0_labels"), S = load("silhouette_samples");
+    CHECK_NEAR(metric_silhouette(X, L), scalar("silhouette"), 1e-9);
+    mat s = metric_silhouette_samples(X, L);
+    CHECK(s.rows == 500 && max_diff(s, S) < 1e-9);
+    mat L2 = mat_copy(L);
+    L2.data[0] = 9;
+    CHECK_NEAR(metric_silhouette(X, L2), scalar("silhouette_single"), 1e-9);
+    /* sampled: all rows is the exact value; a subset is seeded and close */
+    CHECK_NEAR(metric_silhouette_sampled(X, L, 500, 3), scalar("silhouette"), 1e-9);
+    double s1 = metric_silhouette_sampled(X, L, 200, 3), s2 = metric_silhouette_sampled(X, L, 200, 3);
+    CHECK(s1 == s2 && fabs(s1 - scalar("silhouette")) < 0.05);
+    /* errors */
+    mat one = mat_zeros(500, 1);
+    CHECK(isnan(metric_silhouette(X, one)) && error_mentions("metric_silhouette", "1 clusters for 500 samples"));
+    CHECK(isnan(metric_silhouette_sampled(X, L, 1, 0)) && error_mentions("metric_silhouette_sampled", "sample_size = 1"));
+    mat_free(&one);
+    mat_free(&X);
+    mat_free(&L);
+    mat_free(&L2);
+    mat_free(&S);
+    mat_free(&s);
+}
+
+int main(void)
+{
+    size_t blocks = cairn_blocks_in_use();
+    test_blobs();
+    test_lloyd("tol0", 0, 300);
+    test_lloyd("tol", 1e-2, 300);
+    test_lloyd("iter3", 0, 3);
+    test_predict_transform();
+    test_empty_cluster();
+    test_plusplus();
+    test_kmeans_errors();
+    test_metrics();
+    test_silhouette();
+    CHECK(cairn_blocks_in_use() == blocks); /* nothing leaked, error paths included */
+    return check_summary("cluster");
+}
