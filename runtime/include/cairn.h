@@ -27,5 +27,6 @@
 #include "cairn/cluster.h"
 #include "cairn/io.h"
 #include "cairn/volume.h"
+#include "cairn/nn.h"
 
 #endif

@@ -1,0 +1,460 @@
+/* nn_layers.c — forward and backward passes of every layer kind over a whole batch.
+ *
+ * Activations are NCHW, one sample after another, as the rows of a `mat` are.
+ * Convolution is im2col + one GEMM for the whole mini-batch (darknet's idea, batched):
+ * the batch's columns go into the shared workspace as a (C·k·k) x (B·P) matrix
+ * (P = output pixels), one sgemm gives the F x (B·P) result in the shared scratch
+ * buffer, which is then reordered to NCHW with the bias added. The backward pass
+ * rebuilds the columns (cheaper than keeping them per layer), takes dW with one sgemm
+ * and the column gradient with another, and folds it back with col2im. Dense layers are
+ * one sgemm each way; W is stored out x in, as PyTorch stores it, so weights export as is.
+ * Every kernel reads its own layer record; parameter gradients accumulate into the flat
+ * gradient buffer at the layer's offsets. */
+#include "nn_internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+static const nn_real *layer_input(const nn_model *m, int i) { return i ? m->layers[i - 1].out : m->input; }
+
+/* ---- convolution ---- */
+
+static void im2col(const nn_layer *l, const nn_real *x, int batch, nn_real *col)
+{
+    int k = l->k, s = l->stride, pad = l->pad, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
+    size_t P = (size_t)OH * OW, BP = (size_t)batch * P, plane = (size_t)H * W, sample = (size_t)l->in_c * plane;
+    for (int c = 0; c < l->in_c; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                nn_real *row = col + ((size_t)(c * k + ki) * k + kj) * BP;
+                for (int b = 0; b < batch; b++) {
+                    const nn_real *xp = x + b * sample + c * plane;
+                    nn_real *dst = row + b * P;
+                    for (int oh = 0; oh < OH; oh++, dst += OW) {
+                        int ih = oh * s - pad + ki;
+                        if (ih < 0 || ih >= H) {
+                            memset(dst, 0, (size_t)OW * sizeof(nn_real));
+                            continue;
+                        }
+                        const nn_real *xr = xp + (size_t)ih * W;
+                        if (s == 1) {
+                            int lo = pad - kj, hi = W + pad - kj; /* ow with 0 <= ow - pad + kj < W */
+                            lo = lo < 0 ? 0 : lo;
+                            hi = hi > OW ? OW : hi;
+                            for (int ow = 0; ow < lo; ow++)
+                                dst[ow] = 0;
+                            if (hi > lo)
+                                memcpy(dst + lo, xr + lo - pad + kj, (size_t)(hi - lo) * sizeof(nn_real));
+                            for (int ow = hi > lo ? hi : lo; ow < OW; ow++)
+                                dst[ow] = 0;
+                        } else {
+                            for (int ow = 0; ow < OW; ow++) {
+                                int iw = ow * s - pad + kj;
+                                dst[ow] = iw >= 0 && iw < W ? xr[iw] : 0;
+                            }
+                        }
+                    }
+                }
+            }
+}
+
+static void col2im(const nn_layer *l, const nn_real *col, int batch, nn_real *dx)
+{
+    int k = l->k, s = l->stride, pad = l->pad, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
+    size_t P = (size_t)OH * OW, BP = (size_t)batch * P, plane = (size_t)H * W, sample = (size_t)l->in_c * plane;
+    memset(dx, 0, (size_t)batch * sample * sizeof(nn_real));
+    for (int c = 0; c < l->in_c; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                const nn_real *row = col + ((size_t)(c * k + ki) * k + kj) * BP;
+                for (int b = 0; b < batch; b++) {
+                    nn_real *xp = dx + b * sample + c * plane;
+                    const nn_real *src = row + b * P;
+                    for (int oh = 0; oh < OH; oh++, src += OW) {
+                        int ih = oh * s - pad + ki;
+                        if (ih < 0 || ih >= H)
+                            continue;
+                        nn_real *xr = xp + (size_t)ih * W;
+                        for (int ow = 0; ow < OW; ow++) {
+                            int iw = ow * s - pad + kj;
+                            if (iw >= 0 && iw < W)
+                                xr[iw] += src[ow];
+                        }
+                    }
+                }
+            }
+}
+
+static void conv_forward(nn_model *m, const nn_layer *l, const nn_real *x, int batch)
+{
+    int F = l->out_c, ckk = l->in_c * l->k * l->k;
+    size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)batch * P;
+    const nn_real *Wt = m->params + l->w_off;
+    im2col(l, x, batch, m->work);
+    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, (int)BP, ckk, 1, Wt, ckk, m->work, (int)BP, 0, m->scratch,
+            (int)BP);
+    for (int b = 0; b < batch; b++)
+        for (int f = 0; f < F; f++) {
+            const nn_real *src = m->scratch + f * BP + b * P;
+            nn_real *dst = l->out + ((size_t)b * F + f) * P, bias = l->bias ? m->params[l->b_off + f] : 0;
+            for (size_t p = 0; p < P; p++)
+                dst[p] = src[p] + bias;
+        }
+}
+
+static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, const nn_real *dout, nn_real *dx)
+{
+    int F = l->out_c, ckk = l->in_c * l->k * l->k;
+    size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)batch * P;
+    for (int b = 0; b < batch; b++)
+        for (int f = 0; f < F; f++) {
+            const nn_real *src = dout + ((size_t)b * F + f) * P;
+            nn_real *dst = m->scratch + f * BP + b * P, s = 0;
+            for (size_t p = 0; p < P; p++) {
+                dst[p] = src[p];
+                s += src[p];
+            }
+            if (l->bias)
+                m->grads[l->b_off + f] += s;
+        }
+    im2col(l, x, batch, m->work);
+    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, F, ckk, (int)BP, 1, m->scratch, (int)BP, m->work, (int)BP, 1,
+            m->grads + l->w_off, ckk);
+    if (!dx)
+        return;
+    NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, (int)BP, F, 1, m->params + l->w_off, ckk, m->scratch, (int)BP,
+            0, m->work, (int)BP);
+    col2im(l, m->work, batch, dx);
+}
+
+/* ---- pooling ---- */
+
+static void pool_forward(const nn_layer *l, const nn_real *x, int batch)
+{
+    int k = l->k, s = l->stride, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
+    size_t plane = (size_t)H * W, oplane = (size_t)OH * OW;
+    int32_t *arg = (int32_t *)l->aux;
+    nn_real inv = (nn_real)1 / (nn_real)(k * k);
+    for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++) {
+        const nn_real *xp = x + bc * plane;
+        nn_real *op = l->out + bc * oplane;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                const nn_real *w0 = xp + (size_t)(oh * s) * W + ow * s;
+                if (l->kind == L_MAXPOOL) {
+                    nn_real best = w0[0];
+                    int at = 0;
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++)
+                            if (w0[i * W + j] > best)
+                                best = w0[i * W + j], at = i * W + j;
+                    op[oh * OW + ow] = best;
+                    arg[bc * oplane + (size_t)(oh * OW + ow)] = (int32_t)((oh * s) * W + ow * s + at);
+                } else {
+                    nn_real sum = 0;
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++)
+                            sum += w0[i * W + j];
+                    op[oh * OW + ow] = sum * inv;
+                }
+            }
+    }
+}
+
+static void pool_backward(const nn_layer *l, int batch, const nn_real *dout, nn_real *dx)
+{
+    int k = l->k, s = l->stride, W = l->in_w, OH = l->out_h, OW = l->out_w;
+    size_t plane = (size_t)l->in_h * W, oplane = (size_t)OH * OW;
+    const int32_t *arg = (const int32_t *)l->aux;
+    nn_real inv = (nn_real)1 / (nn_real)(k * k);
+    memset(dx, 0, (size_t)batch * l->in_c * plane * sizeof(nn_real));
+    for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++) {
+        nn_real *xp = dx + bc * plane;
+        const nn_real *dp = dout + bc * oplane;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                size_t o = (size_t)(oh * OW + ow);
+                if (l->kind == L_MAXPOOL) {
+                    xp[arg[bc * oplane + o]] += dp[o];
+                } else {
+                    nn_real g = dp[o] * inv, *w0 = xp + (size_t)(oh * s) * W + ow * s;
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++)
+                            w0[i * W + j] += g;
+                }
+            }
+    }
+}
+
+/* ---- batch normalisation: statistics per channel over batch and pixels ---- */
+
+static void batchnorm_forward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, int training)
+{
+    int C = l->out_c;
+    size_t S = (size_t)l->out_h * l->out_w, n = (size_t)batch * S;
+    const nn_real *gamma = m->params + l->w_off, *beta = m->params + l->b_off;
+    nn_real *rmean = m->state + l->state_off, *rvar = rmean + C, *xhat = l->aux, *stat = l->aux2;
+    for (int c = 0; c < C; c++) {
+        double mean, var;
+        if (training) {
+            double s = 0, s2 = 0;
+            for (int b = 0; b < batch; b++) {
+                const nn_real *xp = x + ((size_t)b * C + c) * S;
+                for (size_t p = 0; p < S; p++)
+                    s += xp[p];
+            }
+            mean = s / (double)n;
+            for (int b = 0; b < batch; b++) {
+                const nn_real *xp = x + ((size_t)b * C + c) * S;
+                for (size_t p = 0; p < S; p++)
+                    s2 += ((double)xp[p] - mean) * ((double)xp[p] - mean);
+            }
+            var = s2 / (double)n;
+            if (training == 1) {
+                rmean[c] = (nn_real)(0.9 * rmean[c] + 0.1 * mean);
+                rvar[c] = (nn_real)(0.9 * rvar[c] + 0.1 * (n > 1 ? var * (double)n / (double)(n - 1) : var));
+            }
+        } else {
+            mean = rmean[c];
+            var = rvar[c];
+        }
+        nn_real mu = (nn_real)mean, inv = (nn_real)(1.0 / sqrt(var + 1e-5)), g = gamma[c], bt = beta[c];
+        stat[c] = mu;
+        stat[C + c] = inv;
+        for (int b = 0; b < batch; b++) {
+            size_t o = ((size_t)b * C + c) * S;
+            for (size_t p = 0; p < S; p++) {
+                nn_real h = (x[o + p] - mu) * inv;
+                if (training)
+                    xhat[o + p] = h;
+                l->out[o + p] = g * h + bt;
+            }
+        }
+    }
+}
+
+static void batchnorm_backward(nn_model *m, const nn_layer *l, int batch, const nn_real *dout, nn_real *dx)
+{
+    int C = l->out_c;
+    size_t S = (size_t)l->out_h * l->out_w;
+    double n = (double)batch * (double)S;
+    const nn_real *gamma = m->params + l->w_off, *xhat = l->aux, *stat = l->aux2;
+    for (int c = 0; c < C; c++) {
+        double dg = 0, db = 0;
+        for (int b = 0; b < batch; b++) {
+            size_t o = ((size_t)b * C + c) * S;
+            for (size_t p = 0; p < S; p++) {
+                dg += (double)dout[o + p] * xhat[o + p];
+                db += dout[o + p];
+            }
+        }
+        m->grads[l->w_off + c] += (nn_real)dg;
+        m->grads[l->b_off + c] += (nn_real)db;
+        if (!dx)
+            continue;
+        nn_real scale = (nn_real)((double)gamma[c] * stat[C + c] / n), dgs = (nn_real)dg, dbs = (nn_real)db,
+                nn_ = (nn_real)n;
+        for (int b = 0; b < batch; b++) {
+            size_t o = ((size_t)b * C + c) * S;
+            for (size_t p = 0; p < S; p++)
+                dx[o + p] = scale * (nn_ * dout[o + p] - dbs - xhat[o + p] * dgs);
+        }
+    }
+}
+
+/* ---- dispatch ---- */
+
+static void layer_forward(nn_model *m, int i, const nn_real *x, int batch, int training, uint64_t mask_seed)
+{
+    nn_layer *l = &m->layers[i];
+    size_t n = (size_t)batch * nn_layer_out_size(l), fs = nn_layer_out_size(l);
+    nn_real *y = l->out;
+    switch (l->kind) {
+    case L_CONV:
+        conv_forward(m, l, x, batch);
+        break;
+    case L_MAXPOOL:
+    case L_AVGPOOL:
+        pool_forward(l, x, batch);
+        break;
+    case L_GAP: {
+        size_t S = (size_t)l->in_h * l->in_w;
+        for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++) {
+            nn_real s = 0;
+            for (size_t p = 0; p < S; p++)
+                s += x[bc * S + p];
+            y[bc] = s / (nn_real)S;
+        }
+        break;
+    }
+    case L_FLATTEN:
+        memcpy(y, x, n * sizeof(nn_real));
+        break;
+    case L_DENSE: {
+        int K = l->in_c, N = l->out_c;
+        const nn_real *b = m->params + l->b_off;
+        for (int r = 0; r < batch; r++)
+            memcpy(y + (size_t)r * N, b, (size_t)N * sizeof(nn_real));
+        NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, batch, N, K, 1, x, K, m->params + l->w_off, K, 1, y, N);
+        break;
+    }
+    case L_DROPOUT:
+        if (training && l->rate > 0) {
+            uint64_t s[4];
+            nn_rng_seed(s, mask_seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1)));
+            nn_real keep = (nn_real)(1.0 / (1.0 - l->rate));
+            uint32_t cut = (uint32_t)(l->rate * 4294967296.0);
+            for (size_t j = 0; j < n; j++) {
+                l->aux[j] = (uint32_t)(nn_rng_next_state(s) >> 32) >= cut ? keep : 0;
+                y[j] = x[j] * l->aux[j];
+            }
+        } else {
+            memcpy(y, x, n * sizeof(nn_real));
+        }
+        break;
+    case L_BATCHNORM:
+        batchnorm_forward(m, l, x, batch, training);
+        break;
+    case L_RELU:
+        for (size_t j = 0; j < n; j++)
+            y[j] = x[j] > 0 ? x[j] : 0;
+        break;
+    case L_LEAKY_RELU: {
+        nn_real a = (nn_real)l->rate;
+        for (size_t j = 0; j < n; j++)
+            y[j] = x[j] > 0 ? x[j] : a * x[j];
+        break;
+    }
+    case L_SIGMOID:
+        for (size_t j = 0; j < n; j++)
+            y[j] = (nn_real)(x[j] >= 0 ? 1 / (1 + exp(-x[j])) : exp(x[j]) / (1 + exp(x[j])));
+        break;
+    case L_TANH:
+        for (size_t j = 0; j < n; j++)
+            y[j] = (nn_real)tanh(x[j]);
+        break;
+    case L_SOFTMAX:
+        for (int r = 0; r < batch; r++) {
+            const nn_real *xr = x + (size_t)r * fs;
+            nn_real *yr = y + (size_t)r * fs, mx = xr[0];
+            for (size_t j = 1; j < fs; j++)
+                mx = xr[j] > mx ? xr[j] : mx;
+            double s = 0;
+            for (size_t j = 0; j < fs; j++)
+                s += (yr[j] = (nn_real)exp(xr[j] - mx));
+            for (size_t j = 0; j < fs; j++)
+                yr[j] = (nn_real)(yr[j] / s);
+        }
+        break;
+    }
+}
+
+static void layer_backward(nn_model *m, int i, int batch, const nn_real *dy, nn_real *dx)
+{
+    nn_layer *l = &m->layers[i];
+    const nn_real *x = layer_input(m, i), *y = l->out;
+    size_t n = (size_t)batch * nn_layer_out_size(l), fs = nn_layer_out_size(l);
+    switch (l->kind) {
+    case L_CONV:
+        conv_backward(m, l, x, batch, dy, dx);
+        return;
+    case L_DENSE: {
+        int K = l->in_c, N = l->out_c;
+        nn_real *gb = m->grads + l->b_off;
+        for (int r = 0; r < batch; r++)
+            for (int j = 0; j < N; j++)
+                gb[j] += dy[(size_t)r * N + j];
+        NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, batch, 1, dy, N, x, K, 1, m->grads + l->w_off, K);
+        if (dx)
+            NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, K, N, 1, dy, N, m->params + l->w_off, K, 0, dx, K);
+        return;
+    }
+    case L_BATCHNORM:
+        batchnorm_backward(m, l, batch, dy, dx);
+        return;
+    default:
+        break;
+    }
+    if (!dx)
+        return;
+    switch (l->kind) {
+    case L_MAXPOOL:
+    case L_AVGPOOL:
+        pool_backward(l, batch, dy, dx);
+        break;
+    case L_GAP: {
+        size_t S = (size_t)l->in_h * l->in_w;
+        for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++)
+            for (size_t p = 0; p < S; p++)
+                dx[bc * S + p] = dy[bc] / (nn_real)S;
+        break;
+    }
+    case L_FLATTEN:
+        memcpy(dx, dy, n * sizeof(nn_real));
+        break;
+    case L_DROPOUT:
+        for (size_t j = 0; j < n; j++)
+            dx[j] = l->rate > 0 ? dy[j] * l->aux[j] : dy[j];
+        break;
+    case L_RELU:
+        for (size_t j = 0; j < n; j++)
+            dx[j] = x[j] > 0 ? dy[j] : 0;
+        break;
+    case L_LEAKY_RELU:
+        for (size_t j = 0; j < n; j++)
+            dx[j] = x[j] > 0 ? dy[j] : (nn_real)l->rate * dy[j];
+        break;
+    case L_SIGMOID:
+        for (size_t j = 0; j < n; j++)
+            dx[j] = dy[j] * y[j] * (1 - y[j]);
+        break;
+    case L_TANH:
+        for (size_t j = 0; j < n; j++)
+            dx[j] = dy[j] * (1 - y[j] * y[j]);
+        break;
+    case L_SOFTMAX:
+        for (int r = 0; r < batch; r++) {
+            const nn_real *yr = y + (size_t)r * fs, *dr = dy + (size_t)r * fs;
+            nn_real *xr = dx + (size_t)r * fs;
+            double dot = 0;
+            for (size_t j = 0; j < fs; j++)
+                dot += (double)dr[j] * yr[j];
+            for (size_t j = 0; j < fs; j++)
+                xr[j] = yr[j] * (dr[j] - (nn_real)dot);
+        }
+        break;
+    }
+}
+
+nn_real *nn_run_forward(nn_model *m, int batch, int upto, int training, uint64_t mask_seed)
+{
+    const nn_real *x = m->input;
+    for (int i = 0; i < upto; i++) {
+        layer_forward(m, i, x, batch, training, mask_seed);
+        x = m->layers[i].out;
+    }
+    return (nn_real *)x;
+}
+
+void nn_run_backward(nn_model *m, int batch, int upto, const nn_real *dout)
+{
+    memset(m->grads, 0, m->nparams * sizeof(nn_real));
+    const nn_real *dy = dout;
+    for (int i = upto - 1; i >= 0; i--) {
+        nn_real *dx = i == 0 ? NULL : (dy == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
+        layer_backward(m, i, batch, dy, dx);
+        dy = dx;
+    }
+}
+
+int nn_loss_layers(const nn_model *m)
+{
+    if (m->nlayers == 0)
+        return 0;
+    int last = m->layers[m->nlayers - 1].kind;
+    if ((m->loss == NN_LOSS_CROSS_ENTROPY && last == L_SOFTMAX) ||
+        (m->loss == NN_LOSS_BINARY_CROSS_ENTROPY && last == L_SIGMOID))
+        return m->nlayers - 1;
+    return m->nlayers;
+}
