@@ -11,7 +11,7 @@ PACKAGES=(
   libcairo2-dev libtcc-dev tcc zlib1g-dev fonts-dejavu-core
   python3-jupyter-client jupyter-client python3-nbconvert jupyter-nbconvert python3-jupyter-kernel-test python3-ipykernel
   python3-numpy python3-sklearn python3-matplotlib jupyter-notebook
-  dataset-fashion-mnist clang libclang-rt-14-dev
+  dataset-fashion-mnist clang libclang-rt-14-dev python3-torch
   libdeflate0
   libzstd1 libsqlite3-0
   chromium
