@@ -15,6 +15,7 @@ PACKAGES=(
   libdeflate0
   libzstd1 libsqlite3-0
   chromium
+  openmpi-bin libopenmpi-dev libscalapack-openmpi-dev
 )
 # The browser test (tests/browser) needs node and npm; keep a node the image already has.
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)

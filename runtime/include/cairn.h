@@ -28,5 +28,6 @@
 #include "cairn/io.h"
 #include "cairn/volume.h"
 #include "cairn/nn.h"
+#include "cairn/dmat.h"
 
 #endif

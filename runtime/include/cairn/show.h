@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "cairn/mat.h"
+#include "cairn/dmat.h"
 
 struct figure;
 
@@ -56,6 +57,7 @@ struct figure;
             const int *: cairn_show_int_pointer,                                                    \
             mat: cairn_show_mat,                                                                    \
             mat *: cairn_show_mat_pointer,                                                          \
+            dmat: cairn_show_dmat,                                                                  \
             struct figure *: cairn_show_figure,                                                     \
             default: cairn_show_other)(&cairn_show_tmp_, sizeof cairn_show_tmp_, (type_text));      \
     } while (0)
