@@ -4,7 +4,7 @@
  * of the code and replaced by blanks, so the C below keeps its line and column numbers
  * in diagnostics. What they do (see protocol.md and `%magic`): %undo, %who, %whos,
  * %seed N, %time, %timeit, %cflags, %lib, %include, %threads, %env, %cd, %plot, %magic,
- * and the cell magic %%file.
+ * %cluster, and the cell magic %%file.
  *
  * Parsing is pure (unit-tested); the magics that change the executor (%lib, %include,
  * %threads, %env, %cd, %plot, %%file) run in the executor itself, in the order written,
@@ -29,9 +29,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cairn/dmat.h"
+#include "cairn/error.h"
 #include "cairn/plot.h"
 
 extern char **environ;
+
+/* %cluster runs in the executor, so the session's link to the MPI job belongs to a
+ * process that outlives every cell (runtime/dmat/README.md). */
+#define MAGIC_CLUSTER (MAGIC_HELP + 1)
 
 /* Every magic with its usage and what it does: %magic prints this, an unknown magic
  * lists the names. The front handles %lsmagic, %history and %reset itself. */
@@ -39,6 +45,7 @@ static const struct magic_help {
     const char *name, *usage, *help;
 } magic_table[] = {
     {"cd", "%cd [DIR]", "change the working directory of the session (no DIR: print it); relative paths in later cells start there"},
+    {"cluster", "%cluster [start N [mpirun options] | stop]", "start or stop the session's MPI job of N worker ranks for dmat operations; no argument: ranks, hosts, memory per rank"},
     {"cflags", "%cflags [FLAGS|none]", "show or set extra compiler options for later cells, e.g. %cflags -DN=3 -Wall"},
     {"env", "%env [NAME[=VALUE]]", "list the environment, print NAME, or set NAME=VALUE (also %env NAME VALUE) for later cells"},
     {"history", "%history [-n]", "the inputs of earlier cells (-n: with their numbers)"},
@@ -272,6 +279,8 @@ int magics_parse(const char *code, cell_magics *m)
                 add_action(m, MAGIC_CD, args, alen);
             else if (magic_is(line, llen, "plot", &args, &alen) || magic_is(line, llen, "config", &args, &alen))
                 add_action(m, MAGIC_PLOT, args, alen);
+            else if (magic_is(line, llen, "cluster", &args, &alen))
+                add_action(m, MAGIC_CLUSTER, args, alen);
             else if (magic_is(line, llen, "magic", &args, &alen))
                 add_action(m, MAGIC_HELP, args, alen);
             else if (magic_is(line, llen, "lsmagic", &args, &alen) || magic_is(line, llen, "history", &args, &alen) ||
@@ -575,6 +584,39 @@ static int magic_plot(const char *arg, char *err, size_t errsize)
     return 0;
 }
 
+static int magic_cluster(const char *arg, char *err, size_t errsize)
+{
+    int rc = 0;
+    if (!*arg) {
+        dmat_cluster_show();
+        return 0;
+    }
+    if (strcmp(arg, "stop") == 0) {
+        rc = dmat_cluster_stop();
+        if (rc == 0)
+            printf("cluster stopped\n");
+    } else if (strncmp(arg, "start", 5) == 0 && (arg[5] == ' ' || arg[5] == '\t')) {
+        char *end;
+        long n = strtol(arg + 6, &end, 10);
+        if (end == arg + 6 || n < 1 || n > 4096 || (*end && !isspace((unsigned char)*end))) {
+            snprintf(err, errsize, "%%cluster start needs a number of ranks, e.g. %%cluster start 4");
+            return -2;
+        }
+        cairn_clear_error();
+        rc = dmat_cluster_start_with((int)n, *end ? end : NULL);
+        if (rc == 0)
+            dmat_cluster_show();
+    } else {
+        snprintf(err, errsize, "%%cluster takes start N [mpirun options], stop, or nothing (got '%s')", arg);
+        return -2;
+    }
+    if (rc < 0) {
+        snprintf(err, errsize, "%s", cairn_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 static void magic_help(void)
 {
     printf("Magics: lines starting with %% at the top of a cell, before any C code.\n\n");
@@ -595,6 +637,7 @@ int magics_run_action(const magic_action *a, char *err, size_t errsize)
     case MAGIC_CD: return magic_cd(a->arg, err, errsize);
     case MAGIC_PLOT: return magic_plot(a->arg, err, errsize);
     case MAGIC_HELP: magic_help(); return 0;
+    case MAGIC_CLUSTER: return magic_cluster(a->arg, err, errsize);
     default: snprintf(err, errsize, "unknown magic action %d", a->kind); return -2;
     }
 }

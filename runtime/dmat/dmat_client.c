@@ -460,9 +460,23 @@ int dmat_cluster_start_with(int ranks, const char *options)
         cairn_error(F, "ranks = %d must be in 1..4096", ranks);
         return -1;
     }
-    if (cl.cluster && (cl.mpirun <= 0 || process_alive(cl.mpirun))) {
-        cairn_error(F, "a cluster of %d ranks is running; stop it first (%%cluster stop or dmat_cluster_stop())", cl.ranks);
-        return -1;
+    if (cl.cluster) {
+        /* running, or died under a cell that was rolled back (which alone found out)? */
+        int fd = connect_socket(cl.sock), answers = 0;
+        if (fd >= 0) {
+            dmat_msg rep;
+            answers = hello(fd, &rep) == 0;
+            if (answers)
+                dmat_msg_free(&rep);
+            close(fd);
+        }
+        if (answers) {
+            cairn_error(F, "a cluster of %d ranks is running; stop it first (%%cluster stop or dmat_cluster_stop())",
+                        cl.ranks);
+            return -1;
+        }
+        if (cl.mpirun > 0 && process_alive(cl.mpirun))
+            kill(cl.mpirun, SIGKILL);
     }
     close_connection();
     remove_dir();
