@@ -401,9 +401,42 @@ static void test_interrupt_and_kill(void)
     CHECK(dmat_cluster_stop() == 0);
 }
 
-int main(void)
+/* `test_dmat --two-hosts OPTIONS`: run by test_dmat_netns.py with the ranks in two network
+ * namespaces (OPTIONS: the mpirun options of that set-up). */
+static void test_two_hosts(const char *options)
+{
+    CHECK(dmat_cluster_start_with(2, options) == 0);
+    if (dmat_cluster_ranks() != 2) {
+        fprintf(stderr, "the two-namespace cluster did not start: %s\n", cairn_last_error());
+        return;
+    }
+    dmat_cluster_show();
+    /* the ranks really are in different network namespaces */
+    mat pids = dmat_cluster_pids();
+    char a[64] = "", b[64] = "", path[64];
+    if (pids.cols == 2) {
+        snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pids.data[0]);
+        CHECK(readlink(path, a, sizeof a - 1) > 0);
+        snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pids.data[1]);
+        CHECK(readlink(path, b, sizeof b - 1) > 0);
+    }
+    printf("rank 0 in %s, rank 1 in %s\n", a, b);
+    CHECK(a[0] && b[0] && strcmp(a, b) != 0);
+    mat_free(&pids);
+    test_products();
+    test_svd();
+    test_kmeans();
+    CHECK(total_bytes() == 0);
+    CHECK(dmat_cluster_stop() == 0);
+}
+
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && strcmp(argv[1], "--two-hosts") == 0) {
+        test_two_hosts(argv[2]);
+        return check_summary("dmat on two network namespaces");
+    }
     for (int ranks = 1; ranks <= 4; ranks++)
         test_on(ranks);
     test_generations();
