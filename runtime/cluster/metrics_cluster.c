@@ -308,3 +308,126 @@ double metric_silhouette_sampled(mat X, mat labels, int sample_size, uint64_t se
     cairn_free(perm);
     return v;
 }
+
+/* ---- Davies–Bouldin and Calinski–Harabasz ---- */
+
+/* Cluster means (c x d) and sizes of X under codes; NULL after an error. */
+static double *cluster_means(const char *func, mat X, const int *code, int c, double **size)
+{
+    int d = X.cols;
+    double *mean = cairn_alloc((size_t)c * d * sizeof(double));
+    *size = cairn_alloc((size_t)c * sizeof(double));
+    if (!mean || !*size) {
+        cairn_free(mean);
+        cairn_free(*size);
+        *size = NULL;
+        cairn_error(func, "out of memory for %d cluster means of %d features", c, d);
+        return NULL;
+    }
+    for (int i = 0; i < X.rows; i++) {
+        const double *x = mat_ptr(X, i, 0);
+        double *m = mean + (size_t)code[i] * d;
+        for (int t = 0; t < d; t++)
+            m[t] += x[t];
+        (*size)[code[i]] += 1;
+    }
+    for (int j = 0; j < c; j++)
+        for (int t = 0; t < d; t++)
+            mean[(size_t)j * d + t] /= (*size)[j];
+    return mean;
+}
+
+double metric_davies_bouldin(mat X, mat labels)
+{
+    const char *func = "metric_davies_bouldin";
+    int *code;
+    int c = silhouette_prepare(func, X, labels, &code);
+    if (c < 0)
+        return NAN;
+    int d = X.cols;
+    double *size, *mean = cluster_means(func, X, code, c, &size);
+    double *intra = mean ? cairn_alloc((size_t)c * sizeof(double)) : NULL;
+    if (!intra) {
+        cairn_free(mean);
+        cairn_free(size);
+        cairn_free(code);
+        return NAN;
+    }
+    for (int i = 0; i < X.rows; i++) {
+        const double *x = mat_ptr(X, i, 0), *m = mean + (size_t)code[i] * d;
+        double s = 0;
+        for (int t = 0; t < d; t++)
+            s += (x[t] - m[t]) * (x[t] - m[t]);
+        intra[code[i]] += sqrt(s);
+    }
+    int intra_zero = 1, centres_zero = 1;
+    for (int j = 0; j < c; j++) {
+        intra[j] /= size[j];
+        intra_zero &= fabs(intra[j]) <= 1e-8;
+    }
+    double score = 0;
+    for (int a = 0; a < c; a++) {
+        double worst = 0;
+        for (int b = 0; b < c; b++) {
+            if (a == b)
+                continue;
+            double s = 0;
+            for (int t = 0; t < d; t++) {
+                double e = mean[(size_t)a * d + t] - mean[(size_t)b * d + t];
+                s += e * e;
+            }
+            double dist = sqrt(s);
+            centres_zero &= dist <= 1e-8;
+            double r = dist > 0 ? (intra[a] + intra[b]) / dist : 0;
+            worst = r > worst ? r : worst;
+        }
+        score += worst / c;
+    }
+    cairn_free(mean);
+    cairn_free(size);
+    cairn_free(intra);
+    cairn_free(code);
+    return intra_zero || centres_zero ? 0.0 : score;
+}
+
+double metric_calinski_harabasz(mat X, mat labels)
+{
+    const char *func = "metric_calinski_harabasz";
+    int *code;
+    int c = silhouette_prepare(func, X, labels, &code);
+    if (c < 0)
+        return NAN;
+    int n = X.rows, d = X.cols;
+    double *size, *mean = cluster_means(func, X, code, c, &size);
+    double *all = mean ? cairn_alloc((size_t)d * sizeof(double)) : NULL;
+    if (!all) {
+        cairn_free(mean);
+        cairn_free(size);
+        cairn_free(code);
+        return NAN;
+    }
+    for (int i = 0; i < n; i++) {
+        const double *x = mat_ptr(X, i, 0);
+        for (int t = 0; t < d; t++)
+            all[t] += x[t];
+    }
+    for (int t = 0; t < d; t++)
+        all[t] /= n;
+    double extra = 0, intra = 0;
+    for (int j = 0; j < c; j++) {
+        double s = 0;
+        for (int t = 0; t < d; t++)
+            s += (mean[(size_t)j * d + t] - all[t]) * (mean[(size_t)j * d + t] - all[t]);
+        extra += size[j] * s;
+    }
+    for (int i = 0; i < n; i++) {
+        const double *x = mat_ptr(X, i, 0), *m = mean + (size_t)code[i] * d;
+        for (int t = 0; t < d; t++)
+            intra += (x[t] - m[t]) * (x[t] - m[t]);
+    }
+    cairn_free(mean);
+    cairn_free(size);
+    cairn_free(all);
+    cairn_free(code);
+    return intra == 0 ? 1.0 : extra * (n - c) / (intra * (c - 1.0));
+}

@@ -1,5 +1,6 @@
 /* test_cluster.c — k-means (Lloyd and Hamerly, k-means++, relocation of empty clusters,
- * predict/transform), clustering and classification metrics, against scikit-learn
+ * predict/transform), mini-batch k-means, the elbow table and the figures, KNN,
+ * train/test split, the scaler, clustering and classification metrics and the report, against scikit-learn
  * references made by tests/fixtures/gen_cluster_fixtures.py; identities (inertia equals
  * the brute-force sum, seeded runs are bit-identical, strided views give the same
  * result); every error names the function and the shapes and returns an empty result;
@@ -337,6 +338,306 @@ static void test_silhouette(void)
     mat_free(&s);
 }
 
+/* ---- neighbours, split, scaler, report ---- */
+
+static mat fashion(const char *file, int rows)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/usr/share/datasets/fashion-mnist/%s", file);
+    mat all = idx_read(path);
+    if (mat_is_empty(all))
+        return all;
+    mat part = mat_copy(mat_row_range(all, 0, rows));
+    if (part.cols > 1)
+        mat_scale_inplace(part, 1.0 / 255);
+    mat_free(&all);
+    return part;
+}
+
+static void test_knn(void)
+{
+    mat Xtr = fashion("train-images-idx3-ubyte.gz", 3000), ytr = fashion("train-labels-idx1-ubyte.gz", 3000);
+    mat Xte = fashion("t10k-images-idx3-ubyte.gz", 500), yte = fashion("t10k-labels-idx1-ubyte.gz", 500);
+    const char *w_names[] = {"uniform", "distance"};
+    for (int w = KNN_UNIFORM; w <= KNN_DISTANCE; w++) {
+        char name[64];
+        snprintf(name, sizeof name, "knn_%s_pred", w_names[w]);
+        mat ref = load(name);
+        snprintf(name, sizeof name, "knn_%s_proba", w_names[w]);
+        mat pref = load(name);
+        snprintf(name, sizeof name, "knn_%s_accuracy", w_names[w]);
+        double acc_ref = scalar(name);
+        mat pred = knn_classify(Xtr, ytr, Xte, 5, w);
+        mat proba = knn_predict_proba(Xtr, ytr, Xte, 5, w);
+        CHECK(pred.rows == 500 && max_diff(pred, ref) == 0);
+        CHECK(proba.rows == 500 && proba.cols == 10 && max_diff(proba, pref) < 1e-9);
+        CHECK_NEAR(metric_accuracy(yte, pred), acc_ref, 1e-15);
+        mat_free(&ref);
+        mat_free(&pref);
+        mat_free(&pred);
+        mat_free(&proba);
+    }
+    mat D, I, Dref = load("knn_dist"), Iref = load("knn_ind");
+    CHECK(knn_kneighbors(Xtr, mat_row_range(Xte, 0, 20), 5, &D, &I) == 0);
+    CHECK(D.rows == 20 && D.cols == 5 && max_diff(D, Dref) < 1e-9 && max_diff(I, Iref) == 0);
+    /* a training row is its own nearest neighbour at distance 0 */
+    mat D0, I0;
+    CHECK(knn_kneighbors(Xtr, mat_row_range(Xtr, 7, 1), 1, &D0, &I0) == 0 && I0.data[0] == 7 && D0.data[0] == 0);
+    /* errors */
+    mat bad = knn_classify(Xtr, ytr, mat_block(Xte, 0, 0, 10, 700), 5, KNN_UNIFORM);
+    CHECK(mat_is_empty(bad) && error_mentions("knn_classify", "X_query is 10 x 700"));
+    bad = knn_classify(Xtr, mat_row_range(ytr, 0, 100), Xte, 5, KNN_UNIFORM);
+    CHECK(mat_is_empty(bad) && error_mentions("knn_classify", "y_train has 100 entries"));
+    bad = knn_classify(Xtr, ytr, Xte, 0, KNN_UNIFORM);
+    CHECK(mat_is_empty(bad) && error_mentions("knn_classify", "k = 0 must be in 1..3000"));
+    bad = knn_predict_proba(Xtr, ytr, Xte, 5, 7);
+    CHECK(mat_is_empty(bad) && error_mentions("knn_predict_proba", "weights = 7"));
+    mat_free(&D0);
+    CHECK(knn_kneighbors(mat_empty(), Xte, 5, &D0, NULL) == -1 && mat_is_empty(D0) &&
+          error_mentions("knn_kneighbors", "X_train is empty"));
+    mat *all[] = {&Xtr, &ytr, &Xte, &yte, &D, &I, &Dref, &Iref, &D0, &I0};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mat_free(all[i]);
+
+    mat X = load("reg_X"), y = load("reg_y"), Q = load("reg_Q"), ru = load("reg_uniform"), rd = load("reg_distance");
+    mat pu = knn_regress(X, y, Q, 4, KNN_UNIFORM), pd = knn_regress(X, y, Q, 4, KNN_DISTANCE);
+    CHECK(pu.rows == 30 && max_diff(pu, ru) < 1e-12);
+    CHECK(pd.rows == 30 && max_diff(pd, rd) < 1e-12);
+    mat *r[] = {&X, &y, &Q, &ru, &rd, &pu, &pd};
+    for (size_t i = 0; i < sizeof r / sizeof *r; i++)
+        mat_free(r[i]);
+}
+
+static void test_split(void)
+{
+    mat X = load("mb_X"); /* 6000 x 8 */
+    mat y = mat_alloc(6000, 1);
+    for (int i = 0; i < 6000; i++)
+        y.data[i] = i < 600 ? 0 : i < 2400 ? 1 : 2; /* shares 10 %, 30 %, 60 % */
+    mat a, b, ya, yb;
+    CHECK(train_test_split(X, y, 0.25, 3, 0, &a, &b, &ya, &yb) == 0);
+    CHECK(a.rows == 4500 && b.rows == 1500 && a.cols == 8 && ya.rows == 4500 && yb.rows == 1500);
+    /* every row lands in exactly one part, with its label */
+    double sum = 0, sum_ref = 0;
+    for (int i = 0; i < 6000; i++)
+        sum_ref += *mat_ptr(X, i, 0) * (1 + y.data[i]);
+    for (int i = 0; i < a.rows; i++)
+        sum += *mat_ptr(a, i, 0) * (1 + ya.data[i]);
+    for (int i = 0; i < b.rows; i++)
+        sum += *mat_ptr(b, i, 0) * (1 + yb.data[i]);
+    CHECK(fabs(sum - sum_ref) < 1e-9 * fabs(sum_ref));
+    /* seeded: the same split again */
+    mat a2, b2;
+    CHECK(train_test_split(X, y, 0.25, 3, 0, &a2, &b2, NULL, NULL) == 0 && max_diff(a, a2) == 0 && max_diff(b, b2) == 0);
+    mat_free(&a2);
+    mat_free(&b2);
+    mat_free(&a);
+    mat_free(&b);
+    mat_free(&ya);
+    mat_free(&yb);
+    /* stratified: the test part keeps the class shares exactly (150, 450, 900 of 1500) */
+    CHECK(train_test_split(X, y, 0.25, 4, 1, &a, &b, &ya, &yb) == 0);
+    int cnt[3] = {0, 0, 0};
+    for (int i = 0; i < yb.rows; i++)
+        cnt[(int)yb.data[i]]++;
+    CHECK(cnt[0] == 150 && cnt[1] == 450 && cnt[2] == 900);
+    /* ceil like sklearn: 0.1 of 6000 rows would be 600, 0.10001 gives 601 */
+    mat_free(&a);
+    mat_free(&b);
+    mat_free(&ya);
+    mat_free(&yb);
+    CHECK(train_test_split(X, mat_empty(), 0.10001, 1, 0, &a, &b, &ya, &yb) == 0 && b.rows == 601 && a.rows == 5399 &&
+          mat_is_empty(ya));
+    mat_free(&a);
+    mat_free(&b);
+    /* errors */
+    CHECK(train_test_split(X, y, 1.5, 1, 0, &a, &b, &ya, &yb) == -1 && mat_is_empty(a) &&
+          error_mentions("train_test_split", "test_size = 1.5"));
+    CHECK(train_test_split(X, mat_row_range(y, 0, 10), 0.2, 1, 0, &a, &b, &ya, &yb) == -1 &&
+          error_mentions("train_test_split", "y has 10 entries"));
+    CHECK(train_test_split(X, mat_empty(), 0.2, 1, 1, &a, &b, &ya, &yb) == -1 &&
+          error_mentions("train_test_split", "stratify needs the labels"));
+    mat_free(&X);
+    mat_free(&y);
+}
+
+static void test_scaler(void)
+{
+    mat S = load("scale_X"), T = load("scale_T"), M = load("scale_mean"), Sc = load("scale_scale"), R = load("scale_T_out");
+    scaler_model s = scaler_fit(S);
+    CHECK(max_diff(s.mean, M) < 1e-12 && max_diff(s.scale, Sc) < 1e-12);
+    CHECK(s.scale.data[3] == 1.0); /* the constant column is only centered */
+    mat Z = scaler_transform(s, T);
+    CHECK(max_diff(Z, R) < 1e-12);
+    mat back = scaler_inverse_transform(s, Z);
+    CHECK(max_diff(back, T) < 1e-12);
+    mat bad = scaler_transform(s, mat_block(S, 0, 0, 5, 3));
+    CHECK(mat_is_empty(bad) && error_mentions("scaler_transform", "X is 5 x 3 but the scaler was fitted on 4 columns"));
+    scaler_free(&s);
+    mat *all[] = {&S, &T, &M, &Sc, &R, &Z, &back};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mat_free(all[i]);
+}
+
+static char *read_text(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/cluster_%s", FIXTURES_DIR, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void test_report(void)
+{
+    mat a = load("lab_a"), c = load("lab_c"), P = load("prfs");
+    mat prfs = metric_precision_recall_f1(a, c);
+    CHECK(prfs.rows == 5 && prfs.cols == 4 && max_diff(prfs, P) < 1e-12);
+    const char *names[] = {"T-shirt", "trouser", "pullover", "dress", "coat"};
+    char *text = classification_report_text(a, c, names, 2);
+    const char *ref = read_text("report.txt");
+    CHECK(text && ref && strcmp(text, ref) == 0);
+    if (text && ref && strcmp(text, ref) != 0)
+        fprintf(stderr, "got:\n%s\nexpected:\n%s\n", text, ref);
+    free(text);
+    text = classification_report_text(a, c, NULL, 4);
+    ref = read_text("report4.txt");
+    CHECK(text && ref && strcmp(text, ref) == 0);
+    if (text && ref && strcmp(text, ref) != 0)
+        fprintf(stderr, "got:\n%s\nexpected:\n%s\n", text, ref);
+    free(text);
+    char *html = classification_report_html(a, c, names, 2);
+    CHECK(html && strstr(html, "<th>pullover</th><td>0.72</td>") && strstr(html, "<th>accuracy</th>"));
+    free(html);
+    CHECK(classification_report_text(a, mat_empty(), NULL, 2) == NULL &&
+          error_mentions("classification_report_text", "empty"));
+    mat_free(&a);
+    mat_free(&c);
+    mat_free(&P);
+    mat_free(&prfs);
+}
+
+/* ---- mini-batch, elbow, indices, figures ---- */
+
+static void test_indices(void)
+{
+    mat X = load("lloyd_X"), L = load("lloyd_tol0_labels");
+    CHECK_NEAR(metric_davies_bouldin(X, L), scalar("davies_bouldin"), 1e-9);
+    CHECK_NEAR(metric_calinski_harabasz(X, L), scalar("calinski_harabasz"), 1e-9);
+    mat one = mat_zeros(500, 1);
+    CHECK(isnan(metric_davies_bouldin(X, one)) && error_mentions("metric_davies_bouldin", "1 clusters for 500"));
+    CHECK(isnan(metric_calinski_harabasz(X, mat_row_range(L, 0, 9))) &&
+          error_mentions("metric_calinski_harabasz", "labels has 9 entries"));
+    mat_free(&one);
+    mat_free(&X);
+    mat_free(&L);
+}
+
+static void test_minibatch(void)
+{
+    mat X = load("mb_X"), ref = load("mb_inertias");
+    double lo = INFINITY, hi = 0, full = scalar("mb_full_inertia");
+    for (int i = 0; i < ref.rows * ref.cols; i++) {
+        lo = fmin(lo, ref.data[i]);
+        hi = fmax(hi, ref.data[i]);
+    }
+    minibatch_options o = minibatch_defaults();
+    o.progress = 0;
+    int inside = 1;
+    for (int s = 0; s < 5; s++) {
+        o.seed = (uint64_t)s;
+        kmeans_result *km = minibatch_kmeans_fit(X, 10, &o);
+        CHECK(km != NULL);
+        if (!km)
+            continue;
+        inside &= km->inertia >= 0.99 * lo && km->inertia <= 1.01 * hi && km->inertia >= full * (1 - 1e-9);
+        if (!(km->inertia >= 0.99 * lo && km->inertia <= 1.01 * hi))
+            fprintf(stderr, "  mini-batch inertia %.6f outside sklearn's [%.6f, %.6f]\n", km->inertia, lo, hi);
+        /* labels are the nearest final centres; the inertia is theirs */
+        mat p = kmeans_predict(km, X);
+        CHECK(max_diff(p, km->labels) == 0);
+        CHECK_NEAR(kmeans_inertia(X, km->centers, km->labels), km->inertia, 1e-12);
+        CHECK(km->n_iter >= 1 && km->n_iter <= 100 && km->inertia_history.cols >= 1);
+        if (s == 0) {
+            kmeans_result *again = minibatch_kmeans_fit(X, 10, &o);
+            CHECK(again && again->inertia == km->inertia && max_diff(again->centers, km->centers) == 0);
+            kmeans_free(again);
+        }
+        mat_free(&p);
+        kmeans_free(km);
+    }
+    CHECK(inside);
+    o.batch_size = 100;
+    o.max_no_improvement = 0;
+    o.max_iter = 2;
+    kmeans_result *km = minibatch_kmeans_fit(X, 10, &o); /* runs all 2 * 6000 / 100 steps */
+    CHECK(km && km->inertia_history.cols == 120 && km->n_iter == 2);
+    kmeans_free(km);
+    CHECK(minibatch_kmeans_fit(X, 6001, &o) == NULL && error_mentions("minibatch_kmeans_fit", "k = 6001"));
+    o.tol = -1;
+    CHECK(minibatch_kmeans_fit(X, 3, &o) == NULL && error_mentions("minibatch_kmeans_fit", "tol = -1"));
+    mat_free(&X);
+    mat_free(&ref);
+}
+
+static void test_elbow_and_figures(void)
+{
+    mat X = load("blobs_X"), y = load("blobs_y");
+    kmeans_options o = quiet();
+    o.n_init = 3;
+    o.seed = 2;
+    mat E = kmeans_elbow(X, 1, 6, &o);
+    CHECK(E.rows == 6 && E.cols == 2 && E.data[0] == 1 && *mat_ptr(E, 5, 0) == 6);
+    int down = 1;
+    for (int i = 1; i < E.rows; i++)
+        down &= *mat_ptr(E, i, 1) < *mat_ptr(E, i - 1, 1);
+    CHECK(down);
+    kmeans_result *km = kmeans_fit(X, 4, &o);
+    CHECK(km && *mat_ptr(E, 3, 1) == km->inertia);
+    CHECK(mat_is_empty(kmeans_elbow(X, 3, 2, &o)) && error_mentions("kmeans_elbow", "k from 3 to 2"));
+
+    figure *f = kmeans_plot_elbow(E);
+    CHECK(f && strstr(plot_describe(f), "line"));
+    plot_free(f);
+    f = kmeans_plot_clusters(X, km->labels, km);
+    CHECK(f && strstr(plot_describe(f), "scatter"));
+    size_t png = 0;
+    unsigned char *bytes = f ? plot_render_png(f, &png) : NULL;
+    CHECK(bytes && png > 1000);
+    free(bytes);
+    plot_free(f);
+    f = kmeans_plot_centers(km, 0); /* no image shape: a heatmap */
+    CHECK(f && strstr(plot_describe(f), "heatmap"));
+    plot_free(f);
+    f = metric_plot_confusion(y, km->labels, NULL);
+    CHECK(f != NULL);
+    plot_free(f);
+    CHECK(kmeans_plot_clusters(X, mat_row_range(y, 0, 5), km) == NULL &&
+          error_mentions("kmeans_plot_clusters", "labels has 5 entries"));
+    CHECK(kmeans_plot_centers(NULL, 3) == NULL && error_mentions("kmeans_plot_centers", "NULL"));
+    CHECK(kmeans_plot_elbow(X) == NULL && error_mentions("kmeans_plot_elbow", "300 x 5"));
+    kmeans_free(km);
+
+    /* image rows: the centres keep the image shape and draw as a grid */
+    mat imgs = fashion("t10k-images-idx3-ubyte.gz", 300);
+    mat_set_image_shape(&imgs, 1, 28, 28);
+    km = kmeans_fit(imgs, 4, &o);
+    CHECK(km && km->centers.height == 28 && km->centers.width == 28);
+    f = kmeans_plot_centers(km, 2);
+    CHECK(f && plot_axes_count(f) == 4);
+    plot_free(f);
+    kmeans_free(km);
+    mat_free(&imgs);
+    mat_free(&E);
+    mat_free(&X);
+    mat_free(&y);
+}
+
 int main(void)
 {
     size_t blocks = cairn_blocks_in_use();
@@ -350,6 +651,13 @@ int main(void)
     test_kmeans_errors();
     test_metrics();
     test_silhouette();
+    test_knn();
+    test_split();
+    test_scaler();
+    test_report();
+    test_indices();
+    test_minibatch();
+    test_elbow_and_figures();
     CHECK(cairn_blocks_in_use() == blocks); /* nothing leaked, error paths included */
     return check_summary("cluster");
 }

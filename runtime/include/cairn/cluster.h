@@ -81,6 +81,43 @@ mat kmeans_plusplus(mat X, int k, uint64_t seed);
 /** Sum of squared distances of the rows of X to the centres their labels name. */
 double kmeans_inertia(mat X, mat centers, mat labels);
 
+/* ---- mini-batch k-means ---- */
+
+/** Settings of minibatch_kmeans_fit; minibatch_defaults() gives scikit-learn's MiniBatchKMeans() values. */
+typedef struct minibatch_options {
+    int batch_size;            /* rows per step (0: 1024) */
+    int n_init;                /* k-means++ inits on random subsets, the best on a validation subset (0: 1) */
+    int max_iter;              /* passes over the data (0: 100) */
+    double tol;                /* > 0: stop when the squared centre shift <= tol * mean feature variance */
+    int max_no_improvement;    /* stop after this many steps without a better smoothed inertia (0: never) */
+    double reassignment_ratio; /* centres with fewer than this share of the largest count move to random samples */
+    uint64_t seed;             /* reseeds the session generator */
+    int progress;              /* 1: show a progress bar */
+} minibatch_options;
+
+/** scikit-learn's MiniBatchKMeans() settings: batch 1024, n_init 3, max_iter 100, tol 0, 10 steps, ratio 0.01. */
+minibatch_options minibatch_defaults(void);
+
+/** Mini-batch k-means (sklearn's update and reassignment rules); inertia_history holds the mean batch inertia per step. */
+kmeans_result *minibatch_kmeans_fit(mat X, int k, const minibatch_options *opt);
+
+/* ---- choosing k, and figures ---- */
+
+/** Inertia of kmeans_fit for every k in k_min..k_max: an r x 2 table [k, inertia] (opt NULL = defaults). */
+mat kmeans_elbow(mat X, int k_min, int k_max, const kmeans_options *opt);
+
+/** The elbow curve (inertia against k) of a kmeans_elbow table. */
+struct figure *kmeans_plot_elbow(mat elbow);
+
+/** Samples on their first two principal axes coloured by labels, with the centres of km (may be NULL) as crosses. */
+struct figure *kmeans_plot_clusters(mat X, mat labels, const kmeans_result *km);
+
+/** The centres as an image grid (rows with an image shape; a heatmap otherwise), captioned with cluster sizes. */
+struct figure *kmeans_plot_centers(const kmeans_result *km, int ncols);
+
+/** The confusion matrix of two label vectors as a figure with counts, titled with the accuracy; names may be NULL. */
+struct figure *metric_plot_confusion(mat y_true, mat y_pred, const char *const *names);
+
 /* ---- metrics between labelings and of a clustering ---- */
 
 /** Adjusted Rand index of two labelings (1 = identical up to renaming, ~0 = chance). */
@@ -109,5 +146,60 @@ double metric_accuracy(mat y_true, mat y_pred);
 
 /** Confusion matrix C (c x c, rows = true class, columns = predicted) over the sorted classes of both vectors. */
 mat metric_confusion(mat y_true, mat y_pred);
+
+/** Per-class precision, recall, F1 and support (c x 4) over the sorted classes of both vectors (0 where undefined). */
+mat metric_precision_recall_f1(mat y_true, mat y_pred);
+
+/** scikit-learn's classification_report as text (names NULL or one per class; digits e.g. 2); free() it. */
+char *classification_report_text(mat y_true, mat y_pred, const char *const *names, int digits);
+
+/** The classification report as an HTML table; free() it. */
+char *classification_report_html(mat y_true, mat y_pred, const char *const *names, int digits);
+
+/** Show the classification report in the notebook (text/plain and text/html). */
+void classification_report(mat y_true, mat y_pred, const char *const *names);
+
+/* ---- k-nearest neighbours (brute force, Euclidean; the training data is used in place) ---- */
+
+enum knn_weights {
+    KNN_UNIFORM = 0,  /* every neighbour votes 1 */
+    KNN_DISTANCE = 1  /* votes weigh 1 / distance (exact matches alone when there are some) */
+};
+
+/** Distances (q x k, ascending) and row indices (q x k) of the k nearest rows of X_train to each query row; 0 or -1. */
+int knn_kneighbors(mat X_train, mat X_query, int k, mat *distances, mat *indices);
+
+/** Class of each query row (q x 1) by a vote of its k nearest training rows (weights: KNN_UNIFORM or KNN_DISTANCE). */
+mat knn_classify(mat X_train, mat y_train, mat X_query, int k, int weights);
+
+/** Class probabilities (q x c, columns = sorted classes of y_train) from the k nearest training rows. */
+mat knn_predict_proba(mat X_train, mat y_train, mat X_query, int k, int weights);
+
+/** Mean (or 1/distance-weighted mean) target of the k nearest training rows of each query row (q x 1). */
+mat knn_regress(mat X_train, mat y_train, mat X_query, int k, int weights);
+
+/* ---- data preparation ---- */
+
+/** Seeded shuffle split: ceil(test_size·n) test rows, the rest train; stratify keeps class shares (y needed); 0 or -1. */
+int train_test_split(mat X, mat y, double test_size, uint64_t seed, int stratify, mat *X_train, mat *X_test,
+                     mat *y_train, mat *y_test);
+
+/** Column means and scales of a fitted standardisation (sklearn's StandardScaler). */
+typedef struct scaler_model {
+    mat mean;  /* 1 x d */
+    mat scale; /* 1 x d population standard deviations (1 for constant columns) */
+} scaler_model;
+
+/** Fit a standardisation to the rows of X (fit on the train part only). */
+scaler_model scaler_fit(mat X);
+
+/** (X − mean) / scale with a fitted scaler (apply to train and test parts alike). */
+mat scaler_transform(scaler_model s, mat X);
+
+/** Z · scale + mean: back to the original units. */
+mat scaler_inverse_transform(scaler_model s, mat Z);
+
+/** Release the matrices of a scaler. */
+void scaler_free(scaler_model *s);
 
 #endif
