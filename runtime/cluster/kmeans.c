@@ -500,6 +500,11 @@ kmeans_result *kmeans_fit(mat X, int k, const kmeans_options *opt)
     km->inertia = INFINITY;
     int d = X.cols;
     for (int r = 0; r < n_init; r++) {
+        /* an interrupt between runs stops before the next seeding (the kernel allows 0.4 s) */
+        if (r > 0 && (bar ? progress_interrupted(bar) : cairn_interrupted())) {
+            km->interrupted = 1;
+            break;
+        }
         if (have_init) {
             for (int j = 0; j < k; j++)
                 memcpy(init + (size_t)j * d, mat_ptr(o.init, j, 0), (size_t)d * sizeof(double));

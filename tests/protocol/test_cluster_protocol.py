@@ -85,9 +85,9 @@ class ClusterProtocolTests(SessionTest):
             self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n", code)
 
     def test_interrupt_keeps_the_best_so_far(self):
-        self.ok("rng_seed(3);\nmat iX = mat_rand(60000, 40);")
+        self.ok("rng_seed(3);\nmat iX = mat_rand(20000, 16);")
         msg_id = self.k.kc.execute("kmeans_options io = kmeans_defaults();\nio.n_init = 1000;\nio.tol = 0;\n"
-                                   "io.max_iter = 1000;\nkmeans_result *ikm = kmeans_fit(iX, 30, &io);")
+                                   "io.max_iter = 1000;\nkmeans_result *ikm = kmeans_fit(iX, 20, &io);")
         time.sleep(3.0)
         t0 = time.monotonic()
         self.k.interrupt()
