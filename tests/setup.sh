@@ -12,7 +12,7 @@ PACKAGES=(
   python3-jupyter-client jupyter-client python3-nbconvert jupyter-nbconvert python3-jupyter-kernel-test python3-ipykernel
   python3-numpy python3-sklearn python3-matplotlib jupyter-notebook
   dataset-fashion-mnist clang libclang-rt-14-dev python3-torch
-  libdeflate0
+  libdeflate0 valgrind
   libzstd1 libsqlite3-0
   chromium
   openmpi-bin libopenmpi-dev libscalapack-openmpi-dev

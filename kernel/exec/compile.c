@@ -15,11 +15,13 @@
 #include "strmap.h"
 #include "cell/c_lexer.h"
 
+#include <dlfcn.h>
 #include <libtcc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- where cells' code lives ----
  * One big private RWX reservation made by the first executor, filled from the bottom:
@@ -75,6 +77,10 @@ typedef struct diag_ctx {
     size_t promoted_at;    /* unit position of the last warning made an error (+1), 0: none */
     char *first_raw;       /* tcc's own text of the first error */
     int unplaced;          /* errors in the cell given without a position */
+    int collect_undefined; /* relocate_size's first pass: hold "undefined symbol" back */
+    char **undefined;      /* the messages held back */
+    size_t nundefined;
+    int other_errors;      /* errors besides those while collecting */
 } diag_ctx;
 
 /* Line `line` (1-based) of `code`, into buf. Returns 0 when there is no such line. */
@@ -520,6 +526,18 @@ static int diag_locate(const diag_ctx *d, const char *what, int printed_line, di
 static void on_diagnostic(void *opaque, const char *msg)
 {
     diag_ctx *d = opaque;
+    if (d->collect_undefined) {
+        const char *u = strstr(msg, "undefined symbol '");
+        char **more = u ? realloc(d->undefined, (d->nundefined + 1) * sizeof *more) : NULL;
+        if (more) {
+            d->undefined = more;
+            if ((more[d->nundefined] = strdup(msg)) != NULL) {
+                d->nundefined++;
+                return;
+            }
+        }
+        d->other_errors++;
+    }
     /* "In file included from cell:3:\n<header>:12: error: ...": the diagnostic is the last
      * line; the cell line that included the header is what the user can point at. */
     int included_at = 0;
@@ -774,6 +792,85 @@ static int is_redefined(const cell_unit *unit, const char *name)
     return 0;
 }
 
+/* ---- libc without libc.so ----
+ * By default tcc adds libc at relocation: it opens libc.so, reads the GNU ld script in it
+ * one byte per read() (~350 system calls a cell), dlopens libc.so.6, which is loaded
+ * already, and scans libc_nonshared.a and libtcc1.a. In memory output every libc and
+ * runtime function resolves through dlsym on this process anyway, so units are compiled
+ * with -nostdlib and only the two archives are added: libc_nonshared.a (atexit,
+ * pthread_atfork, ...) and libtcc1.a (va_arg, alloca, long double conversions). Archives
+ * are read lazily by tcc: only members that define a symbol still undefined are loaded,
+ * so they are added after the compile. Where either is missing, tcc does it its way. */
+static const char *const runtime_archives[] = {CAIRN_TCC_LIB_DIR "/../libc_nonshared.a", CAIRN_TCC_LIB_DIR "/libtcc1.a"};
+
+static int runtime_archives_found(void)
+{
+    static int found = -1;
+    if (found < 0) {
+        found = 1;
+        for (size_t i = 0; i < sizeof runtime_archives / sizeof runtime_archives[0]; i++)
+            if (access(runtime_archives[i], R_OK) != 0)
+                found = 0;
+    }
+    return found;
+}
+
+static int add_runtime_archives(TCCState *s)
+{
+    if (!runtime_archives_found())
+        return 0;
+    for (size_t i = 0; i < sizeof runtime_archives / sizeof runtime_archives[0]; i++)
+        if (tcc_add_file(s, runtime_archives[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* The size of the unit's code, as tcc_relocate(s, NULL). With -nostdlib tcc leaves libc's
+ * and the runtime's functions undefined (it looks them up itself only when it also loaded
+ * libc): the names it reports are looked up in this process with dlsym, as tcc would, and
+ * bound; then the size is asked again. A name nobody defines is reported as tcc says it. */
+static int relocate_size(TCCState *s, diag_ctx *d)
+{
+    if (!runtime_archives_found())
+        return tcc_relocate(s, NULL);
+    d->collect_undefined = 1;
+    d->other_errors = 0;
+    int size = tcc_relocate(s, NULL);
+    d->collect_undefined = 0;
+    if (size < 0 && d->nundefined > 0 && d->other_errors == 0) {
+        int all = 1;
+        for (size_t i = 0; i < d->nundefined; i++) {
+            const char *name = strstr(d->undefined[i], "undefined symbol '") + 18;
+            char buf[256];
+            size_t n = strcspn(name, "'");
+            void *address = NULL;
+            if (n < sizeof buf) {
+                memcpy(buf, name, n);
+                buf[n] = '\0';
+                address = dlsym(RTLD_DEFAULT, buf);
+            }
+            if (address)
+                tcc_add_symbol(s, buf, address);
+            else
+                all = 0;
+        }
+        if (all) {
+            for (size_t i = 0; i < d->nundefined; i++)
+                free(d->undefined[i]);
+            d->nundefined = 0;
+            size = tcc_relocate(s, NULL);
+        }
+    }
+    for (size_t i = 0; i < d->nundefined; i++) {
+        on_diagnostic(d, d->undefined[i]);
+        free(d->undefined[i]);
+    }
+    free(d->undefined);
+    d->undefined = NULL;
+    d->nundefined = 0;
+    return size;
+}
+
 static TCCState *new_state(diag_ctx *d)
 {
     TCCState *s = tcc_new();
@@ -785,6 +882,8 @@ static TCCState *new_state(diag_ctx *d)
     tcc_add_include_path(s, CAIRN_RUNTIME_INCLUDE_DIR);
     for (size_t i = 0; i < exec_g.ninclude; i++) /* %include */
         tcc_add_include_path(s, exec_g.include_dirs[i]);
+    if (runtime_archives_found())
+        tcc_set_options(s, "-nostdlib");
     if (exec_g.cflags)
         tcc_set_options(s, exec_g.cflags);
     return s;
@@ -811,7 +910,7 @@ static void locate_in_show_lines(diag_ctx *d, const char *unit)
                 memcpy(p + n - 6, "(void)", 6);
             }
     }
-    diag_ctx again = {d->code, d->number, json_array(), NULL, 0, probe, strlen(probe), 0, NULL, 0};
+    diag_ctx again = {d->code, d->number, json_array(), NULL, 0, probe, strlen(probe), 0, NULL, 0, 0, NULL, 0, 0};
     TCCState *s = new_state(&again);
     if (s) {
         tcc_compile_string(s, probe);
@@ -835,7 +934,7 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
                  cell_unit *unit, compiled_cell *out)
 {
     memset(out, 0, sizeof *out);
-    diag_ctx d = {code, number, json_array(), NULL, 0, NULL, 0, 0, NULL, 0};
+    diag_ctx d = {code, number, json_array(), NULL, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0};
     out->diagnostics = d.lines;
 
     TCCState *s = new_state(&d);
@@ -897,10 +996,12 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
             if (!is_redefined(unit, wrappers[i].name))
                 tcc_add_symbol(s, wrappers[i].name, wrappers[i].fn);
     }
+    if (rc == 0 && add_runtime_archives(s) < 0)
+        rc = -1;
     void *mem = NULL;
     int size = 0;
     if (rc == 0) {
-        size = tcc_relocate(s, NULL);
+        size = relocate_size(s, &d);
         if (size < 0)
             rc = -1;
     }

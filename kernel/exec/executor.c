@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <valgrind/callgrind.h>
+#include <valgrind/valgrind.h>
 
 #include "cairn/display.h"
 #include "cairn/error.h"
@@ -652,7 +655,7 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
     /* Ending the older executor makes the kernel tear down its address space (page
      * tables of the whole session): after the reply, not on the cell's round trip. */
     if (older > 0)
-        kill(older, SIGKILL);
+        kill(older, RUNNING_ON_VALGRIND ? SIGTERM : SIGKILL); /* SIGTERM: callgrind writes its profile */
     r->busy = 0;
 }
 
@@ -804,11 +807,21 @@ static int execute(json_t *req)
     return rc;
 }
 
+/* Under callgrind a forked child starts with its parent's counts; zeroed, every process's
+ * profile holds only its own instructions and they add up (tests/bench/bench_kernel.py
+ * --callgrind). */
+static void callgrind_own_counts(void)
+{
+    CALLGRIND_ZERO_STATS;
+}
+
 int executor_run(int exec_fd)
 {
     memset(&exec_g, 0, sizeof exec_g);
     exec_g.names_cell = NAMES_ALL;
     exec_g.fd = exec_fd;
+    if (RUNNING_ON_VALGRIND)
+        pthread_atfork(NULL, NULL, callgrind_own_counts);
     setpgid(0, 0);
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);

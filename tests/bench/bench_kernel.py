@@ -2,7 +2,7 @@
 """bench_kernel.py — cairn vs ipykernel, side by side in one run on this machine.
 
   /usr/bin/python3 tests/bench/bench_kernel.py [--kernel build/kernel/cairn-kernel]
-                                               [--starts 7] [--cells 60]
+                                               [--starts 7] [--cells 60] [--callgrind 100]
 
 Measures, for each kernel, with the same raw client (no KernelManager overhead), the
 two kernels interleaved (starts alternate, round trips in alternating blocks of 10):
@@ -10,6 +10,11 @@ two kernels interleaved (starts alternate, round trips in alternating blocks of 
   round trip  execute_request of a trivial cell -> execute_reply received
               (`int x = 1;` for cairn, `x = 1` for ipykernel), and -> status idle
 Prints medians (and min/max) over the repeats and the ratios cairn / ipykernel.
+--callgrind N also runs cairn under valgrind's callgrind (every process of the kernel:
+front, executors, cell processes) for 5 and for 5 + N trivial cells and prints the
+instructions per cell (the difference over N): a figure that repeats on a noisy machine
+where times do not. --callgrind-peer does the same for ipykernel (slow: Python under
+callgrind takes minutes to start).
 Goals from the issue: cairn start under 50 ms; round-trip ratio <= 1.0.
 Not a test: timings are printed, never asserted.
 """
@@ -145,11 +150,45 @@ def measure_both(kernels, starts, cells, tmp):
     return out
 
 
+def callgrind_instructions(argv, code, cells, tmp):
+    """Total instructions of every process of a kernel under callgrind (started, 5 + cells
+    round trips of `code`, shut down)."""
+    out = tempfile.mkdtemp(dir=tmp)
+    vg = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--collect-atstart=yes",
+          "--callgrind-out-file=%s/cg.%%p" % out]
+    k = RawKernel(vg + argv, tmp)
+    k.start()
+    for _ in range(5 + cells):
+        k.round_trip(code)
+    k.stop()
+    total = 0
+    for name in os.listdir(out):
+        with open(os.path.join(out, name), errors="replace") as f:
+            for line in f:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+def callgrind_per_cell(name, argv, code, cells, tmp):
+    base = callgrind_instructions(argv, code, 0, tmp)
+    more = callgrind_instructions(argv, code, cells, tmp)
+    per = (more - base) / cells
+    print("%-10s callgrind  %.3f M instructions per trivial cell (all kernel processes; %d cells: %.1f M, "
+          "0 cells: %.1f M)" % (name, per / 1e6, cells, more / 1e6, base / 1e6))
+    return per
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--kernel", default=os.path.join(HERE, "..", "..", "build", "kernel", "cairn-kernel"))
     ap.add_argument("--starts", type=int, default=7)
     ap.add_argument("--cells", type=int, default=60)
+    ap.add_argument("--callgrind", type=int, default=0, metavar="N",
+                    help="also count instructions per trivial cell under callgrind over N cells")
+    ap.add_argument("--callgrind-peer", action="store_true", help="count ipykernel's too (slow)")
+    ap.add_argument("--no-time", action="store_true", help="only the callgrind counts")
     args = ap.parse_args()
     binary = os.path.abspath(args.kernel)
     if not os.access(binary, os.X_OK):
@@ -161,6 +200,16 @@ def main():
         ("ipykernel", ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "x = 1"),
     ]
     with tempfile.TemporaryDirectory() as tmp:
+        if args.callgrind:
+            counts = {}
+            for name, argv, code in kernels:
+                if name == "cairn" or args.callgrind_peer:
+                    counts[name] = callgrind_per_cell(name, argv, code, args.callgrind, tmp)
+            if len(counts) == 2:
+                print("ratio cairn/ipykernel  instructions per cell %.3f" % (counts["cairn"] / counts["ipykernel"]))
+            print()
+        if args.no_time:
+            return
         res = measure_both(kernels, args.starts, args.cells, tmp)
     c, p = res["cairn"], res["ipykernel"]
     print()
