@@ -60,6 +60,10 @@ typedef struct cell_unit {
     void *pending;       /* private: what cell_session_commit adds to the session */
 } cell_unit;
 
+/* Called (when set) before the cell module runs tcc itself (the preprocessor over headers
+ * a cell includes): the executor finishes a compiler state waiting in the process. */
+extern void (*cell_before_tcc)(void);
+
 /* Translate `code` (the cell text, magics already removed) as cell number `number`.
  * Returns 0, or -1 with out->error set (out must be freed with cell_unit_free either way).
  * The source's #line directives name the file "cell", so tcc reports "cell:L: error: ...";

@@ -28,6 +28,8 @@
 #define CAIRN_RUNTIME_INCLUDE_DIR "runtime/include"
 #endif
 
+void (*cell_before_tcc)(void);
+
 static void ignore_diagnostic(void *opaque, const char *msg)
 {
     (void)opaque;
@@ -43,6 +45,8 @@ static char *preprocess(const char *source)
     if (fd < 0)
         return NULL;
     unlink(path);
+    if (cell_before_tcc)
+        cell_before_tcc();
     TCCState *t = tcc_new();
     if (!t) {
         close(fd);

@@ -873,11 +873,18 @@ static int relocate_size(TCCState *s, diag_ctx *d)
 
 static TCCState *new_state(diag_ctx *d)
 {
+    warm_forget(); /* tcc_new resets the globals a waiting state's parse lives in */
     TCCState *s = tcc_new();
     if (!s)
         return NULL;
-    tcc_set_lib_path(s, CAIRN_TCC_LIB_DIR);
     tcc_set_error_func(s, d, on_diagnostic);
+    compile_setup_state(s);
+    return s;
+}
+
+void compile_setup_state(TCCState *s)
+{
+    tcc_set_lib_path(s, CAIRN_TCC_LIB_DIR);
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     tcc_add_include_path(s, CAIRN_RUNTIME_INCLUDE_DIR);
     for (size_t i = 0; i < exec_g.ninclude; i++) /* %include */
@@ -886,7 +893,6 @@ static TCCState *new_state(diag_ctx *d)
         tcc_set_options(s, "-nostdlib");
     if (exec_g.cflags)
         tcc_set_options(s, exec_g.cflags);
-    return s;
 }
 
 /* A trailing expression is compiled inside the show macro, where tcc's position is the
@@ -937,15 +943,35 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
     diag_ctx d = {code, number, json_array(), NULL, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0};
     out->diagnostics = d.lines;
 
-    TCCState *s = new_state(&d);
-    if (!s) {
-        out->first_error = strdup("cannot create a compiler state (out of memory?)");
-        return -1;
+    /* A warm state (warm.c) has parsed the prelude already: it reads only the unit's
+     * text after its `#include "cairn.h"` line. Otherwise a state of our own parses
+     * the unit with the (pruned) flattened prelude. */
+    static const char plain[] = "#include \"cairn.h\"\n";
+    TCCState *s = NULL;
+    char *flat = NULL, *tail = NULL;
+    int rc = -1;
+    if (strncmp(source, plain, sizeof plain - 1) == 0 && !exec_g.cflags && exec_g.ninclude == 0 && warm_live() &&
+        (tail = prelude_warm_tail(source)) != NULL) {
+        d.unit = tail;
+        d.unit_len = strlen(tail);
+        s = warm_finish(tail, on_diagnostic, &d, &rc);
+        if (s)
+            flat = prelude_rewrite_whole(source); /* the unit as one text, for lines and locating */
     }
-    char *flat = prelude_rewrite(source);
-    d.unit = flat ? flat : source;
-    d.unit_len = strlen(d.unit);
-    int rc = tcc_compile_string(s, d.unit);
+    if (!s) {
+        free(tail);
+        tail = NULL;
+        s = new_state(&d);
+        if (!s) {
+            out->first_error = strdup("cannot create a compiler state (out of memory?)");
+            return -1;
+        }
+        flat = prelude_rewrite(source);
+        d.unit = flat ? flat : source;
+        d.unit_len = strlen(d.unit);
+        rc = tcc_compile_string(s, d.unit);
+    }
+    free(tail);
     d.unit = NULL; /* tcc's lexer state is gone: later diagnostics (linking) have no position */
     if (rc == 0 && d.errors > 0)
         rc = -1; /* a warning made an error (warning_is_error) */

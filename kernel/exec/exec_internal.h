@@ -10,6 +10,7 @@
  * report.c     the `done` error of a cell process that died (what, where, lines).
  * lines.c      cell line numbers of crashed code (recompile with stabs after a crash).
  * prelude.c    cairn.h preprocessed once per session.
+ * warm.c       a compiler state that parsed the prelude before the cell came (forked into it).
  * magic.c      the % lines of a cell.
  * cell_malloc.c  malloc as cells see it: big blocks on huge pages, remembered for %whos.
  * value_format.c values of session-declared types (structs, arrays).
@@ -193,6 +194,29 @@ void prelude_start(void);
 void prelude_prepare(void);
 /* A copy of a unit's source that includes the flattened prelude, or NULL to keep it. */
 char *prelude_rewrite(const char *source);
+/* The same with the whole flattened prelude (what a warm state parsed), or NULL. */
+char *prelude_rewrite_whole(const char *source);
+/* The prelude text a warm compiler state parses ahead of cells (malloc'ed), or NULL. */
+char *prelude_warm_text(void);
+/* The unit after that text (its prototypes and own lines), or NULL (malloc'ed). */
+char *prelude_warm_tail(const char *source);
+
+/* ---- warm.c ---- */
+/* In an executor with nothing to do: parse the prelude into a compiler state that waits
+ * for the next cell (no-op when there is one, or it cannot be made). */
+void warm_prepare(void);
+/* Is there a compiler state waiting in this process (finish it with warm_forget() before
+ * any other tcc compile here)? */
+int warm_live(void);
+/* In a cell process: finish the waiting state with `tail` (the unit after the prelude;
+ * diagnostics go to diag(opaque, msg)). Returns the state (the caller relocates and
+ * deletes it) with *rc as tcc_compile_string's result, or NULL when there is no usable
+ * state (then compile the plain way). */
+struct TCCState *warm_finish(const char *tail, void (*diag)(void *, const char *), void *opaque, int *rc);
+/* A plain tcc state is about to be made in this process: the waiting one is finished. */
+void warm_forget(void);
+/* Options every cell's state gets (compile.c): lib path, output, include paths, -nostdlib, %cflags. */
+void compile_setup_state(struct TCCState *s);
 
 /* ---- magic.c ---- */
 /* Magics that change the executor, run in the order written (magics_run_action). */

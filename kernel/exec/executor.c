@@ -841,6 +841,7 @@ int executor_run(int exec_fd)
      * kernel_info itself and a first execute waits at most this long. */
     plot_init();
     for (;;) {
+        warm_prepare(); /* the next cell's compiler state, while nothing else waits */
         ipc_msg m;
         int got = ipc_recv(exec_fd, &exec_g.reader, &m);
         if (got < 0)

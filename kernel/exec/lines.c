@@ -49,6 +49,7 @@ static unsigned char *compile_object(const char *source, size_t *size)
     int fd = memfd_create("cairn-lines", MFD_CLOEXEC);
     if (fd < 0)
         return NULL;
+    warm_forget(); /* a compiler state waiting in this process (warm.c) is finished first */
     TCCState *s = tcc_new();
     unsigned char *out = NULL;
     if (s) {

@@ -38,6 +38,9 @@
 
 extern char **environ;
 
+/* Bytes of the base text between two places where a warm parse may pause. */
+#define WARM_STEP_BYTES 4096
+
 static int raw_fd = -1;     /* tcc -E output */
 static pid_t helper = 0;    /* the tcc driver, while it runs */
 static int flat_fd = -1;    /* the checked, flattened prelude */
@@ -756,9 +759,17 @@ static int prune_prepare(const char *flat, size_t flen)
                 it->name = -1;
         }
     }
+    size_t since_step = 0;
     for (size_t i = 0; rc == 0 && i < nitems; i++) {
         item *it = &items[i];
+        if (it->name < 0 && since_step >= WARM_STEP_BYTES) {
+            /* Where a warm state's parse may pause (warm.c); skipped by other units. */
+            static const char step[] = "#ifdef CAIRN_WARM_STEP\n#warning cairn-warm-step\n#endif\n";
+            rc = out_put(&base, step, sizeof step - 1);
+            since_step = 0;
+        }
         if (it->name < 0) {
+            since_step += it->end - it->start;
             /* Line markers (`# 12 "/usr/include/stdio.h"`) cost tcc ~0.2 ms a unit and
              * only name files in diagnostics, which the prelude has none of. */
             const char *d = t + it->start;
@@ -832,7 +843,7 @@ static int header_flattened(const char *name, size_t n)
 
 /* The unit for `rest` (a unit's text after its include line) with only the
  * prototypes it reaches, or NULL when the scan cannot vouch for it. */
-static char *prune_rewrite(const char *rest)
+static char *prune_rewrite(const char *rest, int with_base)
 {
     unsigned char *mark = calloc(pr.nnames, 1);
     int *stack = malloc(pr.nnames * sizeof *stack);
@@ -932,7 +943,7 @@ static char *prune_rewrite(const char *rest)
             h = (h + 1) & (nset - 1);
         set[h] = (int)i + 1;
     }
-    if (ok)
+    if (ok && with_base)
         ok = out_put(&o, pr.include_line, strlen(pr.include_line)) == 0;
     for (size_t i = 0; ok && i < pr.nprotos; i++) {
         const pname *n = &pr.names[pr.protos[i].name];
@@ -969,7 +980,7 @@ static int pruned_prelude_works(void)
         "double cairn_prelude_check(void) { mat m = mat_zeros(1, 1); mat v = MAT(1, 2, 3.0, 4.0); "
         "int x1 = EOF; printf(\"%d\\n\", x1); fprintf(stderr, \"%g\", sqrt(2.0)); "
         "return M_PI + NAN + isnan(1.0) + m.rows + v.cols + (double)sizeof(FILE) + strtod(\"1\", NULL); }\n";
-    char *src = prune_rewrite(unit + sizeof "#include \"cairn.h\"\n" - 1);
+    char *src = prune_rewrite(unit + sizeof "#include \"cairn.h\"\n" - 1, 1);
     if (!src)
         return 0;
     TCCState *s = tcc_new();
@@ -1048,13 +1059,13 @@ void prelude_prepare(void)
     free(o.p);
 }
 
-char *prelude_rewrite(const char *source)
+static char *rewrite(const char *source, int prune)
 {
     static const char plain[] = "#include \"cairn.h\"\n";
     if (flat_fd < 0 || exec_g.cflags || strncmp(source, plain, sizeof plain - 1) != 0)
         return NULL;
-    if (pr.ready) {
-        char *pruned = prune_rewrite(source + sizeof plain - 1);
+    if (pr.ready && prune) {
+        char *pruned = prune_rewrite(source + sizeof plain - 1, 1);
         if (pruned)
             return pruned;
     }
@@ -1066,4 +1077,60 @@ char *prelude_rewrite(const char *source)
     out[il] = '\n';
     memcpy(out + il + 1, source + sizeof plain - 1, sl - (sizeof plain - 1) + 1);
     return out;
+}
+
+char *prelude_rewrite(const char *source)
+{
+    return rewrite(source, 1);
+}
+
+char *prelude_rewrite_whole(const char *source)
+{
+    return rewrite(source, 0);
+}
+
+/* What a compiler state that parses ahead of the cell (warm.c) reads first: the base
+ * text (every directive and type, no prototype) when units are pruned, else the whole
+ * flattened text (malloc'ed; NULL when units include cairn.h itself). The text itself,
+ * not an #include of it: a parse paused in the middle of an included file would share
+ * the file's read offset with every cell process that goes on with it. */
+char *prelude_warm_text(void)
+{
+    if (flat_fd < 0)
+        return NULL;
+    size_t len = 0;
+    char *text = read_all(pr.ready ? pr.fd : flat_fd, &len);
+    static const char head[] = "#define CAIRN_WARM_STEP\n", foot[] = "\n#undef CAIRN_WARM_STEP\n";
+    char *out = text ? malloc(sizeof head - 1 + len + sizeof foot) : NULL;
+    if (out) {
+        memcpy(out, head, sizeof head - 1);
+        memcpy(out + sizeof head - 1, text, len);
+        memcpy(out + sizeof head - 1 + len, foot, sizeof foot);
+    }
+    free(text);
+    return out;
+}
+
+/* The rest of the unit `source` for a state that read prelude_warm_text(): the prototypes
+ * it reaches (all of them when the scan cannot tell) and its text after the include line,
+ * numbered from line 2. NULL when the unit does not start with the plain include. */
+char *prelude_warm_tail(const char *source)
+{
+    static const char plain[] = "#include \"cairn.h\"\n";
+    if (flat_fd < 0 || exec_g.cflags || strncmp(source, plain, sizeof plain - 1) != 0)
+        return NULL;
+    const char *rest = source + sizeof plain - 1;
+    char *pruned = pr.ready ? prune_rewrite(rest, 0) : NULL;
+    if (pruned)
+        return pruned;
+    outbuf o = {0};
+    int ok = 1;
+    for (size_t i = 0; ok && pr.ready && i < pr.nprotos; i++)
+        ok = out_put(&o, pr.protos[i].text, strlen(pr.protos[i].text)) == 0;
+    ok = ok && out_put(&o, "#line 2\n", 8) == 0 && out_put(&o, rest, strlen(rest) + 1) == 0;
+    if (!ok) {
+        free(o.p);
+        return NULL;
+    }
+    return o.p;
 }

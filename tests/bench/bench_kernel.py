@@ -60,7 +60,7 @@ class RawKernel:
     def start(self):
         """Launch and return seconds until kernel_info_reply arrived."""
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=None if os.environ.get("BENCH_KERNEL_STDERR") else subprocess.DEVNULL)
         self.session.send(self.shell, "kernel_info_request", {})
         self.recv_shell("kernel_info_reply", timeout=60)
         return time.perf_counter() - t0
