@@ -1204,13 +1204,21 @@ static int open_sockets(front *f, json_t *conn)
         if (!f->sockets[i])
             return -1;
     }
-    f->iopub = bind_socket(f, ZMQ_PUB, transport, ip,
+    /* XPUB, not PUB: a client's subscription reaches the front, which answers it with an
+     * iopub_welcome (JEP 65), so a client knows its IOPub is live. jupyter_client's
+     * wait_for_ready (start_new_kernel, nbconvert) takes the kernel as ready only when an
+     * IOPub message follows the kernel_info_reply within 0.2 s; without the welcome the
+     * status messages of its first kernel_info_request go out before the subscription
+     * arrived, are dropped, and the client starts over after 0.2 s + a second round. */
+    f->iopub = bind_socket(f, ZMQ_XPUB, transport, ip,
                            (int)json_integer_value(json_object_get(conn, "iopub_port")), "iopub");
     /* PUB drops messages beyond the high-water mark: allow a long burst of output
      * (a slow client) before anything is lost. */
-    int hwm = 100000;
-    if (f->iopub)
+    int hwm = 100000, verbose = 1;
+    if (f->iopub) {
         zmq_setsockopt(f->iopub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(f->iopub, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose); /* every subscriber is welcomed */
+    }
     f->hb = bind_socket(f, ZMQ_REP, transport, ip,
                         (int)json_integer_value(json_object_get(conn, "hb_port")), "heartbeat");
     if (!f->iopub || !f->hb)
@@ -1241,6 +1249,23 @@ static void close_sockets(front *f)
 }
 
 /* ---------------------------------------------------------------- main loop */
+
+/* Subscriptions on the XPUB IOPub socket: welcome each one (JEP 65). */
+static void handle_subscriptions(front *f)
+{
+    for (int k = 0; k < 64; k++) {
+        char buf[256];
+        int n = zmq_recv(f->iopub, buf, sizeof buf, ZMQ_DONTWAIT);
+        if (n < 0)
+            break;
+        if (n >= 1 && buf[0] == 1) {
+            size_t len = (size_t)n - 1 < sizeof buf - 1 ? (size_t)n - 1 : sizeof buf - 1;
+            json_t *content = json_pack("{s:s%}", "subscription", buf + 1, len);
+            if (content)
+                front_publish(f, "iopub_welcome", NULL, content);
+        }
+    }
+}
 
 static void handle_signals(front *f)
 {
@@ -1322,12 +1347,13 @@ static int run_loop(front *f)
     while (!f->quit) {
         double wait = run_timers(f);
         dispatch_queue(f);
-        zmq_pollitem_t items[7];
+        zmq_pollitem_t items[8];
         int n = 0;
         for (int i = 0; i < 3; i++)
             items[n++] = (zmq_pollitem_t){f->sockets[i], 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, f->sigfd, ZMQ_POLLIN, 0};
-        int exec_i = -1, out_i = -1, err_i = -1;
+        int exec_i = -1, out_i = -1, err_i = -1, iopub_i = n;
+        items[n++] = (zmq_pollitem_t){f->iopub, 0, ZMQ_POLLIN, 0};
         if (f->sup.fd >= 0) {
             exec_i = n;
             items[n++] = (zmq_pollitem_t){NULL, f->sup.fd, ZMQ_POLLIN, 0};
@@ -1354,6 +1380,8 @@ static int run_loop(front *f)
         }
         if (items[3].revents)
             handle_signals(f);
+        if (items[iopub_i].revents & ZMQ_POLLIN)
+            handle_subscriptions(f);
         /* Control first: interrupt and shutdown must not wait behind shell traffic. */
         if (items[1].revents & ZMQ_POLLIN)
             for (int k = 0; k < 64; k++) {

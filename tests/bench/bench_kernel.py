@@ -9,13 +9,20 @@ two kernels interleaved (starts alternate, round trips in alternating blocks of 
   start       launch of the kernel process -> kernel_info_reply received
   round trip  execute_request of a trivial cell -> execute_reply received
               (`int x = 1;` for cairn, `x = 1` for ipykernel), and -> status idle
+Then, through jupyter_client as JupyterLab's server and nbconvert use it (a kernelspec
+written to a temporary JUPYTER_PATH for cairn, ipykernel's own `python3` spec):
+  start_new_kernel     launch -> ready, with the client's own readiness handshake
+                       (kernel_info until a reply AND an IOPub message, then a 0.2 s
+                       quiet IOPub: that flush is jupyter_client's, in every start)
+  execute_interactive  a trivial cell, until the client returns (reply and idle)
 Prints medians (and min/max) over the repeats and the ratios cairn / ipykernel.
 --callgrind N also runs cairn under valgrind's callgrind (every process of the kernel:
 front, executors, cell processes) for 5 and for 5 + N trivial cells and prints the
 instructions per cell (the difference over N): a figure that repeats on a noisy machine
 where times do not. --callgrind-peer does the same for ipykernel (slow: Python under
 callgrind takes minutes to start).
-Goals from the issue: cairn start under 50 ms; round-trip ratio <= 1.0.
+Goals (issue 13): round trip and execute_interactive <= 0.8 x ipykernel's; start_new_kernel
+<= 0.15 x ipykernel's; raw start under 50 ms.
 Not a test: timings are printed, never asserted.
 """
 import argparse
@@ -150,6 +157,51 @@ def measure_both(kernels, starts, cells, tmp):
     return out
 
 
+def write_kernelspec(tmp, name, argv):
+    """A kernelspec `name` in tmp/kernels (tmp goes first on JUPYTER_PATH)."""
+    d = os.path.join(tmp, "kernels", name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "kernel.json"), "w") as f:
+        json.dump({"argv": argv, "display_name": name, "language": "c"}, f)
+
+
+def measure_client(specs, starts, cells):
+    """start_new_kernel and execute_interactive, the kernels interleaved as above."""
+    from jupyter_client.manager import start_new_kernel
+    start_times = {name: [] for name, _, _ in specs}
+    rt = {name: [] for name, _, _ in specs}
+    for _ in range(starts):
+        for name, spec, _ in specs:
+            t0 = time.perf_counter()
+            km, kc = start_new_kernel(kernel_name=spec, startup_timeout=60, stderr=subprocess.DEVNULL)
+            start_times[name].append(time.perf_counter() - t0)
+            kc.stop_channels()
+            km.shutdown_kernel(now=False)
+    running = []
+    for name, spec, code in specs:
+        km, kc = start_new_kernel(kernel_name=spec, startup_timeout=60, stderr=subprocess.DEVNULL)
+        for _ in range(5):
+            kc.execute_interactive(code, timeout=30, output_hook=lambda m: None)
+        running.append((name, km, kc, code))
+    block = 10
+    for _ in range(max(1, cells // block)):
+        for name, km, kc, code in running:
+            for _ in range(block):
+                t0 = time.perf_counter()
+                reply = kc.execute_interactive(code, timeout=30, output_hook=lambda m: None)
+                rt[name].append(time.perf_counter() - t0)
+                assert reply["content"]["status"] == "ok", reply["content"]
+    for _, km, kc, _ in running:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    out = {}
+    for name, _, _ in specs:
+        print("%-10s start_new_kernel    %s" % (name, ms(start_times[name])))
+        print("%-10s execute_interactive %s" % (name, ms(rt[name])))
+        out[name] = (statistics.median(start_times[name]), statistics.median(rt[name]))
+    return out
+
+
 def callgrind_instructions(argv, code, cells, tmp):
     """Total instructions of every process of a kernel under callgrind (started, 5 + cells
     round trips of `code`, shut down)."""
@@ -189,6 +241,7 @@ def main():
                     help="also count instructions per trivial cell under callgrind over N cells")
     ap.add_argument("--callgrind-peer", action="store_true", help="count ipykernel's too (slow)")
     ap.add_argument("--no-time", action="store_true", help="only the callgrind counts")
+    ap.add_argument("--no-client", action="store_true", help="skip start_new_kernel / execute_interactive")
     args = ap.parse_args()
     binary = os.path.abspath(args.kernel)
     if not os.access(binary, os.X_OK):
@@ -211,11 +264,22 @@ def main():
         if args.no_time:
             return
         res = measure_both(kernels, args.starts, args.cells, tmp)
+        client = None
+        if not args.no_client:
+            print()
+            write_kernelspec(tmp, "cairn-bench", [binary, "-f", "{connection_file}"])
+            os.environ["JUPYTER_PATH"] = tmp + os.pathsep + os.environ.get("JUPYTER_PATH", "")
+            client = measure_client([("cairn", "cairn-bench", "int x = 1;"), ("ipykernel", "python3", "x = 1")],
+                                    args.starts, args.cells)
     c, p = res["cairn"], res["ipykernel"]
     print()
     print("ratio cairn/ipykernel  start      %.3f   (cairn %.1f ms; goal < 50 ms)" % (c[0] / p[0], 1e3 * c[0]))
-    print("ratio cairn/ipykernel  round trip %.3f   (goal <= 1.0)" % (c[1] / p[1]))
+    print("ratio cairn/ipykernel  round trip %.3f   (goal <= 0.8)" % (c[1] / p[1]))
     print("ratio cairn/ipykernel  to idle    %.3f" % (c[2] / p[2]))
+    if client:
+        c, p = client["cairn"], client["ipykernel"]
+        print("ratio cairn/ipykernel  start_new_kernel    %.3f   (cairn %.0f ms; goal <= 0.15)" % (c[0] / p[0], 1e3 * c[0]))
+        print("ratio cairn/ipykernel  execute_interactive %.3f   (goal <= 0.8)" % (c[1] / p[1]))
 
 
 if __name__ == "__main__":
