@@ -29,5 +29,6 @@
 #include "cairn/volume.h"
 #include "cairn/nn.h"
 #include "cairn/dmat.h"
+#include "cairn/track.h"
 
 #endif
