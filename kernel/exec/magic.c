@@ -5,6 +5,8 @@
  * in diagnostics. What they do (see protocol.md and `%magic`): %undo, %who, %whos,
  * %seed N, %time, %timeit, %cflags, %lib, %include, %threads, %env, %cd, %plot, %magic,
  * %cluster, and the cell magic %%file.
+ * %runs, and the cell magic %%file. %runs is C in disguise: its line becomes a call of
+ * track_runs_show() (runtime/track) in the cell, on the same line.
  *
  * Parsing is pure (unit-tested); the magics that change the executor (%lib, %include,
  * %threads, %env, %cd, %plot, %%file) run in the executor itself, in the order written,
@@ -55,6 +57,7 @@ static const struct magic_help {
     {"magic", "%magic", "this help"},
     {"plot", "%plot [png|svg] [scale S]", "inline figure format (png default) and pixel scale (2 for HiDPI); no argument: show them; also %config InlineBackend.figure_format = 'svg'"},
     {"reset", "%reset", "a fresh, empty session (the executor is restarted)"},
+    {"runs", "%runs [EXPERIMENT] [by METRIC [desc]]", "the runs of an experiment (default: the current one) as a table, best first by METRIC (desc: higher is better)"},
     {"seed", "%seed N", "seed the runtime's random generator (same seed, same numbers)"},
     {"threads", "%threads [N]", "number of BLAS (OpenBLAS) threads for later cells; no N: show it"},
     {"time", "%time [code]", "run the C code on its line and below once and print wall, cpu and compile time (%%time: the whole cell)"},
@@ -196,8 +199,55 @@ static int parse_file_magic(const char *code, cell_magics *m)
     return 1;
 }
 
+/* `%runs [EXPERIMENT] [by METRIC [desc|asc]]` as the C statement it stands for. */
+static void runs_call(cell_magics *m, const char *args, size_t alen, char *out, size_t size)
+{
+    char exp[256] = "", order[256] = "";
+    const char *by = NULL;
+    for (size_t i = 0; i + 2 <= alen; i++)
+        if ((i == 0 || args[i - 1] == ' ') && strncmp(args + i, "by", 2) == 0 && (i + 2 == alen || args[i + 2] == ' ')) {
+            by = args + i;
+            break;
+        }
+    size_t elen = by ? (size_t)(by - args) : alen;
+    while (elen > 0 && args[elen - 1] == ' ')
+        elen--;
+    if (elen >= 2 && (args[0] == '"' || args[0] == '\'') && args[elen - 1] == args[0]) {
+        args++;
+        elen -= 2;
+    }
+    snprintf(exp, sizeof exp, "%.*s", (int)elen, args);
+    if (by)
+        snprintf(order, sizeof order, "%.*s", (int)(alen - (size_t)(by + 2 - args)), skip_space(by + 2));
+    if (by && !order[0]) {
+        bad_magic(m, "%%runs: 'by' needs a metric, e.g. %%runs by loss or %%runs my-exp by acc desc%.*s", "", 0);
+        return;
+    }
+    /* C string literals of both (quotes and backslashes escaped) */
+    char lit[2][600];
+    const char *src[2] = {exp, order};
+    for (int k = 0; k < 2; k++) {
+        size_t o = 0;
+        if (!src[k][0]) {
+            snprintf(lit[k], sizeof lit[k], "0");
+            continue;
+        }
+        lit[k][o++] = '"';
+        for (const char *c = src[k]; *c && o + 3 < sizeof lit[k]; c++) {
+            if (*c == '"' || *c == '\\')
+                lit[k][o++] = '\\';
+            lit[k][o++] = *c;
+        }
+        lit[k][o++] = '"';
+        lit[k][o] = '\0';
+    }
+    snprintf(out, size, "track_runs_show(%s, %s);", lit[0], lit[1]);
+}
+
 int magics_parse(const char *code, cell_magics *m)
 {
+    char runs[1400] = "";
+    size_t runs_at = 0;
     memset(m, 0, sizeof *m);
     size_t total = strlen(code);
     m->code = malloc(total + 1);
@@ -283,6 +333,12 @@ int magics_parse(const char *code, cell_magics *m)
                 add_action(m, MAGIC_CLUSTER, args, alen);
             else if (magic_is(line, llen, "magic", &args, &alen))
                 add_action(m, MAGIC_HELP, args, alen);
+            else if (magic_is(line, llen, "runs", &args, &alen)) {
+                if (runs[0])
+                    bad_magic(m, "one %%runs per cell%.*s", "", 0);
+                runs_at = (size_t)(p - m->code);
+                runs_call(m, args, alen, runs, sizeof runs);
+            }
             else if (magic_is(line, llen, "lsmagic", &args, &alen) || magic_is(line, llen, "history", &args, &alen) ||
                      magic_is(line, llen, "reset", &args, &alen))
                 bad_magic(m, "%%%.*s must be alone in its cell", line, strcspn(line, " \t\r"));
@@ -296,6 +352,18 @@ int magics_parse(const char *code, cell_magics *m)
         if (!eol)
             break;
         p = eol + 1;
+    }
+    if (runs[0]) { /* the %runs line (now blanks) holds its call: same line numbers below */
+        size_t rl = strlen(runs), total_now = strlen(m->code);
+        char *grown = malloc(total_now + rl + 1);
+        if (!grown)
+            return -1;
+        memcpy(grown, m->code, runs_at);
+        memcpy(grown + runs_at, runs, rl);
+        memcpy(grown + runs_at + rl, m->code + runs_at, total_now - runs_at + 1);
+        free(m->code);
+        m->code = grown;
+        m->has_code = 1;
     }
     if (m->undo && (m->has_code || m->who || m->whos || m->time || m->timeit || m->seed_set || m->nactions))
         bad_magic(m, "%%undo must be alone in its cell%.*s", "", 0);

@@ -199,5 +199,21 @@ int main(void)
     CHECK(strstr(m.bad, "%undo must be alone") != NULL);
     magics_free(&m);
 
+    /* %runs becomes the call it stands for, on its own line (line numbers below kept) */
+    const char *runs = "%runs\nint k = 1;";
+    magics_parse(runs, &m);
+    CHECK(m.has_code && !m.bad[0] && strstr(m.code, "track_runs_show(0, 0);") == m.code);
+    CHECK(strchr(m.code, '\n') && strncmp(strchr(m.code, '\n'), "\nint k = 1;", 11) == 0);
+    magics_free(&m);
+    magics_parse("%runs \"my \\\"exp\" by acc desc", &m);
+    CHECK(!m.bad[0] && strstr(m.code, "track_runs_show(\"my \\\\\\\"exp\", \"acc desc\");"));
+    magics_free(&m);
+    magics_parse("%runs by loss", &m);
+    CHECK(!m.bad[0] && strstr(m.code, "track_runs_show(0, \"loss\");"));
+    magics_free(&m);
+    magics_parse("%runs sweeps by", &m);
+    CHECK(strstr(m.bad, "'by' needs a metric") != NULL);
+    magics_free(&m);
+
     return check_summary("exec_magic");
 }
