@@ -749,7 +749,8 @@ static int sweep_begin(const char *func, sweep_ctx *c, sweep_result *r, const sw
     if (!opt->quiet) {
         c->bar = progress_start(total, name);
         snprintf(c->live_id, sizeof c->live_id, "%s", display_new_id());
-        display_part p = {"text/plain", "(trials appear here as they finish)", 36};
+        static const char waiting[] = "(trials appear here as they finish)";
+        display_part p = {"text/plain", waiting, sizeof waiting - 1};
         display_bundle(&p, 1, c->live_id);
     }
     return 0;
