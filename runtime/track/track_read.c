@@ -193,8 +193,10 @@ static int read_run(const char *exp_dir, const char *id, run_row *row)
     read_keys(path, "", 0, &row->params, &row->nparams);
     snprintf(path, sizeof path, "%s/%s/metrics", exp_dir, id);
     read_keys(path, "", 1, &row->metrics, &row->nmetrics);
-    qsort(row->params, (size_t)row->nparams, sizeof(kv), cmp_kv);
-    qsort(row->metrics, (size_t)row->nmetrics, sizeof(kv), cmp_kv);
+    if (row->nparams > 1)
+        qsort(row->params, (size_t)row->nparams, sizeof(kv), cmp_kv);
+    if (row->nmetrics > 1)
+        qsort(row->metrics, (size_t)row->nmetrics, sizeof(kv), cmp_kv);
     return 0;
 }
 
@@ -307,7 +309,8 @@ void runs_sort(run_table *t, const char *order, char *metric, size_t msize, int 
         t->rows[i].sort_value = v ? strtod(v, NULL) : NAN;
     }
     sort_desc = *desc;
-    qsort(t->rows, (size_t)t->n, sizeof *t->rows, cmp_rows);
+    if (t->n > 1)
+        qsort(t->rows, (size_t)t->n, sizeof *t->rows, cmp_rows);
 }
 
 /* Union of the keys of all rows (params or metrics), sorted. */
