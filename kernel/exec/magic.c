@@ -4,8 +4,7 @@
  * of the code and replaced by blanks, so the C below keeps its line and column numbers
  * in diagnostics. What they do (see protocol.md and `%magic`): %undo, %who, %whos,
  * %seed N, %time, %timeit, %cflags, %lib, %include, %threads, %env, %cd, %plot, %magic,
- * %cluster, and the cell magic %%file.
- * %runs, and the cell magic %%file. %runs is C in disguise: its line becomes a call of
+ * %cluster, %runs, and the cell magic %%file. %runs is C in disguise: its line becomes a call of
  * track_runs_show() (runtime/track) in the cell, on the same line.
  *
  * Parsing is pure (unit-tested); the magics that change the executor (%lib, %include,
