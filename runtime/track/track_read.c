@@ -451,8 +451,12 @@ static int runs_render(const char *func, const char *experiment, const char *ord
     }
     if (width[0] < 3)
         width[0] = 3;
-    for (int c = 0; c < ncols; c++)
-        tbuf_printf(text, "%s%-*s", c ? "  " : "", width[c], heads[c]);
+    for (int c = 0; c < ncols; c++) { /* numbers are right-aligned, so are their heads */
+        if (c < 3)
+            tbuf_printf(text, "%s%-*s", c ? "  " : "", width[c], heads[c]);
+        else
+            tbuf_printf(text, "  %*s", width[c], heads[c]);
+    }
     tbuf_printf(text, "\n");
     for (int i = 0; i < t.n; i++) {
         run_row *r = &t.rows[i];

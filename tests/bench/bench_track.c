@@ -6,13 +6,19 @@
  *                              test images reduced to 50 PCA components, one k-means++ start
  *                              each) on 2 trial processes, then the same 16 trials one after
  *                              another in this process: "sweep2 SECONDS", "sequential
- *                              SECONDS" and "maxreldiff X" (largest relative difference of
- *                              the 16 inertias between the two) per repeat
+ *                              SECONDS", "maxreldiff X" (largest relative difference of
+ *                              the 16 inertias between the two), and the CPU seconds of each
+ *                              ("cpu2": the trial processes', "cpu1": this process's) per repeat
+ *   bench_track figures 0 DIR  the README's figures: a 16-trial random search over k-means
+ *                              settings (k, max_iter, tol) on the same data, each trial
+ *                              logging its inertia per iteration; writes DIR/track_*.png and
+ *                              prints the runs table and the sweep's table
  * Runs go to a temporary MLFLOW_TRACKING_URI removed at the end. */
 #include "cairn.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +33,14 @@ static double now(void)
 
 static mat Z; /* the data every trial clusters */
 
+/* user + system CPU seconds of this process (who = RUSAGE_SELF) or its waited-for children */
+static double cpu_seconds(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
 static void kmeans_trial(track_trial *t)
 {
     kmeans_options o = kmeans_defaults();
@@ -37,6 +51,59 @@ static void kmeans_trial(track_trial *t)
     trial_report(t, "inertia", km ? km->inertia : NAN);
     trial_report(t, "n_iter", km ? km->n_iter : NAN);
     kmeans_free(km);
+}
+
+static mat labels; /* Fashion-MNIST classes of Z's rows */
+
+/* figures: a random search over k-means settings, each trial logging its inertia per
+ * iteration, then the three comparison figures and the runs table. */
+static void kmeans_logged(track_trial *t)
+{
+    kmeans_options o = kmeans_defaults();
+    o.n_init = 1;
+    o.seed = 3;
+    o.progress = 0;
+    o.max_iter = (int)trial_param(t, "max_iter");
+    o.tol = trial_param(t, "tol");
+    kmeans_result *km = kmeans_fit(Z, (int)trial_param(t, "k"), &o);
+    if (!km)
+        return;
+    for (int i = 0; i < km->inertia_history.cols; i++)
+        track_log_metric("inertia", km->inertia_history.data[i], i);
+    trial_report(t, "nmi", metric_nmi(labels, km->labels));
+    kmeans_free(km);
+}
+
+static int figures(const char *out)
+{
+    labels = idx_read("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
+    track_set_experiment("fashion k-means");
+    sweep_space *s = sweep_space_new();
+    sweep_space_range(s, "k", 4, 16, 1);
+    sweep_space_values(s, "max_iter", (double[]){3, 10, 30, 100}, 4);
+    sweep_space_log(s, "tol", 1e-6, 1e-1, 6);
+    sweep_result *r = sweep_random(s, kmeans_logged, (sweep_options){.metric = "nmi", .maximize = 1, .trials = 16,
+                                                                         .seed = 11, .processes = 2, .quiet = 1});
+    char path[512];
+    figure *f = track_plot_metric("fashion k-means", "inertia", 6);
+    snprintf(path, sizeof path, "%s/track_metric_vs_step.png", out);
+    plot_save(f, path);
+    plot_free(f);
+    f = track_plot_param("fashion k-means", "k", "nmi");
+    snprintf(path, sizeof path, "%s/track_param_vs_metric.png", out);
+    plot_save(f, path);
+    plot_free(f);
+    f = track_plot_parallel("fashion k-means", "nmi");
+    snprintf(path, sizeof path, "%s/track_parallel.png", out);
+    plot_save(f, path);
+    plot_free(f);
+    char *text = track_runs_text("fashion k-means", "nmi desc");
+    printf("%s", text ? text : cairn_last_error());
+    free(text);
+    sweep_show(r);
+    sweep_free(r);
+    sweep_space_free(s);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -62,7 +129,7 @@ int main(int argc, char **argv)
             if (r)
                 printf("metrics %.6f\n", dt);
         }
-    } else if (strcmp(argv[1], "sweep") == 0) {
+    } else if (strcmp(argv[1], "sweep") == 0 || strcmp(argv[1], "figures") == 0) {
         mat X = idx_read(FASHION);
         if (mat_is_empty(X)) {
             fprintf(stderr, "%s\n", cairn_last_error());
@@ -71,15 +138,22 @@ int main(int argc, char **argv)
         mat_scale_inplace(X, 1.0 / 255);
         pca_model p = pca_fit_randomized(X, 50, 1);
         Z = pca_transform(p, X);
+        if (strcmp(argv[1], "figures") == 0) {
+            int rc = figures(argc > 3 ? argv[3] : ".");
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+            return rc || system(cmd) != 0;
+        }
         track_set_experiment("bench sweep");
         sweep_space *s = sweep_space_new();
         sweep_space_range(s, "k", 5, 20, 1);
         for (int r = 0; r < reps; r++) {
-            double t0 = now();
+            double c0 = cpu_seconds(RUSAGE_CHILDREN), t0 = now();
             sweep_result *a = sweep_grid(s, kmeans_trial, (sweep_options){.metric = "inertia", .processes = 2, .quiet = 1});
-            double t1 = now();
+            double t1 = now(), c1 = cpu_seconds(RUSAGE_CHILDREN), s1 = cpu_seconds(RUSAGE_SELF);
             sweep_result *b = sweep_grid(s, kmeans_trial, (sweep_options){.metric = "inertia", .in_process = 1, .quiet = 1});
-            double t2 = now();
+            double t2 = now(), s2 = cpu_seconds(RUSAGE_SELF);
+            printf("cpu2 %.6f\ncpu1 %.6f\n", c1 - c0, s2 - s1);
             double worst = 0;
             for (int i = 0; i < 16; i++) {
                 double x = sweep_metric(a, i, "inertia"), y = sweep_metric(b, i, "inertia");

@@ -10,7 +10,8 @@
 2. A 16-trial k-means sweep (k = 5..20, Fashion-MNIST test images in 50 PCA dimensions) on
    2 trial processes against the same 16 trials one after another in one process, with
    the largest relative difference of the 16 inertias. Goal: ratio <= 0.6, same results.
-   (A sweep's ratio needs free cores: on a machine shared with other jobs it shows the load.)
+   (A sweep's ratio needs free cores: on a machine shared with other jobs it shows the load,
+   so the CPU seconds of both are printed too: equal CPU means no overhead from the forks.)
 
 Run: /usr/bin/python3 tests/bench/bench_track.py [BUILD_DIR] [--reps N] [--sweep-reps N]
 """
@@ -73,6 +74,9 @@ def main():
         print("16-trial k-means sweep: 2 processes %.3f s | sequential in one process %.3f s | ratio %.3f "
               "(goal <= 0.6) | max relative inertia difference %.3g | runs: %s"
               % (p2, seq, p2 / seq, max(v["maxreldiff"]), ", ".join("%.2f/%.2f" % x for x in zip(v["sweep2"], v["sequential"]))))
+        c2, c1 = statistics.median(v["cpu2"]), statistics.median(v["cpu1"])
+        print("   CPU time: trial processes %.3f s, sequential %.3f s (the same work); with two free cores the "
+              "2-process wall time is bounded below by %.2f of the sequential one" % (c2, c1, c2 / 2 / c1))
         print("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
 
 
