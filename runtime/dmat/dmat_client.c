@@ -321,6 +321,7 @@ int dmat_call(const char *func, dmat_msg *req, dmat_msg *rep)
     }
     int interrupt_sent = 0;
     progress *bar = NULL;
+    long total = 0;
     for (;;) {
         struct pollfd pfd = {fd, POLLIN, 0};
         int pr = poll(&pfd, 1, 50);
@@ -339,15 +340,20 @@ int dmat_call(const char *func, dmat_msg *req, dmat_msg *rep)
         if (dmat_wire_recv(fd, rep) != 1)
             break;
         if (rep->h.status == DMAT_PROGRESS) {
-            if (!bar)
-                bar = progress_start(rep->h.i[1], rep->text[0] ? rep->text : op_name(op));
+            if (!bar) {
+                total = (long)rep->h.i[1];
+                bar = progress_start(total, rep->text[0] ? rep->text : op_name(op));
+            }
             if (bar)
                 progress_update(bar, rep->h.i[0]);
             dmat_msg_free(rep);
             continue;
         }
-        if (bar)
+        if (bar) {
+            if (rep->h.status == DMAT_OK)
+                progress_update(bar, total);
             progress_finish(bar);
+        }
         if (rep->h.status == DMAT_OK)
             return 0;
         char text[DMAT_MAX_TEXT];

@@ -227,6 +227,17 @@ static void test_kmeans(void)
     CHECK(max_abs_diff(r.centers, C) < 1e-10);
     CHECK_NEAR(r.inertia, info.data[0], 1e-10);
     CHECK(r.iterations == (int)info.data[1]);
+    /* and the single-process module (runtime/cluster) from the same initial centers */
+    kmeans_options o = kmeans_defaults();
+    o.init = C0;
+    o.algorithm = KMEANS_LLOYD;
+    o.progress = 0;
+    kmeans_result *km = kmeans_fit(X, C0.rows, &o);
+    CHECK(km && max_abs_diff(L, km->labels) == 0);
+    CHECK(km && max_abs_diff(r.centers, km->centers) < 1e-10);
+    CHECK(km && fabs(r.inertia - km->inertia) <= 1e-10 * km->inertia);
+    CHECK(km && r.iterations == km->n_iter);
+    kmeans_free(km);
     dkmeans_free(&r), dmat_free(&dX);
     mat_free(&X), mat_free(&C0), mat_free(&labels), mat_free(&C), mat_free(&info), mat_free(&L);
 }
