@@ -629,7 +629,7 @@ int dmat_cluster_stop(void)
     return 0;
 }
 
-/* Rows of INFO: bytes, resident set size, pid per rank. */
+/* Rows of INFO: bytes held, resident set size, pid, MPI bytes moved, per rank. */
 static mat cluster_info(const char *func)
 {
     dmat_msg req, rep;
@@ -648,6 +648,16 @@ mat dmat_cluster_memory(void)
     if (mat_is_empty(info))
         return info;
     mat row = mat_copy(mat_row(info, 0));
+    mat_free(&info);
+    return row;
+}
+
+mat dmat_cluster_traffic(void)
+{
+    mat info = cluster_info("dmat_cluster_traffic");
+    if (mat_is_empty(info))
+        return info;
+    mat row = mat_copy(mat_row(info, 3));
     mat_free(&info);
     return row;
 }

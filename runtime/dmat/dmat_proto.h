@@ -21,7 +21,7 @@
 
 enum dmat_op {
     DOP_HELLO = 1,   /* i[0] pid, i[1..7] ancestor pids → i[0] cluster id, i[1] ranks, text "host pid\n" per rank */
-    DOP_INFO,        /* → m[0] 3 x ranks: bytes held, resident set size, pid */
+    DOP_INFO,        /* → m[0] 4 x ranks: bytes held, resident set size, pid, MPI bytes moved so far */
     DOP_SHUTDOWN,    /* stop the job */
     DOP_FREE,        /* i[0] id */
     DOP_INTERRUPT,   /* client → rank 0 while an operation runs */

@@ -3,12 +3,24 @@
  * RANKS 0 is the single-process runtime on the same data (svd_randomized, mat_gram);
  * RANKS >= 1 starts an MPI job of that many ranks, which read their rows of the file
  * themselves. OP: svd_randomized (k 50, 10 oversamples, 7 power iterations), gram (AᵀA),
- * kmeans (k 10 from the first 10 rows, 10 Lloyd iterations), load (read + scale). */
+ * kmeans (k 10 from the first 10 rows, 10 Lloyd iterations), load (read + scale).
+ * With ranks it also prints `traffic BYTES`: what the operation's MPI calls moved. */
 #include "cairn.h"
 
 #include <time.h>
 
 #define TRAIN "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+
+/* MPI bytes all ranks have moved so far (dmat_cluster_traffic summed). */
+static double traffic(void)
+{
+    mat t = dmat_cluster_traffic();
+    double s = 0;
+    for (int j = 0; j < t.cols; j++)
+        s += t.data[j];
+    mat_free(&t);
+    return s;
+}
 
 static double now_s(void)
 {
@@ -64,6 +76,7 @@ int main(int argc, char **argv)
     mat init = dmat_gather_rows(Xs, 0, 10);
     int rc = 0;
     for (int r = 0; r <= reps && rc == 0; r++) {
+        double moved = r == 0 ? traffic() : 0;
         double t0 = now_s();
         if (strcmp(op, "svd_randomized") == 0) {
             dsvd_result s = dmat_svd_randomized(Xs, 50, 10, 7, 42);
@@ -92,6 +105,8 @@ int main(int argc, char **argv)
         }
         if (r > 0 && rc == 0)
             printf("%s %.9f\n", op, now_s() - t0);
+        if (r == 0 && rc == 0)
+            printf("traffic %.0f\n", traffic() - moved);
     }
     if (rc)
         fprintf(stderr, "%s\n", cairn_last_error());

@@ -51,7 +51,8 @@ def run_dmat(exe, op, ranks, reps):
     if res.returncode != 0:
         raise RuntimeError("%s %s %d: %s" % (exe, op, ranks, res.stderr.strip()))
     times = [float(line.split()[1]) for line in res.stdout.splitlines() if line.startswith(op + " ")]
-    return times, res.stderr.strip()
+    moved = [float(line.split()[1]) for line in res.stdout.splitlines() if line.startswith("traffic ")]
+    return times, res.stderr.strip(), (moved[0] if moved else None)
 
 
 def load():
@@ -79,29 +80,34 @@ def log2c(p):
 
 
 def model(op, M, N, P):
-    """(F spread over ranks, S on rank 0 alone, messages on the critical path, bytes moved)."""
+    """(F flops spread over the ranks, S flops on rank 0 alone, messages on the critical
+    path, bytes moved between ranks (tree count, as worker_traffic.c counts), bytes of the
+    reply to the driver)."""
     d = 8
     if op == "gram":
         F = M * N * N                      # SYRK
         S = 0
         msgs = log2c(P) + 1                # reduce tree + reply
-        nbytes = (P - 1) * N * N * d + N * N * d
+        ranks = (P - 1) * N * N * d
+        driver = N * N * d
     elif op == "svd_randomized":
         F = M * N * N + 2 * M * N * L + 4 * M * L * L + 2 * M * N * L + 2 * M * L * K
         S = Q * (2 * N * N * L + 4 * N * L * L) + 4 * L * L * N  # power iterations on G, gesdd of B
-        msgs = log2c(P) * (6 + Q) + 3 * (P - 1 > 0) + 1
-        nbytes = ((P - 1) * (N * N + L * N)          # reduce G, reduce B
-                  + (P - 1) * (L * N + L * K)        # bcast Z, Ub
-                  + 2 * (P - 1) * L * L              # TSQR gather / scatter
-                  + (P - 1) * P * K) * d + (K + K * N) * d  # flip allgather; reply S, Vt
+        msgs = log2c(P) * (6 + Q) + 1
+        ranks = ((P - 1) * (N * N + L * N)          # reduce G, reduce B
+                 + (P - 1) * (L * N + L * K)        # bcast Z, Ub
+                 + 2 * (P - 1) * L * L              # TSQR gather / scatter
+                 + (P - 1) * P * K) * d             # svd_flip allgather
+        driver = (K + K * N) * d                    # S, Vt
     elif op == "kmeans":
-        F = KM_ITERS * (2 * M * N * KM + 2 * M * N)  # distances GEMM, sums; (+ inertia pass)
+        F = KM_ITERS * (2 * M * N * KM + 2 * M * N)  # distances GEMM, sums
         S = 0
         msgs = KM_ITERS * 3 * 2 * log2c(P) + 1
-        nbytes = KM_ITERS * 2 * (P - 1) * (KM * N + KM + 1) * d + KM * N * d
+        ranks = KM_ITERS * 2 * (P - 1) * (KM * N + KM + 1) * d
+        driver = KM * N * d
     else:
         raise ValueError(op)
-    return F, S, msgs, nbytes
+    return F, S, msgs, ranks, driver
 
 
 def main():
@@ -118,14 +124,17 @@ def main():
     print("Fashion-MNIST train %d x %d; %d rounds x %d repeats; load average %.1f" %
           (M, N, args.rounds, args.reps, os.getloadavg()[0]))
     times = {}
+    measured = {}
     for rnd in range(args.rounds):
         for op in ops:
             variants = [("dmat 1 rank", 1), ("dmat 2 ranks", 2)]
             if op != "kmeans":
                 variants.insert(0, ("single process", 0))
             for name, ranks in variants:
-                t, info = run_dmat(exe, op, ranks, args.reps)
+                t, info, moved = run_dmat(exe, op, ranks, args.reps)
                 times.setdefault((op, name), []).extend(t)
+                if moved is not None:
+                    measured[(op, ranks)] = moved
                 if rnd == 0 and info:
                     print("  %s, %s: %s" % (op, name, info.splitlines()[-1]))
             times.setdefault((op, "peer"), []).extend(time_python(peer(op, X), args.reps))
@@ -147,18 +156,22 @@ def main():
     print()
     print("bytes moved (between ranks + reply to the driver) and the cost model")
     for op in ops:
-        F, S, m1, b1 = model(op, M, N, 1)
+        F, S, _, _, _ = model(op, M, N, 1)
         R = (F + S) / med[(op, "dmat 1 rank")]
-        F2, S2, m2, b2 = model(op, M, N, 2)
-        pred2 = F2 / (2 * R) + S2 / R + m2 * alpha_here + b2 * beta_here
+        F2, S2, m2, r2, d2 = model(op, M, N, 2)
+        pred2 = F2 / (2 * R) + S2 / R + m2 * alpha_here + (r2 + d2) * beta_here
         Mbig, P = 10 ** 7, 16
-        Fb, Sb, mb, bb = model(op, Mbig, N, P)
-        pred16 = Fb / (P * R) + Sb / R + mb * alpha_net + bb * beta_net
-        comm16 = mb * alpha_net + bb * beta_net
-        print("  %-15s 2 ranks: %8.2f MB moved, predicted %.3f s, measured %.3f s (%.2f);"
-              " 16 nodes, 10^7 x 784, 10 Gb/s: %.1f MB moved, predicted %.2f s (communication %.3f s), R = %.1f GF/s per rank"
-              % (op, b2 / 1e6, pred2, med[(op, "dmat 2 ranks")], med[(op, "dmat 2 ranks")] / pred2,
-                 bb / 1e6, pred16, comm16, R / 1e9))
+        Fb, Sb, mb, rb, db = model(op, Mbig, N, P)
+        comm16 = mb * alpha_net + (rb + db) * beta_net
+        pred16 = Fb / (P * R) + Sb / R + comm16
+        got = measured.get((op, 2))
+        print("  %-15s 2 ranks: %.2f MB between ranks (measured %s) + %.2f MB to the driver;"
+              " time predicted %.3f s, measured %.3f s (ratio %.2f); R = %.2f GF/s per rank"
+              % (op, r2 / 1e6, "%.2f MB" % (got / 1e6) if got is not None else "-", d2 / 1e6,
+                 pred2, med[(op, "dmat 2 ranks")], med[(op, "dmat 2 ranks")] / pred2, R / 1e9))
+        print("  %-15s 16 nodes x 1 rank, 10^7 x 784, 10 Gb/s (alpha 50 us): %.1f MB between ranks,"
+              " predicted %.2f s = %.2f s compute + %.3f s communication"
+              % ("", rb / 1e6, pred16, pred16 - comm16, comm16))
 
 
 if __name__ == "__main__":

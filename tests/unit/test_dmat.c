@@ -106,7 +106,17 @@ static void test_products(void)
     CHECK(fabs(*mat_ptr(Cm, 7, 3) - (*mat_ptr(A, 7, 3) - ref_mu.data[3])) < 1e-14);
     CHECK(max_abs_diff(mu2, mat_zeros(1, 17)) < 1e-14);
 
+    /* AᵀA moves one reduction of 17 x 17 doubles per rank beyond the first (and a few
+     * bytes of request and agreement) */
+    mat t0 = dmat_cluster_traffic();
     mat G = dmat_gram(dA), ref_G = mat_gram(A);
+    mat t1 = dmat_cluster_traffic();
+    double moved = 0;
+    for (int r = 0; r < t1.cols && t0.cols == t1.cols; r++)
+        moved += t1.data[r] - t0.data[r];
+    int P = dmat_cluster_ranks();
+    CHECK(t1.cols == P && moved >= (P - 1) * 17 * 17 * 8.0 && moved <= (P - 1) * (17 * 17 * 8.0 + 4096));
+    mat_free(&t0), mat_free(&t1);
     CHECK(max_abs_diff(G, ref_G) < 1e-12 * 103);
     dmat dCC = dmat_scatter(C);
     mat TN = dmat_mul_tn(dA, dCC), ref_TN = mat_mul_tn(A, C);

@@ -60,6 +60,9 @@ void w_created(dmat_msg *rep, const dobj *o);
 void w_send(const double *p, size_t n, int to);
 void w_recv(double *p, size_t n, int from);
 
+/** Bytes this rank's own MPI calls moved since start (worker_traffic.c). */
+double w_traffic(void);
+
 /* ---- operations: every rank calls them with the broadcast request; rank 0 fills rep ---- */
 typedef int (*op_fn)(const dmat_msg *req, dmat_msg *rep);
 int op_info(const dmat_msg *req, dmat_msg *rep);

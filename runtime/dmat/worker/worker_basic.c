@@ -18,7 +18,7 @@
 int op_info(const dmat_msg *req, dmat_msg *rep)
 {
     (void)req;
-    double mine[3] = {(double)store_bytes(), 0, (double)getpid()};
+    double mine[4] = {(double)store_bytes(), 0, (double)getpid(), w_traffic()};
     FILE *f = fopen("/proc/self/statm", "r");
     long pages_total = 0, pages_res = 0;
     if (f) {
@@ -26,10 +26,10 @@ int op_info(const dmat_msg *req, dmat_msg *rep)
             mine[1] = (double)pages_res * (double)sysconf(_SC_PAGESIZE);
         fclose(f);
     }
-    mat all = W.rank == 0 ? mat_alloc(W.size, 3) : mat_empty();
-    MPI_Gather(mine, 3, MPI_DOUBLE, all.data, 3, MPI_DOUBLE, 0, W.comm);
+    mat all = W.rank == 0 ? mat_alloc(W.size, 4) : mat_empty();
+    PMPI_Gather(mine, 4, MPI_DOUBLE, all.data, 4, MPI_DOUBLE, 0, W.comm); /* not counted as traffic */
     if (W.rank == 0) {
-        rep->m[0] = mat_transpose(all); /* 3 x ranks: bytes, resident, pid */
+        rep->m[0] = mat_transpose(all); /* 4 x ranks: bytes held, resident, pid, MPI bytes moved */
         rep->h.nmats = 1;
         mat_free(&all);
     }

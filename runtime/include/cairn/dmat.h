@@ -63,6 +63,9 @@ int dmat_cluster_ranks(void);
 /** Bytes of dmat data held on each rank, as a 1 x ranks row (what %cluster shows). */
 mat dmat_cluster_memory(void);
 
+/** Bytes each rank's MPI calls have moved since the start (tree count; ScaLAPACK's own messages excluded), 1 x ranks. */
+mat dmat_cluster_traffic(void);
+
 /** Process ids of the ranks, as a 1 x ranks row (to watch or signal them). */
 mat dmat_cluster_pids(void);
 
