@@ -11,8 +11,8 @@ single-process runtime and the Python peer, on Fashion-MNIST train (60000 x 784 
 The C program (tests/bench/bench_dmat) starts the cluster, the ranks read their rows of the
 file, then it times REPS repeats after a warm-up; rounds alternate all variants so they see
 the same machine load. Medians and ratios are printed; < 1 means faster than the reference.
-On one machine the single-process runtime uses OpenBLAS with 2 threads, each of 2 ranks
-one thread (OPENBLAS_NUM_THREADS = cores / ranks).
+On one machine the single-process runtime uses OpenBLAS with 2 threads (and, as a second
+reference, 1 thread), each of 2 ranks one thread (OPENBLAS_NUM_THREADS = cores / ranks).
 
 It also prints the bytes each operation moves between ranks and to the driver (counted
 from the algorithm: what each MPI call and the reply carry) and a cost model
@@ -43,8 +43,10 @@ L = K + P_OVER
 KM, KM_ITERS = 10, 10
 
 
-def run_dmat(exe, op, ranks, reps):
+def run_dmat(exe, op, ranks, reps, threads=None):
     env = dict(os.environ)
+    if threads:
+        env["OPENBLAS_NUM_THREADS"] = str(threads)
     if os.getuid() == 0:
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     res = subprocess.run([exe, op, str(ranks), str(reps)], capture_output=True, text=True, env=env, timeout=900)
@@ -127,11 +129,11 @@ def main():
     measured = {}
     for rnd in range(args.rounds):
         for op in ops:
-            variants = [("dmat 1 rank", 1), ("dmat 2 ranks", 2)]
+            variants = [("dmat 1 rank", 1, None), ("dmat 2 ranks", 2, None)]
             if op != "kmeans":
-                variants.insert(0, ("single process", 0))
-            for name, ranks in variants:
-                t, info, moved = run_dmat(exe, op, ranks, args.reps)
+                variants[:0] = [("single process", 0, None), ("single, 1 thread", 0, 1)]
+            for name, ranks, threads in variants:
+                t, info, moved = run_dmat(exe, op, ranks, args.reps, threads)
                 times.setdefault((op, name), []).extend(t)
                 if moved is not None:
                     measured[(op, ranks)] = moved
@@ -146,7 +148,9 @@ def main():
         d1, d2, pe = med[(op, "dmat 1 rank")], med[(op, "dmat 2 ranks")], med[(op, "peer")]
         ratios = "2 ranks / 1 rank %.2f" % (d2 / d1)
         if s:
-            ratios += ", 2 ranks / single %.2f, 1 rank / single %.2f, single / peer %.2f" % (d2 / s, d1 / s, s / pe)
+            s1 = med[(op, "single, 1 thread")]
+            ratios += (", 2 ranks / single %.2f, 2 ranks / single 1-thread %.2f, 1 rank / single %.2f, single / peer %.2f"
+                       % (d2 / s, d2 / s1, d1 / s, s / pe))
         ratios += ", 2 ranks / peer %.2f" % (d2 / pe)
         print("%-15s %15s %14.3fs %14.3fs %14.3fs   %s" % (op, "%.3fs" % s if s else "-", d1, d2, pe, ratios))
 
