@@ -16,6 +16,21 @@
 #include <math.h>
 #include <string.h>
 
+/* elementwise kernels on non-aliasing arrays, so the compiler vectorises them */
+static void relu_forward(size_t n, const nn_real *restrict x, nn_real *restrict y)
+{
+    for (size_t j = 0; j < n; j++)
+        y[j] = x[j] > 0 ? x[j] : 0;
+}
+
+static void relu_backward(size_t n, const nn_real *restrict x, const nn_real *restrict dy, nn_real *restrict dx)
+{
+    for (size_t j = 0; j < n; j++) {
+        nn_real g = dy[j]; /* loaded unconditionally: the select if-converts and vectorises */
+        dx[j] = x[j] > 0 ? g : 0;
+    }
+}
+
 static const nn_real *layer_input(const nn_model *m, int i) { return i ? m->layers[i - 1].out : m->input; }
 
 /* ---- convolution ---- */
@@ -76,6 +91,15 @@ static void col2im(const nn_layer *l, const nn_real *col, int batch, nn_real *dx
                         if (ih < 0 || ih >= H)
                             continue;
                         nn_real *xr = xp + (size_t)ih * W;
+                        if (s == 1) {
+                            int lo = pad - kj, hi = W + pad - kj;
+                            lo = lo < 0 ? 0 : lo;
+                            hi = hi > OW ? OW : hi;
+                            nn_real *xo = xr - pad + kj;
+                            for (int ow = lo; ow < hi; ow++)
+                                xo[ow] += src[ow];
+                            continue;
+                        }
                         for (int ow = 0; ow < OW; ow++) {
                             int iw = ow * s - pad + kj;
                             if (iw >= 0 && iw < W)
@@ -136,6 +160,29 @@ static void pool_forward(const nn_layer *l, const nn_real *x, int batch)
     size_t plane = (size_t)H * W, oplane = (size_t)OH * OW;
     int32_t *arg = (int32_t *)l->aux;
     nn_real inv = (nn_real)1 / (nn_real)(k * k);
+    if (l->kind == L_MAXPOOL && k == 2 && s == 2) { /* the common case, without the window loops */
+        for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++) {
+            const nn_real *xp = x + bc * plane;
+            nn_real *op = l->out + bc * oplane;
+            int32_t *ap = arg + bc * oplane;
+            for (int oh = 0; oh < OH; oh++) {
+                const nn_real *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+                for (int ow = 0; ow < OW; ow++) {
+                    int j = 2 * ow, at = j;
+                    nn_real best = r0[j];
+                    if (r0[j + 1] > best)
+                        best = r0[j + 1], at = j + 1;
+                    if (r1[j] > best)
+                        best = r1[j], at = W + j;
+                    if (r1[j + 1] > best)
+                        best = r1[j + 1], at = W + j + 1;
+                    op[oh * OW + ow] = best;
+                    ap[oh * OW + ow] = (int32_t)(2 * oh * W + at);
+                }
+            }
+        }
+        return;
+    }
     for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++) {
         const nn_real *xp = x + bc * plane;
         nn_real *op = l->out + bc * oplane;
@@ -317,13 +364,12 @@ static void layer_forward(nn_model *m, int i, const nn_real *x, int batch, int t
         batchnorm_forward(m, l, x, batch, training);
         break;
     case L_RELU:
-        for (size_t j = 0; j < n; j++)
-            y[j] = x[j] > 0 ? x[j] : 0;
+        relu_forward(n, x, y);
         break;
     case L_LEAKY_RELU: {
         nn_real a = (nn_real)l->rate;
         for (size_t j = 0; j < n; j++)
-            y[j] = x[j] > 0 ? x[j] : a * x[j];
+            y[j] = x[j] * (x[j] > 0 ? (nn_real)1 : a);
         break;
     }
     case L_SIGMOID:
@@ -398,13 +444,14 @@ static void layer_backward(nn_model *m, int i, int batch, const nn_real *dy, nn_
             dx[j] = l->rate > 0 ? dy[j] * l->aux[j] : dy[j];
         break;
     case L_RELU:
-        for (size_t j = 0; j < n; j++)
-            dx[j] = x[j] > 0 ? dy[j] : 0;
+        relu_backward(n, x, dy, dx);
         break;
-    case L_LEAKY_RELU:
+    case L_LEAKY_RELU: {
+        nn_real a = (nn_real)l->rate;
         for (size_t j = 0; j < n; j++)
-            dx[j] = x[j] > 0 ? dy[j] : (nn_real)l->rate * dy[j];
+            dx[j] = dy[j] * (x[j] > 0 ? (nn_real)1 : a);
         break;
+    }
     case L_SIGMOID:
         for (size_t j = 0; j < n; j++)
             dx[j] = dy[j] * y[j] * (1 - y[j]);
