@@ -63,6 +63,7 @@ struct nn_model {
     nn_real *dbuf[2];        /* gradient ping-pong, batch_cap x max layer size */
     nn_real *work;           /* shared im2col workspace */
     nn_real *scratch;        /* shared conv output/gradient reorder buffer */
+    nn_real *wt;             /* a conv's weights transposed (C·k·k x F), for the column gradient */
     size_t work_size, scratch_size;
     char *summary;
 };
@@ -103,6 +104,12 @@ double nn_loss_eval(int loss, const nn_real *z, int batch, int k, const double *
 /* checks targets for the loss: labels in range, shapes; returns 0 or -1 after reporting as func */
 int nn_check_targets(const nn_model *m, mat y, int rows, const char *func);
 int nn_check_input(const nn_model *m, mat X, const char *func);
+
+/* the convolution's products (nn_gemm.c): C = A·B, and C += A·Bᵀ (all row-major) */
+void nn_gemm_nn(int M, int N, int K, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc);
+void nn_gemm_nt_acc(int M, int K, int L, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc);
+/* tests: 1 makes both use cblas only (to compare the two paths), 0 lets the CPU decide */
+void nn_gemm_use_blas(int on);
 
 /* optimizer step over the flat buffers with learning rate lr */
 void nn_optimizer_step(nn_model *m, double lr);

@@ -116,8 +116,7 @@ static void conv_forward(nn_model *m, const nn_layer *l, const nn_real *x, int b
     size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)batch * P;
     const nn_real *Wt = m->params + l->w_off;
     im2col(l, x, batch, m->work);
-    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, (int)BP, ckk, 1, Wt, ckk, m->work, (int)BP, 0, m->scratch,
-            (int)BP);
+    nn_gemm_nn(F, (int)BP, ckk, Wt, ckk, m->work, (int)BP, m->scratch, (int)BP);
     for (int b = 0; b < batch; b++)
         for (int f = 0; f < F; f++) {
             const nn_real *src = m->scratch + f * BP + b * P;
@@ -143,12 +142,14 @@ static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int 
                 m->grads[l->b_off + f] += s;
         }
     im2col(l, x, batch, m->work);
-    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, F, ckk, (int)BP, 1, m->scratch, (int)BP, m->work, (int)BP, 1,
-            m->grads + l->w_off, ckk);
+    nn_gemm_nt_acc(F, ckk, (int)BP, m->scratch, (int)BP, m->work, (int)BP, m->grads + l->w_off, ckk);
     if (!dx)
         return;
-    NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, (int)BP, F, 1, m->params + l->w_off, ckk, m->scratch, (int)BP,
-            0, m->work, (int)BP);
+    const nn_real *W = m->params + l->w_off;
+    for (int f = 0; f < F; f++)
+        for (int c = 0; c < ckk; c++)
+            m->wt[(size_t)c * F + f] = W[(size_t)f * ckk + c];
+    nn_gemm_nn(ckk, (int)BP, F, m->wt, F, m->scratch, (int)BP, m->work, (int)BP);
     col2im(l, m->work, batch, dx);
 }
 

@@ -76,7 +76,8 @@ static void free_batch_buffers(nn_model *m)
     nn_release(m->dbuf[1]);
     nn_release(m->work);
     nn_release(m->scratch);
-    m->input = m->dbuf[0] = m->dbuf[1] = m->work = m->scratch = NULL;
+    nn_release(m->wt);
+    m->input = m->dbuf[0] = m->dbuf[1] = m->work = m->scratch = m->wt = NULL;
     m->batch_cap = 0;
 }
 
@@ -85,7 +86,7 @@ int nn_reserve(nn_model *m, int batch, const char *func)
     if (batch <= m->batch_cap)
         return 0;
     free_batch_buffers(m);
-    size_t b = (size_t)batch, maxsize = nn_in_size(m), work = 1, scratch = 1;
+    size_t b = (size_t)batch, maxsize = nn_in_size(m), work = 1, scratch = 1, wt = 1;
     int ok = (m->input = nn_alloc_zero(b * nn_in_size(m) * sizeof(nn_real))) != NULL;
     for (int i = 0; i < m->nlayers && ok; i++) {
         nn_layer *l = &m->layers[i];
@@ -100,6 +101,8 @@ int nn_reserve(nn_model *m, int batch, const char *func)
             size_t p = (size_t)l->out_h * l->out_w;
             size_t w = (size_t)l->in_c * l->k * l->k * b * p, s = (size_t)l->out_c * b * p;
             work = w > work ? w : work;
+            size_t t = (size_t)l->in_c * l->k * l->k * l->out_c;
+            wt = t > wt ? t : wt;
             scratch = s > scratch ? s : scratch;
         }
     }
@@ -107,7 +110,8 @@ int nn_reserve(nn_model *m, int batch, const char *func)
         ok = (m->dbuf[0] = nn_alloc_zero(b * maxsize * sizeof(nn_real))) != NULL &&
              (m->dbuf[1] = nn_alloc_zero(b * maxsize * sizeof(nn_real))) != NULL &&
              (m->work = nn_alloc_zero(work * sizeof(nn_real))) != NULL &&
-             (m->scratch = nn_alloc_zero(scratch * sizeof(nn_real))) != NULL;
+             (m->scratch = nn_alloc_zero(scratch * sizeof(nn_real))) != NULL &&
+             (m->wt = nn_alloc_zero(wt * sizeof(nn_real))) != NULL;
     if (!ok) {
         free_batch_buffers(m);
         cairn_error(func, "out of memory for the buffers of a batch of %d rows", batch);

@@ -42,6 +42,35 @@ static double max_abs_diff(mat a, mat b)
     return d;
 }
 
+void nn_gemm_use_blas(int on); /* runtime/nn internal: compare the conv kernels with cblas_sgemm */
+
+/* the AVX2 convolution products give the gradient cblas_sgemm gives (shapes with remainders) */
+static void test_conv_kernels(void)
+{
+    mat X = images(3, 3, 9, 7, 12), y = mat_alloc(3, 1);
+    for (int i = 0; i < 3; i++)
+        y.data[i] = i % 2;
+    nn_model *net = nn_model_new(3, 9, 7, 5);
+    nn_conv2d(net, 7, 3, 1, 1, 1); /* M = 7 rows, K = 27, N = 3 * 63 = 189 */
+    nn_relu(net);
+    nn_conv2d(net, 5, 2, 2, 0, 0);
+    nn_flatten(net);
+    nn_dense(net, 2);
+    nn_compile(net, NN_LOSS_CROSS_ENTROPY, nn_sgd(0.1, 0));
+    mat g1, g2;
+    double l1 = nn_loss_gradient(net, X, y, &g1);
+    nn_gemm_use_blas(1);
+    double l2 = nn_loss_gradient(net, X, y, &g2);
+    nn_gemm_use_blas(0);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < g1.cols; i++)
+        worst = fmax(worst, fabs(g1.data[i] - g2.data[i])), scale = fmax(scale, fabs(g2.data[i]));
+    CHECK_NEAR(l1, l2, 1e-5);
+    CHECK(scale > 0 && worst < 1e-5 * scale);
+    mat_free(&g1), mat_free(&g2), mat_free(&X), mat_free(&y);
+    nn_model_free(net);
+}
+
 static void test_conv_forward(void)
 {
     /* conv 2->3, 3x3, stride 2, padding 1, bias, on 2 images of 2 x 7 x 6 vs a direct loop */
@@ -354,6 +383,7 @@ static void test_errors(void)
 int main(void)
 {
     test_conv_forward();
+    test_conv_kernels();
     test_first_steps();
     test_overfit_and_reproducible();
     test_schedules_and_stops();

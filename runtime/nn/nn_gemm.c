@@ -1,0 +1,159 @@
+/* nn_gemm.c — the two matrix products of a convolution, with an AVX2/FMA kernel.
+ *
+ * The convolution's products have a shape BLAS libraries tune least for: few rows (the
+ * filters, 8..64), a short inner dimension (C·k·k, 9..600) and a very long one (B·P, tens
+ * of thousands of pixels). And the OpenBLAS that Debian ships picks its kernel by CPU
+ * model: on CPUs newer than it knows (this development machine's included) it falls back
+ * to the SSE "Prescott" kernel. These loops are written for that shape and compiled for
+ * AVX2+FMA, chosen at run time when the CPU has them; otherwise cblas_sgemm does the work.
+ *
+ *   nn_gemm_nn:     C (M x N)  = A (M x K) · B (K x N)       forward, and the column gradient
+ *   nn_gemm_nt_acc: C (M x K) += A (M x L) · B (K x L)ᵀ      the weight gradient
+ *
+ * nn_gemm_nn keeps a K x 16 panel of B in L1 and sweeps all rows of A over it, four rows at
+ * a time (8 accumulators); nn_gemm_nt_acc takes dot products along L in chunks that stay in
+ * cache, 4 x 2 outputs at a time. The double build (gradient checks) always uses BLAS. */
+#include "nn_internal.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#if !defined(NN_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define NN_HAVE_AVX2_KERNEL 1
+#endif
+
+static int use_blas_only = -1; /* -1: not decided yet */
+
+void nn_gemm_use_blas(int on) { use_blas_only = on ? 1 : 0; }
+
+#ifdef NN_HAVE_AVX2_KERNEL
+static int avx2_ok(void)
+{
+    if (use_blas_only < 0) {
+        __builtin_cpu_init();
+        use_blas_only = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+    }
+    return !use_blas_only;
+}
+
+__attribute__((target("avx2,fma"))) static void gemm_nn_avx2(int M, int N, int K, const float *A, int lda,
+                                                              const float *B, int ldb, float *C, int ldc)
+{
+    int n0 = 0;
+    for (; n0 + 16 <= N; n0 += 16) {
+        int m = 0;
+        for (; m + 4 <= M; m += 4) {
+            __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
+                   c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
+                   c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+            const float *a0 = A + (size_t)m * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            const float *b = B + n0;
+            for (int k = 0; k < K; k++, b += ldb) {
+                __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), a;
+                a = _mm256_broadcast_ss(a0 + k);
+                c00 = _mm256_fmadd_ps(a, b0, c00), c01 = _mm256_fmadd_ps(a, b1, c01);
+                a = _mm256_broadcast_ss(a1 + k);
+                c10 = _mm256_fmadd_ps(a, b0, c10), c11 = _mm256_fmadd_ps(a, b1, c11);
+                a = _mm256_broadcast_ss(a2 + k);
+                c20 = _mm256_fmadd_ps(a, b0, c20), c21 = _mm256_fmadd_ps(a, b1, c21);
+                a = _mm256_broadcast_ss(a3 + k);
+                c30 = _mm256_fmadd_ps(a, b0, c30), c31 = _mm256_fmadd_ps(a, b1, c31);
+            }
+            float *c = C + (size_t)m * ldc + n0;
+            _mm256_storeu_ps(c, c00), _mm256_storeu_ps(c + 8, c01), c += ldc;
+            _mm256_storeu_ps(c, c10), _mm256_storeu_ps(c + 8, c11), c += ldc;
+            _mm256_storeu_ps(c, c20), _mm256_storeu_ps(c + 8, c21), c += ldc;
+            _mm256_storeu_ps(c, c30), _mm256_storeu_ps(c + 8, c31);
+        }
+        for (; m < M; m++) {
+            __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();
+            const float *a0 = A + (size_t)m * lda, *b = B + n0;
+            for (int k = 0; k < K; k++, b += ldb) {
+                __m256 a = _mm256_broadcast_ss(a0 + k);
+                c0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(b), c0);
+                c1 = _mm256_fmadd_ps(a, _mm256_loadu_ps(b + 8), c1);
+            }
+            _mm256_storeu_ps(C + (size_t)m * ldc + n0, c0);
+            _mm256_storeu_ps(C + (size_t)m * ldc + n0 + 8, c1);
+        }
+    }
+    for (int m = 0; m < M && n0 < N; m++) /* the last N % 16 columns */
+        for (int n = n0; n < N; n++) {
+            float s = 0;
+            for (int k = 0; k < K; k++)
+                s += A[(size_t)m * lda + k] * B[(size_t)k * ldb + n];
+            C[(size_t)m * ldc + n] = s;
+        }
+}
+
+__attribute__((target("avx2,fma"))) static float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+#define NN_L_CHUNK 1024
+
+__attribute__((target("avx2,fma"))) static void gemm_nt_acc_avx2(int M, int K, int L, const float *A, int lda,
+                                                                  const float *B, int ldb, float *C, int ldc)
+{
+    for (int l0 = 0; l0 < L; l0 += NN_L_CHUNK) {
+        int len = L - l0 < NN_L_CHUNK ? L - l0 : NN_L_CHUNK, len8 = len & ~7;
+        for (int m = 0; m < M; m += 4) {
+            int mr = M - m < 4 ? M - m : 4;
+            for (int k = 0; k < K; k += 2) {
+                int kr = K - k < 2 ? K - k : 2;
+                __m256 acc[4][2];
+                for (int i = 0; i < 4; i++)
+                    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+                const float *a[4], *b[2];
+                for (int i = 0; i < 4; i++)
+                    a[i] = A + (size_t)(m + (i < mr ? i : 0)) * lda + l0;
+                for (int j = 0; j < 2; j++)
+                    b[j] = B + (size_t)(k + (j < kr ? j : 0)) * ldb + l0;
+                for (int l = 0; l < len8; l += 8) {
+                    __m256 a0 = _mm256_loadu_ps(a[0] + l), a1 = _mm256_loadu_ps(a[1] + l), a2 = _mm256_loadu_ps(a[2] + l),
+                           a3 = _mm256_loadu_ps(a[3] + l), bb = _mm256_loadu_ps(b[0] + l);
+                    acc[0][0] = _mm256_fmadd_ps(a0, bb, acc[0][0]), acc[1][0] = _mm256_fmadd_ps(a1, bb, acc[1][0]);
+                    acc[2][0] = _mm256_fmadd_ps(a2, bb, acc[2][0]), acc[3][0] = _mm256_fmadd_ps(a3, bb, acc[3][0]);
+                    bb = _mm256_loadu_ps(b[1] + l);
+                    acc[0][1] = _mm256_fmadd_ps(a0, bb, acc[0][1]), acc[1][1] = _mm256_fmadd_ps(a1, bb, acc[1][1]);
+                    acc[2][1] = _mm256_fmadd_ps(a2, bb, acc[2][1]), acc[3][1] = _mm256_fmadd_ps(a3, bb, acc[3][1]);
+                }
+                for (int i = 0; i < mr; i++)
+                    for (int j = 0; j < kr; j++) {
+                        float s = hsum(acc[i][j]);
+                        for (int l = len8; l < len; l++)
+                            s += a[i][l] * b[j][l];
+                        C[(size_t)(m + i) * ldc + k + j] += s;
+                    }
+            }
+        }
+    }
+}
+#endif
+
+void nn_gemm_nn(int M, int N, int K, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc)
+{
+#ifdef NN_HAVE_AVX2_KERNEL
+    if (avx2_ok()) {
+        gemm_nn_avx2(M, N, K, A, lda, B, ldb, C, ldc);
+        return;
+    }
+#endif
+    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, A, lda, B, ldb, 0, C, ldc);
+}
+
+void nn_gemm_nt_acc(int M, int K, int L, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc)
+{
+#ifdef NN_HAVE_AVX2_KERNEL
+    if (avx2_ok()) {
+        gemm_nt_acc_avx2(M, K, L, A, lda, B, ldb, C, ldc);
+        return;
+    }
+#endif
+    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, L, 1, A, lda, B, ldb, 1, C, ldc);
+}
