@@ -136,7 +136,7 @@ __attribute__((target("avx2,fma"))) static void gemm_nt_acc_avx2(int M, int K, i
 }
 #endif
 
-void nn_gemm_nn(int M, int N, int K, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc)
+static void gemm_nn_serial(int M, int N, int K, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc)
 {
 #ifdef NN_HAVE_AVX2_KERNEL
     if (avx2_ok()) {
@@ -147,7 +147,8 @@ void nn_gemm_nn(int M, int N, int K, const nn_real *A, int lda, const nn_real *B
     NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, A, lda, B, ldb, 0, C, ldc);
 }
 
-void nn_gemm_nt_acc(int M, int K, int L, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc)
+static void gemm_nt_acc_serial(int M, int K, int L, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C,
+                               int ldc)
 {
 #ifdef NN_HAVE_AVX2_KERNEL
     if (avx2_ok()) {
@@ -156,4 +157,42 @@ void nn_gemm_nt_acc(int M, int K, int L, const nn_real *A, int lda, const nn_rea
     }
 #endif
     NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, L, 1, A, lda, B, ldb, 1, C, ldc);
+}
+
+/* the two threads take halves: columns of C (multiples of 16) for nn_gemm_nn, rows for nn_gemm_nt_acc */
+typedef struct gemm_job {
+    int M, N, K, lda, ldb, ldc;
+    const nn_real *A, *B;
+    nn_real *C;
+} gemm_job;
+
+static void gemm_nn_part(void *ctx, int part, int parts)
+{
+    const gemm_job *j = ctx;
+    int blocks = (j->N + 15) / 16, lo = (int)nn_split((size_t)blocks, part, parts) * 16,
+        hi = (int)nn_split((size_t)blocks, part + 1, parts) * 16;
+    hi = hi > j->N ? j->N : hi;
+    if (hi > lo)
+        gemm_nn_serial(j->M, hi - lo, j->K, j->A, j->lda, j->B + lo, j->ldb, j->C + lo, j->ldc);
+}
+
+static void gemm_nt_part(void *ctx, int part, int parts)
+{
+    const gemm_job *j = ctx;
+    int lo = (int)nn_split((size_t)j->M, part, parts), hi = (int)nn_split((size_t)j->M, part + 1, parts);
+    if (hi > lo)
+        gemm_nt_acc_serial(hi - lo, j->K, j->N, j->A + (size_t)lo * j->lda, j->lda, j->B, j->ldb, j->C + (size_t)lo * j->ldc,
+                           j->ldc);
+}
+
+void nn_gemm_nn(int M, int N, int K, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc)
+{
+    gemm_job j = {M, N, K, lda, ldb, ldc, A, B, C};
+    nn_parallel(gemm_nn_part, &j, (size_t)M * N * K / 8);
+}
+
+void nn_gemm_nt_acc(int M, int K, int L, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc)
+{
+    gemm_job j = {M, L, K, lda, ldb, ldc, A, B, C};
+    nn_parallel(gemm_nt_part, &j, M >= 8 ? (size_t)M * K * L / 8 : 0);
 }

@@ -108,6 +108,13 @@ int nn_check_input(const nn_model *m, mat X, const char *func);
 /* the convolution's products (nn_gemm.c): C = A·B, and C += A·Bᵀ (all row-major) */
 void nn_gemm_nn(int M, int N, int K, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc);
 void nn_gemm_nt_acc(int M, int K, int L, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc);
+/* run fn(ctx, part, parts) on this thread and a helper thread (parts = 2), or alone
+ * (parts = 1) when `work` is small or there is one core; returns when both are done */
+typedef void (*nn_job_fn)(void *ctx, int part, int parts);
+void nn_parallel(nn_job_fn fn, void *ctx, size_t work);
+void nn_parallel_enable(int on); /* tests: 0 runs every job on the calling thread */
+static inline size_t nn_split(size_t n, int part, int parts) { return n * (size_t)part / (size_t)parts; }
+
 /* tests: 1 makes both use cblas only (to compare the two paths), 0 lets the CPU decide */
 void nn_gemm_use_blas(int on);
 

@@ -16,6 +16,25 @@
 #include <math.h>
 #include <string.h>
 
+/* a layer job for the two threads: each takes a range of the batch's images */
+typedef struct layer_job {
+    nn_model *m;
+    const nn_layer *l;
+    const nn_real *x, *dy;
+    nn_real *y, *dx;
+    int batch;
+} layer_job;
+
+static void run_split(nn_job_fn fn, nn_model *m, const nn_layer *l, const nn_real *x, const nn_real *dy, nn_real *y,
+                      nn_real *dx, int batch, size_t work)
+{
+    layer_job j = {m, l, x, dy, y, dx, batch};
+    nn_parallel(fn, &j, batch > 1 ? work : 0);
+}
+
+#define BATCH_RANGE(j, part, parts) \
+    int b0 = (int)nn_split((size_t)(j)->batch, part, parts), b1 = (int)nn_split((size_t)(j)->batch, part + 1, parts)
+
 /* elementwise kernels on non-aliasing arrays, so the compiler vectorises them */
 static void relu_forward(size_t n, const nn_real *restrict x, nn_real *restrict y)
 {
@@ -31,11 +50,25 @@ static void relu_backward(size_t n, const nn_real *restrict x, const nn_real *re
     }
 }
 
+static void relu_forward_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    size_t n = (size_t)j->batch * nn_layer_out_size(j->l), lo = nn_split(n, part, parts), hi = nn_split(n, part + 1, parts);
+    relu_forward(hi - lo, j->x + lo, j->y + lo);
+}
+
+static void relu_backward_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    size_t n = (size_t)j->batch * nn_layer_out_size(j->l), lo = nn_split(n, part, parts), hi = nn_split(n, part + 1, parts);
+    relu_backward(hi - lo, j->x + lo, j->dy + lo, j->dx + lo);
+}
+
 static const nn_real *layer_input(const nn_model *m, int i) { return i ? m->layers[i - 1].out : m->input; }
 
 /* ---- convolution ---- */
 
-static void im2col(const nn_layer *l, const nn_real *x, int batch, nn_real *col)
+static void im2col_range(const nn_layer *l, const nn_real *x, int batch, int b0, int b1, nn_real *col)
 {
     int k = l->k, s = l->stride, pad = l->pad, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
     size_t P = (size_t)OH * OW, BP = (size_t)batch * P, plane = (size_t)H * W, sample = (size_t)l->in_c * plane;
@@ -43,7 +76,7 @@ static void im2col(const nn_layer *l, const nn_real *x, int batch, nn_real *col)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 nn_real *row = col + ((size_t)(c * k + ki) * k + kj) * BP;
-                for (int b = 0; b < batch; b++) {
+                for (int b = b0; b < b1; b++) {
                     const nn_real *xp = x + b * sample + c * plane;
                     nn_real *dst = row + b * P;
                     for (int oh = 0; oh < OH; oh++, dst += OW) {
@@ -74,16 +107,16 @@ static void im2col(const nn_layer *l, const nn_real *x, int batch, nn_real *col)
             }
 }
 
-static void col2im(const nn_layer *l, const nn_real *col, int batch, nn_real *dx)
+static void col2im_range(const nn_layer *l, const nn_real *col, int batch, int b0, int b1, nn_real *dx)
 {
     int k = l->k, s = l->stride, pad = l->pad, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
     size_t P = (size_t)OH * OW, BP = (size_t)batch * P, plane = (size_t)H * W, sample = (size_t)l->in_c * plane;
-    memset(dx, 0, (size_t)batch * sample * sizeof(nn_real));
+    memset(dx + (size_t)b0 * sample, 0, (size_t)(b1 - b0) * sample * sizeof(nn_real));
     for (int c = 0; c < l->in_c; c++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 const nn_real *row = col + ((size_t)(c * k + ki) * k + kj) * BP;
-                for (int b = 0; b < batch; b++) {
+                for (int b = b0; b < b1; b++) {
                     nn_real *xp = dx + b * sample + c * plane;
                     const nn_real *src = row + b * P;
                     for (int oh = 0; oh < OH; oh++, src += OW) {
@@ -110,6 +143,60 @@ static void col2im(const nn_layer *l, const nn_real *col, int batch, nn_real *dx
             }
 }
 
+static void im2col_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    BATCH_RANGE(j, part, parts);
+    im2col_range(j->l, j->x, j->batch, b0, b1, j->y);
+}
+
+static void col2im_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    BATCH_RANGE(j, part, parts);
+    col2im_range(j->l, j->dy, j->batch, b0, b1, j->dx);
+}
+
+static void im2col(const nn_layer *l, const nn_real *x, int batch, nn_real *col)
+{
+    run_split(im2col_part, NULL, l, x, NULL, col, NULL, batch, (size_t)batch * nn_layer_out_size(l) * l->k * l->k);
+}
+
+static void col2im(const nn_layer *l, const nn_real *col, int batch, nn_real *dx)
+{
+    run_split(col2im_part, NULL, l, NULL, col, NULL, dx, batch, (size_t)batch * nn_layer_out_size(l) * l->k * l->k);
+}
+
+/* scratch (F x B·P) -> NCHW output with the bias */
+static void conv_out_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    const nn_layer *l = j->l;
+    BATCH_RANGE(j, part, parts);
+    int F = l->out_c;
+    size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)j->batch * P;
+    for (int b = b0; b < b1; b++)
+        for (int f = 0; f < F; f++) {
+            const nn_real *src = j->m->scratch + f * BP + b * P;
+            nn_real *dst = l->out + ((size_t)b * F + f) * P, bias = l->bias ? j->m->params[l->b_off + f] : 0;
+            for (size_t p = 0; p < P; p++)
+                dst[p] = src[p] + bias;
+        }
+}
+
+/* NCHW output gradient -> scratch (F x B·P) */
+static void conv_grad_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    const nn_layer *l = j->l;
+    BATCH_RANGE(j, part, parts);
+    int F = l->out_c;
+    size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)j->batch * P;
+    for (int b = b0; b < b1; b++)
+        for (int f = 0; f < F; f++)
+            memcpy(j->m->scratch + f * BP + b * P, j->dy + ((size_t)b * F + f) * P, P * sizeof(nn_real));
+}
+
 static void conv_forward(nn_model *m, const nn_layer *l, const nn_real *x, int batch)
 {
     int F = l->out_c, ckk = l->in_c * l->k * l->k;
@@ -117,30 +204,21 @@ static void conv_forward(nn_model *m, const nn_layer *l, const nn_real *x, int b
     const nn_real *Wt = m->params + l->w_off;
     im2col(l, x, batch, m->work);
     nn_gemm_nn(F, (int)BP, ckk, Wt, ckk, m->work, (int)BP, m->scratch, (int)BP);
-    for (int b = 0; b < batch; b++)
-        for (int f = 0; f < F; f++) {
-            const nn_real *src = m->scratch + f * BP + b * P;
-            nn_real *dst = l->out + ((size_t)b * F + f) * P, bias = l->bias ? m->params[l->b_off + f] : 0;
-            for (size_t p = 0; p < P; p++)
-                dst[p] = src[p] + bias;
-        }
+    run_split(conv_out_part, m, l, NULL, NULL, NULL, NULL, batch, (size_t)F * BP);
 }
 
 static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, const nn_real *dout, nn_real *dx)
 {
     int F = l->out_c, ckk = l->in_c * l->k * l->k;
     size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)batch * P;
-    for (int b = 0; b < batch; b++)
-        for (int f = 0; f < F; f++) {
-            const nn_real *src = dout + ((size_t)b * F + f) * P;
-            nn_real *dst = m->scratch + f * BP + b * P, s = 0;
-            for (size_t p = 0; p < P; p++) {
-                dst[p] = src[p];
-                s += src[p];
-            }
-            if (l->bias)
-                m->grads[l->b_off + f] += s;
-        }
+    run_split(conv_grad_part, m, l, NULL, dout, NULL, NULL, batch, (size_t)F * BP);
+    for (int f = 0; f < F && l->bias; f++) {
+        const nn_real *row = m->scratch + f * BP;
+        nn_real s = 0;
+        for (size_t p = 0; p < BP; p++)
+            s += row[p];
+        m->grads[l->b_off + f] += s;
+    }
     im2col(l, x, batch, m->work);
     nn_gemm_nt_acc(F, ckk, (int)BP, m->scratch, (int)BP, m->work, (int)BP, m->grads + l->w_off, ckk);
     if (!dx)
@@ -155,14 +233,14 @@ static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int 
 
 /* ---- pooling ---- */
 
-static void pool_forward(const nn_layer *l, const nn_real *x, int batch)
+static void pool_forward_range(const nn_layer *l, const nn_real *x, size_t bc0, size_t bc1)
 {
     int k = l->k, s = l->stride, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
     size_t plane = (size_t)H * W, oplane = (size_t)OH * OW;
     int32_t *arg = (int32_t *)l->aux;
     nn_real inv = (nn_real)1 / (nn_real)(k * k);
     if (l->kind == L_MAXPOOL && k == 2 && s == 2) { /* the common case, without the window loops */
-        for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++) {
+        for (size_t bc = bc0; bc < bc1; bc++) {
             const nn_real *xp = x + bc * plane;
             nn_real *op = l->out + bc * oplane;
             int32_t *ap = arg + bc * oplane;
@@ -184,7 +262,7 @@ static void pool_forward(const nn_layer *l, const nn_real *x, int batch)
         }
         return;
     }
-    for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++) {
+    for (size_t bc = bc0; bc < bc1; bc++) {
         const nn_real *xp = x + bc * plane;
         nn_real *op = l->out + bc * oplane;
         for (int oh = 0; oh < OH; oh++)
@@ -210,14 +288,14 @@ static void pool_forward(const nn_layer *l, const nn_real *x, int batch)
     }
 }
 
-static void pool_backward(const nn_layer *l, int batch, const nn_real *dout, nn_real *dx)
+static void pool_backward_range(const nn_layer *l, const nn_real *dout, nn_real *dx, size_t bc0, size_t bc1)
 {
     int k = l->k, s = l->stride, W = l->in_w, OH = l->out_h, OW = l->out_w;
     size_t plane = (size_t)l->in_h * W, oplane = (size_t)OH * OW;
     const int32_t *arg = (const int32_t *)l->aux;
     nn_real inv = (nn_real)1 / (nn_real)(k * k);
-    memset(dx, 0, (size_t)batch * l->in_c * plane * sizeof(nn_real));
-    for (size_t bc = 0; bc < (size_t)batch * l->in_c; bc++) {
+    memset(dx + bc0 * plane, 0, (bc1 - bc0) * plane * sizeof(nn_real));
+    for (size_t bc = bc0; bc < bc1; bc++) {
         nn_real *xp = dx + bc * plane;
         const nn_real *dp = dout + bc * oplane;
         for (int oh = 0; oh < OH; oh++)
@@ -233,6 +311,30 @@ static void pool_backward(const nn_layer *l, int batch, const nn_real *dout, nn_
                 }
             }
     }
+}
+
+static void pool_forward_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    size_t n = (size_t)j->batch * j->l->in_c;
+    pool_forward_range(j->l, j->x, nn_split(n, part, parts), nn_split(n, part + 1, parts));
+}
+
+static void pool_backward_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    size_t n = (size_t)j->batch * j->l->in_c;
+    pool_backward_range(j->l, j->dy, j->dx, nn_split(n, part, parts), nn_split(n, part + 1, parts));
+}
+
+static void pool_forward(const nn_layer *l, const nn_real *x, int batch)
+{
+    run_split(pool_forward_part, NULL, l, x, NULL, NULL, NULL, batch, (size_t)batch * nn_layer_in_size(l));
+}
+
+static void pool_backward(const nn_layer *l, int batch, const nn_real *dout, nn_real *dx)
+{
+    run_split(pool_backward_part, NULL, l, NULL, dout, NULL, dx, batch, (size_t)batch * nn_layer_in_size(l));
 }
 
 /* ---- batch normalisation: statistics per channel over batch and pixels ---- */
@@ -365,7 +467,7 @@ static void layer_forward(nn_model *m, int i, const nn_real *x, int batch, int t
         batchnorm_forward(m, l, x, batch, training);
         break;
     case L_RELU:
-        relu_forward(n, x, y);
+        run_split(relu_forward_part, m, l, x, NULL, y, NULL, batch, n);
         break;
     case L_LEAKY_RELU: {
         nn_real a = (nn_real)l->rate;
@@ -445,7 +547,7 @@ static void layer_backward(nn_model *m, int i, int batch, const nn_real *dy, nn_
             dx[j] = l->rate > 0 ? dy[j] * l->aux[j] : dy[j];
         break;
     case L_RELU:
-        relu_backward(n, x, dy, dx);
+        run_split(relu_backward_part, m, l, x, dy, NULL, dx, batch, n);
         break;
     case L_LEAKY_RELU: {
         nn_real a = (nn_real)l->rate;

@@ -42,7 +42,29 @@ static double max_abs_diff(mat a, mat b)
     return d;
 }
 
-void nn_gemm_use_blas(int on); /* runtime/nn internal: compare the conv kernels with cblas_sgemm */
+void nn_gemm_use_blas(int on);   /* runtime/nn internals: compare the conv kernels with cblas_sgemm, */
+void nn_parallel_enable(int on); /* and the two-thread split with one thread */
+
+/* a batch big enough for the two-thread split gives bit for bit the serial result */
+static void test_parallel_identical(void)
+{
+    mat X = images(64, 1, 28, 28, 13), y = mat_alloc(64, 1);
+    for (int i = 0; i < 64; i++)
+        y.data[i] = i % 10;
+    nn_model *net = nn_model_new(1, 28, 28, 3);
+    nn_conv2d(net, 16, 3, 1, 0, 1), nn_relu(net), nn_maxpool(net, 2, 2);
+    nn_conv2d(net, 32, 3, 1, 1, 1), nn_relu(net), nn_avgpool(net, 2, 2);
+    nn_flatten(net), nn_dense(net, 10);
+    nn_compile(net, NN_LOSS_CROSS_ENTROPY, nn_adam(1e-3));
+    mat g1, g2;
+    double l1 = nn_loss_gradient(net, X, y, &g1);
+    nn_parallel_enable(0);
+    double l2 = nn_loss_gradient(net, X, y, &g2);
+    nn_parallel_enable(1);
+    CHECK(l1 == l2 && g1.cols == g2.cols && memcmp(g1.data, g2.data, sizeof(double) * (size_t)g1.cols) == 0);
+    mat_free(&g1), mat_free(&g2), mat_free(&X), mat_free(&y);
+    nn_model_free(net);
+}
 
 /* the AVX2 convolution products give the gradient cblas_sgemm gives (shapes with remainders) */
 static void test_conv_kernels(void)
@@ -384,6 +406,7 @@ int main(void)
 {
     test_conv_forward();
     test_conv_kernels();
+    test_parallel_identical();
     test_first_steps();
     test_overfit_and_reproducible();
     test_schedules_and_stops();
