@@ -364,6 +364,38 @@ static void test_schedules_and_stops(void)
     nn_model_free(net), nn_model_free(es), nn_model_free(r);
 }
 
+/* figures: one panel per filter / channel / misclassified image, history curves */
+static void test_figures(void)
+{
+    mat X = images(30, 1, 8, 8, 31), y = mat_alloc(30, 1);
+    for (int i = 0; i < 30; i++)
+        y.data[i] = i % 4;
+    nn_model *net = small_cnn(9);
+    nn_history h = nn_fit(net, X, y, quiet(2, 10));
+    figure *f = nn_plot_filters(net);
+    CHECK(f && plot_axes_count(f) == 4); /* 4 filters of one channel, 4 per line */
+    plot_free(f);
+    f = nn_plot_feature_maps(net, 2, X, 0); /* after batchnorm+relu: 4 x 8 x 8 */
+    CHECK(f && plot_axes_count(f) == 4 && strstr(plot_describe(f), "image"));
+    plot_free(f);
+    mat p = nn_predict(net, X);
+    int wrong = 0;
+    for (int i = 0; i < 30; i++)
+        wrong += p.data[i] != y.data[i];
+    f = nn_plot_misclassified(net, X, y, 6, NULL);
+    CHECK(f && wrong > 0 && plot_axes_count(f) == (wrong < 6 ? wrong : 6));
+    plot_free(f);
+    f = nn_plot_history(h);
+    CHECK(f && plot_axes_count(f) == 2 && strstr(plot_describe(f), "line"));
+    plot_free(f);
+    nn_model *flat = nn_model_new(3, 1, 1, 1);
+    CHECK(nn_plot_filters(flat) == NULL && has("no conv2d layer"));
+    nn_model_free(flat);
+    nn_history_free(&h);
+    mat_free(&p), mat_free(&X), mat_free(&y);
+    nn_model_free(net);
+}
+
 static void test_errors(void)
 {
     nn_model *net = nn_model_new(1, 8, 8, 1);
@@ -410,6 +442,7 @@ int main(void)
     test_first_steps();
     test_overfit_and_reproducible();
     test_schedules_and_stops();
+    test_figures();
     test_errors();
     CHECK(cairn_blocks_in_use() == 0);
     return check_summary("nn");
