@@ -83,8 +83,10 @@ def main():
             c.setdefault(k, []).extend(v)
         for k, v in run_peer(r + 1).items():
             t.setdefault(k, []).extend(v)
-        print("round %d: cairn epoch %.2f s acc %.4f | torch epoch %.2f s acc %.4f"
-              % (r + 1, c["epoch"][-1], c["acc"][-1], t["epoch"][-1], t["acc"][-1]), flush=True)
+        print("round %d: cairn epoch %.2f s infer %.2f s acc %.4f peak %.0f MiB | "
+              "torch epoch %.2f s infer %.2f s acc %.4f peak %.0f MiB"
+              % (r + 1, c["epoch"][-1], c["infer"][-1], c["acc"][-1], c["peak_rss_mib"][-1],
+                 t["epoch"][-1], t["infer"][-1], t["acc"][-1], t["peak_rss_mib"][-1]), flush=True)
     load = os.getloadavg()
     print("\nreference CNN, one epoch of Fashion-MNIST, batch 64, Adam 1e-3; medians of %d rounds; "
           "load average %.2f %.2f %.2f on %d cores (shared machine)" % (args.rounds, *load, os.cpu_count()))
