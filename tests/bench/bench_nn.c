@@ -1,7 +1,7 @@
 /* bench_nn.c — one epoch of the issue's reference CNN on Fashion-MNIST, timed, for
  * bench_nn.py, which runs PyTorch on the same network in the same run.
  *
- *     bench_nn epoch REPS   prints  load S, epoch S (one line per rep, a fresh seeded net each),
+ *     bench_nn epoch REPS   prints  load S, epoch S and epoch_cpu S (one line per rep, a fresh seeded net each),
  *                                   infer S (10000 test images), acc A, peak_rss_mib M
  *
  * Network: conv(1->16, 3x3)-relu-maxpool-conv(16->32, 3x3)-relu-maxpool-dense(128)-relu-
@@ -19,6 +19,13 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double cpu_seconds(void) /* user + system time of the process, all threads */
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
 
 static nn_model *reference(uint64_t seed)
@@ -55,8 +62,10 @@ int main(int argc, char **argv)
     for (int r = 0; r < reps; r++) {
         nn_model *net = reference(1 + (uint64_t)r);
         t0 = now();
+        double c0 = cpu_seconds();
         nn_history h = nn_fit(net, X, y, o);
         printf("epoch %.6f\n", now() - t0);
+        printf("epoch_cpu %.6f\n", cpu_seconds() - c0);
         fflush(stdout);
         t0 = now();
         mat p = nn_predict(net, Xt);
