@@ -29,7 +29,7 @@ import gzip, resource, sys, time
 import numpy as np
 import torch
 from torch import nn
-torch.set_num_threads(2)
+torch.set_num_threads(int(sys.argv[2]))
 F = "/usr/share/datasets/fashion-mnist/"
 def u8(path, off, shape):
     with gzip.open(path, "rb") as f:
@@ -65,8 +65,8 @@ print("peak_rss_mib %.1f" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss 
 '''
 
 
-def run_peer(seed):
-    res = subprocess.run([sys.executable, "-c", PEER, str(seed)], capture_output=True, text=True, check=True)
+def run_peer(seed, threads):
+    res = subprocess.run([sys.executable, "-c", PEER, str(seed), str(threads)], capture_output=True, text=True, check=True)
     out = {}
     for line in res.stdout.splitlines():
         k, v = line.split()
@@ -78,21 +78,22 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build", nargs="?", default="build")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (the issue's reference: 2)")
     args = ap.parse_args()
     exe = os.path.join(args.build, "tests", "bench", "bench_nn")
     c, t = {}, {}
     for r in range(args.rounds):
         for k, v in run_c(exe, "epoch", 1).items():
             c.setdefault(k, []).extend(v)
-        for k, v in run_peer(r + 1).items():
+        for k, v in run_peer(r + 1, args.torch_threads).items():
             t.setdefault(k, []).extend(v)
         print("round %d: cairn epoch %.2f s (cpu %.2f s) infer %.2f s acc %.4f peak %.0f MiB | "
               "torch epoch %.2f s (cpu %.2f s) infer %.2f s acc %.4f peak %.0f MiB"
               % (r + 1, c["epoch"][-1], c["epoch_cpu"][-1], c["infer"][-1], c["acc"][-1], c["peak_rss_mib"][-1],
                  t["epoch"][-1], t["epoch_cpu"][-1], t["infer"][-1], t["acc"][-1], t["peak_rss_mib"][-1]), flush=True)
     load = os.getloadavg()
-    print("\nreference CNN, one epoch of Fashion-MNIST, batch 64, Adam 1e-3; medians of %d rounds; "
-          "load average %.2f %.2f %.2f on %d cores (shared machine)" % (args.rounds, *load, os.cpu_count()))
+    print("\nreference CNN, one epoch of Fashion-MNIST, batch 64, Adam 1e-3; torch threads %d; medians of %d rounds; "
+          "load average %.2f %.2f %.2f on %d cores (shared machine)" % (args.torch_threads, args.rounds, *load, os.cpu_count()))
     print("%-28s %12s %12s %8s %s" % ("what", "cairn", "pytorch", "ratio", "goal"))
     for key, what, unit, goal in (("epoch", "training epoch (60000)", "s", "<= 0.7"),
                                   ("epoch_cpu", "  CPU time of that epoch", "s", "(load-robust)"),
