@@ -16,6 +16,7 @@ PACKAGES=(
   libzstd1 libsqlite3-0
   chromium
   openmpi-bin libopenmpi-dev libscalapack-openmpi-dev
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx
 )
 # The browser test (tests/browser) needs node and npm; keep a node the image already has.
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)

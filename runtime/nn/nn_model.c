@@ -498,3 +498,65 @@ int nn_set_params(nn_model *m, mat p)
         m->params[i] = (nn_real)(p.rows == 1 ? *mat_ptr(p, 0, (int)i) : *mat_ptr(p, (int)i, 0));
     return 0;
 }
+
+/* ---- configuration accessors (what an exporter needs to rewrite the network elsewhere) ---- */
+
+int nn_layer_config(const nn_model *m, int i, int *kernel, int *stride, int *padding, int *bias, double *rate)
+{
+    if (!m || i < 0 || i >= m->nlayers) {
+        cairn_error("nn_layer_config", "layer %d is out of range (the network has %d layers)", i, m ? m->nlayers : 0);
+        return -1;
+    }
+    const nn_layer *l = &m->layers[i];
+    if (kernel)
+        *kernel = l->k;
+    if (stride)
+        *stride = l->stride;
+    if (padding)
+        *padding = l->pad;
+    if (bias)
+        *bias = l->bias;
+    if (rate)
+        *rate = l->rate;
+    return 0;
+}
+
+mat nn_state(const nn_model *m)
+{
+    if (!m || m->nstate == 0)
+        return mat_empty();
+    mat s = mat_alloc(1, (int)m->nstate);
+    if (mat_is_empty(s))
+        return s;
+    for (size_t i = 0; i < m->nstate; i++)
+        s.data[i] = m->state[i];
+    return s;
+}
+
+int nn_set_state(nn_model *m, mat s)
+{
+    if (!m || mat_is_empty(s) || (size_t)s.rows * s.cols != m->nstate || (s.rows != 1 && s.cols != 1)) {
+        cairn_error("nn_set_state", "needs a 1 x %zu vector, got %d x %d", m ? m->nstate : 0, s.rows, s.cols);
+        return -1;
+    }
+    for (size_t i = 0; i < m->nstate; i++)
+        m->state[i] = (nn_real)(s.rows == 1 ? *mat_ptr(s, 0, (int)i) : *mat_ptr(s, (int)i, 0));
+    return 0;
+}
+
+int nn_training_config(const nn_model *m, int *loss, nn_optimizer *opt, long *steps, uint64_t *seed)
+{
+    if (!m) {
+        cairn_error("nn_training_config", "the model is NULL");
+        return -1;
+    }
+    if (loss)
+        *loss = m->loss;
+    if (opt)
+        *opt = m->opt;
+    if (steps)
+        *steps = m->step;
+    if (seed)
+        *seed = m->seed;
+    return 0;
+}

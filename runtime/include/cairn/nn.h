@@ -179,6 +179,18 @@ mat nn_params(const nn_model *net);
 /** Overwrite all trainable parameters from a 1 x P (or P x 1) matrix; returns 0 or -1. */
 int nn_set_params(nn_model *net, mat params);
 
+/** Hyperparameters of layer i: kernel size, stride, padding, bias flag (conv/pool) and rate (dropout rate, leaky slope); NULLs skipped; 0 or -1. */
+int nn_layer_config(const nn_model *net, int layer, int *kernel, int *stride, int *padding, int *bias, double *rate);
+
+/** Batch-norm running statistics as one new 1 x S row (per batchnorm layer: C means then C variances); empty if none. */
+mat nn_state(const nn_model *net);
+
+/** Overwrite the batch-norm running statistics from a 1 x S (or S x 1) matrix laid out as nn_state; returns 0 or -1. */
+int nn_set_state(nn_model *net, mat state);
+
+/** The loss (enum nn_loss, 0 before nn_compile), optimizer, optimizer steps taken and seed; NULLs skipped; 0 or -1. */
+int nn_training_config(const nn_model *net, int *loss, nn_optimizer *opt, long *steps, uint64_t *seed);
+
 /** Training-mode loss on (X, y) without updating anything; *grad (if not NULL) receives the 1 x P gradient. NaN on error. */
 double nn_loss_gradient(nn_model *net, mat X, mat y, mat *grad);
 
