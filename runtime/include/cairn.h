@@ -30,5 +30,6 @@
 #include "cairn/nn.h"
 #include "cairn/dmat.h"
 #include "cairn/track.h"
+#include "cairn/onnx.h"
 
 #endif
