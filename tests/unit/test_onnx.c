@@ -195,6 +195,27 @@ static nn_model *every_layer_net(mat X, mat y, nn_history *h, nn_fit_options *o)
     return net;
 }
 
+/* a display sink that keeps the last text/html and text/plain of onnx_info */
+static char shown_html[8192], shown_text[8192];
+
+static void keep(char *dst, size_t cap, const display_part *p)
+{
+    size_t n = p->size < cap - 1 ? p->size : cap - 1;
+    memcpy(dst, p->data, n);
+    dst[n] = 0;
+}
+
+static void sink(int kind, const display_part *parts, int nparts, const char *id, int wait)
+{
+    (void)kind, (void)id, (void)wait;
+    for (int i = 0; i < nparts; i++) {
+        if (!strcmp(parts[i].mime, "text/html"))
+            keep(shown_html, sizeof shown_html, &parts[i]);
+        else if (!strcmp(parts[i].mime, "text/plain"))
+            keep(shown_text, sizeof shown_text, &parts[i]);
+    }
+}
+
 static void test_roundtrip(void)
 {
     mat X = images(64, 2, 12, 12, 3), y = mat_alloc(64, 1);
@@ -258,7 +279,13 @@ static void test_roundtrip(void)
         CHECK(strstr(info, want) != NULL);
         CHECK(strstr(info, "model version 3") && strstr(info, "metadata classes: circle,square,triangle"));
     }
-    onnx_info(tmp("every.onnx")); /* text/plain on stdout without a kernel */
+    display_set_sink(sink); /* in a notebook: an HTML table with a text/plain fallback */
+    onnx_info(tmp("every.onnx"));
+    display_set_sink(NULL);
+    CHECK(strstr(shown_html, "<table>") && strstr(shown_html, "Conv &times;2") &&
+          strstr(shown_html, "<code>input</code> FLOAT [batch, 2, 12, 12]"));
+    CHECK(strstr(shown_html, "circle,square,triangle") && strstr(shown_html, "<th style=\"text-align:left\">parameters</th>"));
+    CHECK(strstr(shown_text, "operators (15 nodes)") != NULL);
     nn_history_free(&h);
     nn_model_free(net);
     nn_model_free(net2);
