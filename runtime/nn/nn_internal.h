@@ -58,6 +58,7 @@ struct nn_model {
     uint64_t seed;
     uint64_t rng[4];         /* xoshiro256** for init, shuffling, dropout, augmentation */
     int init_scheme;
+    int skip_init;           /* nn_skip_init: layers start at zero (an importer overwrites them) */
     int batch_cap;           /* rows the activation buffers hold */
     nn_real *input;          /* batch_cap x in_size */
     nn_real *dbuf[2];        /* gradient ping-pong, batch_cap x max layer size */

@@ -188,6 +188,8 @@ static int grow(nn_real **buf, size_t n, size_t n2)
 
 static void init_layer(nn_model *m, nn_layer *l)
 {
+    if (m->skip_init)
+        return;
     if (l->kind == L_CONV || l->kind == L_DENSE) {
         size_t fan_in = l->kind == L_CONV ? (size_t)l->in_c * l->k * l->k : nn_layer_in_size(l);
         size_t fan_out = l->kind == L_CONV ? (size_t)l->out_c * l->k * l->k : (size_t)l->out_c;
@@ -387,6 +389,7 @@ int nn_init_weights(nn_model *m, int scheme)
         return -1;
     }
     m->init_scheme = scheme;
+    m->skip_init = 0; /* asked for explicitly */
     nn_rng_seed(m->rng, m->seed);
     for (int i = 0; i < m->nlayers; i++)
         init_layer(m, &m->layers[i]);
@@ -559,4 +562,10 @@ int nn_training_config(const nn_model *m, int *loss, nn_optimizer *opt, long *st
     if (seed)
         *seed = m->seed;
     return 0;
+}
+
+void nn_skip_init(nn_model *m, int on)
+{
+    if (m)
+        m->skip_init = on != 0;
 }

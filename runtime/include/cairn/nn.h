@@ -141,6 +141,9 @@ int nn_softmax(nn_model *net);
 /** Choose the loss (enum nn_loss) and optimizer for training; returns 0 or -1. */
 int nn_compile(nn_model *net, int loss, nn_optimizer optimizer);
 
+/** on != 0: layers added from now on start at zero instead of random weights (for code that sets every parameter itself, e.g. an importer). */
+void nn_skip_init(nn_model *net, int on);
+
 /** Re-initialise every weight (He or Glorot normal, enum nn_init) from the model's seed; biases and BN shifts 0. */
 int nn_init_weights(nn_model *net, int scheme);
 
