@@ -766,7 +766,18 @@ static nn_model *build(const Onnx__ModelProto *m, const char *path, onnx_meta *m
     im.net = nn_model_new(shape[0], shape[1], shape[2], 42);
     if (!im.net)
         return NULL;
+    size_t total = 0; /* room for every weight at once */
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        int64_t c = g->initializer[i] ? onnx_tensor_count(g->initializer[i]) : 0;
+        total += c > 0 && c < ((int64_t)1 << 32) ? (size_t)c : 0;
+    }
+    if (total && grow((void **)&im.p, &im.caps_p, total, sizeof(double))) {
+        nn_model_free(im.net);
+        return NULL;
+    }
+    nn_skip_init(im.net, 1); /* every weight comes from the file: no random draws for 1 M parameters */
     int rc = walk(&im);
+    nn_skip_init(im.net, 0);
     if (!rc && strcmp(im.cur, g->output[0]->name)) {
         cairn_error(FN, "%s: the graph output '%s' is not the end of the chain of layers ('%s')", path,
                     g->output[0]->name, im.cur);
