@@ -5,15 +5,19 @@
  *
  * The contingency table of two labelings is built from sorted (true, pred) pairs, so
  * labelings with as many distinct values as samples cost O(n log n), not O(n²) memory.
- * The silhouette needs every pairwise distance: they come in row blocks from one dgemm
- * each (‖x‖² − 2x·y + ‖y‖²) and are reduced to per-cluster sums at once, so memory stays
- * at one block however large n is. */
+ * The silhouette needs every pairwise distance: they come in blocks from one dgemm each
+ * (‖x‖² − 2x·y + ‖y‖²) and are reduced at once to per-sample, per-cluster sums. The
+ * distance matrix is symmetric, so only the blocks on and above the diagonal are computed
+ * (half of sklearn's flops); with very many clusters, where those sums would not fit,
+ * full row blocks are used instead. */
 #include "cairn/cluster.h"
 #include "cairn/alloc.h"
+#include "cairn/display.h"
 #include "cairn/error.h"
 #include "cairn/random.h"
 #include "cluster_internal.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,8 +166,8 @@ double metric_nmi(mat labels_true, mat labels_pred)
 
 /* ---- silhouette ---- */
 
-/* s[i] for every sample of X (n x d) with codes 0..c-1; returns 0 or -1. */
-static int silhouette_into(const char *func, mat X, const int *code, int c, double *s)
+/* s[i] for every sample, row block by row block (memory: one block, whatever c is). */
+static int silhouette_rows(const char *func, mat X, const int *code, int c, double *s)
 {
     int n = X.rows, d = X.cols;
     /* rows per block so that a block of distances stays near 32 MB */
@@ -218,6 +222,80 @@ static int silhouette_into(const char *func, mat X, const int *code, int c, doub
     cairn_free(size);
     if (Xc.data != X.data)
         mat_free(&Xc);
+    return 0;
+}
+
+/* s[i] for every sample of X (n x d) with codes 0..c-1; returns 0 or -1.
+ * The distance matrix is symmetric, so only the blocks on and above the diagonal are
+ * computed (one dgemm each, half the flops of full rows); each distance is added to the
+ * per-cluster sums of both its row and its column sample. */
+static int silhouette_into(const char *func, mat X, const int *code, int c, double *s)
+{
+    int n = X.rows, d = X.cols;
+    enum { B = 512 };
+    if ((size_t)n * (size_t)c > ((size_t)16 << 20)) /* per-sample sums would pass 128 MB */
+        return silhouette_rows(func, X, code, c, s);
+    double *xn = cairn_alloc((size_t)n * sizeof(double));
+    double *G = cairn_alloc((size_t)B * B * sizeof(double));
+    double *sums = cairn_alloc((size_t)n * c * sizeof(double));
+    double *size = cairn_alloc((size_t)c * sizeof(double));
+    if (!xn || !G || !sums || !size) {
+        cairn_free(xn);
+        cairn_free(G);
+        cairn_free(sums);
+        cairn_free(size);
+        cairn_error(func, "out of memory for the silhouette of %d x %d with %d clusters", n, d, c);
+        return -1;
+    }
+    cl_row_norms(X, xn);
+    for (int i = 0; i < n; i++)
+        size[code[i]] += 1;
+    for (int i0 = 0; i0 < n; i0 += B) {
+        int mi = n - i0 < B ? n - i0 : B;
+        for (int j0 = i0; j0 < n; j0 += B) {
+            int mj = n - j0 < B ? n - j0 : B;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mi, mj, d, -2.0, mat_ptr(X, i0, 0), X.stride,
+                        mat_ptr(X, j0, 0), X.stride, 0.0, G, mj);
+            for (int r = 0; r < mi; r++) {
+                int i = i0 + r;
+                double *gr = G + (size_t)r * mj, *si = sums + (size_t)i * c;
+                int start = j0 == i0 ? r + 1 : 0; /* the diagonal block: above the diagonal only */
+                for (int q = start; q < mj; q++) {
+                    int j = j0 + q;
+                    double v = gr[q] + xn[i] + xn[j];
+                    double dist = v > 0 ? sqrt(v) : 0;
+                    si[code[j]] += dist;
+                    sums[(size_t)j * c + code[i]] += dist;
+                }
+            }
+        }
+        if (cairn_interrupted()) {
+            cairn_free(xn);
+            cairn_free(G);
+            cairn_free(sums);
+            cairn_free(size);
+            cairn_error(func, "interrupted after %d of %d rows", i0 + mi, n);
+            return -1;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int own = code[i];
+        const double *sr = sums + (size_t)i * c;
+        if (size[own] <= 1) {
+            s[i] = 0; /* sklearn: a sample alone in its cluster scores 0 */
+            continue;
+        }
+        double a = sr[own] / (size[own] - 1), b = INFINITY;
+        for (int q = 0; q < c; q++)
+            if (q != own && size[q] > 0 && sr[q] / size[q] < b)
+                b = sr[q] / size[q];
+        double den = a > b ? a : b;
+        s[i] = den > 0 ? (b - a) / den : 0;
+    }
+    cairn_free(xn);
+    cairn_free(G);
+    cairn_free(sums);
+    cairn_free(size);
     return 0;
 }
 

@@ -326,6 +326,38 @@ static void test_silhouette(void)
     CHECK_NEAR(metric_silhouette_sampled(X, L, 500, 3), scalar("silhouette"), 1e-9);
     double s1 = metric_silhouette_sampled(X, L, 200, 3), s2 = metric_silhouette_sampled(X, L, 200, 3);
     CHECK(s1 == s2 && fabs(s1 - scalar("silhouette")) < 0.05);
+    /* very many clusters take the row-block path: the brute-force definition */
+    mat big = load("mb_X");
+    mat Xb = mat_row_range(big, 0, 5000), lb = mat_alloc(5000, 1);
+    for (int i = 0; i < 5000; i++)
+        lb.data[i] = i % 4000; /* 1000 pairs and 3000 singletons */
+    double brute = 0;
+    for (int i = 0; i < 1000; i++) { /* singletons score 0; a pair (i, i + 4000) has a = d(i, j) */
+        for (int side = 0; side < 2; side++) {
+            int me = side ? i + 4000 : i, mate = side ? i : i + 4000;
+            double a = 0, b = INFINITY;
+            for (int t = 0; t < 8; t++)
+                a += pow(*mat_ptr(Xb, me, t) - *mat_ptr(Xb, mate, t), 2);
+            a = sqrt(a);
+            double sum[4000] = {0};
+            static double size_of[4000];
+            for (int j = 0; j < 4000; j++)
+                size_of[j] = j < 1000 ? 2 : 1;
+            for (int j = 0; j < 5000; j++) {
+                double d = 0;
+                for (int t = 0; t < 8; t++)
+                    d += pow(*mat_ptr(Xb, me, t) - *mat_ptr(Xb, j, t), 2);
+                sum[j % 4000] += sqrt(d);
+            }
+            for (int q = 0; q < 4000; q++)
+                if (q != i && sum[q] / size_of[q] < b)
+                    b = sum[q] / size_of[q];
+            brute += (b - a) / fmax(a, b);
+        }
+    }
+    CHECK_NEAR(metric_silhouette(Xb, lb), brute / 5000, 1e-9);
+    mat_free(&big);
+    mat_free(&lb);
     /* errors */
     mat one = mat_zeros(500, 1);
     CHECK(isnan(metric_silhouette(X, one)) && error_mentions("metric_silhouette", "1 clusters for 500 samples"));
