@@ -7,7 +7,8 @@
  *   kmeans10    k = 10, n_init 10 with KMeans()'s defaults (tol 1e-4, max_iter 300)
  *   lloyd1      kmeans1 with plain Lloyd iterations (no bounds), to measure Hamerly's gain
  *   minibatch   mini-batch k-means, k = 10, batch 1024, n_init 3 (sklearn's defaults)
- *   knn         5-NN classifier: the 10000 test images against the 60000 training images
+ *   knn         5-NN classifier: the 10000 test images (or the first QUERIES of them, a third
+ *               argument) against the 60000 training images
  *   silhouette  exact silhouette of the first 10000 training images under their labels
  * Each run prints
  * "OP seconds" per repeat, then the quality figures (inertia, n_iter, accuracy, value)
@@ -79,11 +80,15 @@ static void bench_minibatch(mat X, int reps)
     }
 }
 
-static void bench_knn(mat X, int reps)
+static void bench_knn(mat X, int reps, int queries)
 {
     mat y = idx_read(FASHION "train-labels-idx1-ubyte.gz");
     mat Q = load_scaled(FASHION "t10k-images-idx3-ubyte.gz");
     mat yq = idx_read(FASHION "t10k-labels-idx1-ubyte.gz");
+    if (queries > 0 && queries < Q.rows) {
+        Q.rows = queries; /* the first rows: a view of the same owned block */
+        yq.rows = queries;
+    }
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         mat pred = knn_classify(X, y, Q, 5, KNN_UNIFORM);
@@ -111,8 +116,8 @@ static void bench_silhouette(mat X, int reps)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s kmeans1|kmeans10|lloyd1|minibatch|knn|silhouette REPS\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s kmeans1|kmeans10|lloyd1|minibatch|knn|silhouette REPS [QUERIES]\n", argv[0]);
         return 2;
     }
     const char *op = argv[1];
@@ -131,7 +136,7 @@ int main(int argc, char **argv)
     else if (strcmp(op, "minibatch") == 0)
         bench_minibatch(X, reps);
     else if (strcmp(op, "knn") == 0)
-        bench_knn(X, reps);
+        bench_knn(X, reps, argc == 4 ? atoi(argv[3]) : 0);
     else if (strcmp(op, "silhouette") == 0)
         bench_silhouette(X, reps);
     else {

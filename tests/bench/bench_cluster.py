@@ -8,6 +8,7 @@ Cases (the issue's configurations):
   kmeans10    KMeans(n_clusters=10, n_init=10) (tol 1e-4, max_iter 300)   goal: <= 0.5 x per fit
   minibatch   MiniBatchKMeans(n_clusters=10, n_init=3) (batch 1024)       goal: <= 0.5 x, inertia +-1 %
   knn         KNeighborsClassifier(5): 10000 test images against the 60000 training images
+              (--knn-queries N: the first N test images, for a loaded machine)
               goal: the same accuracy (>= 0.85) in <= 0.3 x the time
   silhouette  silhouette_score of the first 10000 training images under their labels   goal: <= 0.5 x
 Each side runs in its own process per case (the C program tests/bench/bench_cluster, and this
@@ -43,7 +44,7 @@ def load(name, images=True):
     return X
 
 
-def peer(op, reps):
+def peer(op, reps, queries=0):
     """The scikit-learn side of one case: prints the same lines as the C program."""
     import warnings
     warnings.filterwarnings("ignore")
@@ -70,6 +71,8 @@ def peer(op, reps):
             ytr = load("train-labels-idx1-ubyte.gz", False)
             Xte = load("t10k-images-idx3-ubyte.gz")
             yte = load("t10k-labels-idx1-ubyte.gz", False)
+            if queries:
+                Xte, yte = Xte[:queries], yte[:queries]
             t0 = time.perf_counter()
             pred = KNeighborsClassifier(5).fit(X, ytr).predict(Xte)
             print(op, time.perf_counter() - t0)
@@ -108,10 +111,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--ops", default="kmeans1,kmeans10,minibatch,knn,silhouette")
-    ap.add_argument("--peer", nargs=2, metavar=("OP", "REPS"), help=argparse.SUPPRESS)
+    ap.add_argument("--knn-queries", type=int, default=10000)
+    ap.add_argument("--peer", nargs=3, metavar=("OP", "REPS", "QUERIES"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peer:
-        peer(args.peer[0], int(args.peer[1]))
+        peer(args.peer[0], int(args.peer[1]), int(args.peer[2]))
         return
     exe = os.path.join(args.build_dir, "tests", "bench", "bench_cluster")
     if not os.path.exists(exe):
@@ -127,9 +131,10 @@ def main():
     for op in args.ops.split(","):
         c, p = {}, {}
         for _ in range(args.rounds):
-            for k, v in run([exe, op, str(args.reps)]).items():
+            for k, v in run([exe, op, str(args.reps), str(args.knn_queries)]).items():
                 c.setdefault(k, []).extend(v)
-            for k, v in run([sys.executable, os.path.abspath(__file__), "--peer", op, str(args.reps)]).items():
+            for k, v in run([sys.executable, os.path.abspath(__file__), "--peer", op, str(args.reps),
+                             str(args.knn_queries)]).items():
                 p.setdefault(k, []).extend(v)
         rows = [("time s", op)]
         if op == "kmeans1":
@@ -143,7 +148,8 @@ def main():
                         med(c, "inertia"), med(p, "inertia"), 100 * (med(c, "inertia") / med(p, "inertia") - 1),
                         med(c, "n_iter"), med(p, "n_iter"))
                 elif "accuracy" in c:
-                    quality = "accuracy %.4f vs %.4f" % (med(c, "accuracy"), med(p, "accuracy"))
+                    quality = "accuracy %.4f vs %.4f on %d test images" % (med(c, "accuracy"), med(p, "accuracy"),
+                                                                         args.knn_queries)
                 elif "value" in c:
                     quality = "silhouette %.12f vs %.12f" % (med(c, "value"), med(p, "value"))
             print("%-11s %-9s %10.3f %10.3f %7.2f   %s" % (op, label, a, b, a / b, quality), flush=True)
