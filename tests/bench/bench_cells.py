@@ -16,6 +16,10 @@ same growth measured side by side: a fresh kernel holding one cell and the 500-c
 session run the same cells alternately in one window, so the machine's drift over the
 minutes between checkpoints does not enter the ratio.
 Goal from the issue: cell 500 no slower than 1.2 x cell 1. Not a test: nothing asserted.
+--callgrind N also counts cairn's instructions per cell under valgrind's callgrind (every
+process of the kernel) for the trivial and the 200-line cell after 1 and after --cells
+cells: the difference between a run with N more such cells and one without, over N. Those
+figures repeat where times drift (slow: the session is built under callgrind each time).
 """
 import argparse
 import os
@@ -26,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_kernel import RawKernel  # noqa: E402
+from bench_kernel import RawKernel, callgrind_instructions  # noqa: E402
 
 
 def c_cell(i):
@@ -80,6 +84,23 @@ def timed(k, code, repeats):
     return [k.round_trip(code)[0] for _ in range(repeats)]
 
 
+def callgrind_per_cell(binary, defined, python_code, n, tmp):
+    """Instructions per cell of `python_code` (a function of the cells defined) in a cairn
+    session holding `defined` definition cells."""
+    spec = KERNELS["cairn"]
+
+    def setup(k):
+        k.round_trip(spec["setup"])
+        for i in range(1, defined + 1):
+            k.round_trip(spec["cell"](i))
+
+    code = python_code(defined)
+    argv = [binary, "-f", "{connection_file}"]
+    base = callgrind_instructions(argv, code, 0, tmp, setup)
+    more = callgrind_instructions(argv, code, n, tmp, setup)
+    return (more - base) / n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--kernel", default=os.path.join(HERE, "..", "..", "build", "kernel", "cairn-kernel"))
@@ -87,10 +108,28 @@ def main():
     ap.add_argument("--repeats", type=int, default=21)
     ap.add_argument("--side-rounds", type=int, default=40,
                     help="rounds of the side-by-side comparison (each: a block of %d per kernel and cell)" % 5)
+    ap.add_argument("--callgrind", type=int, default=0, metavar="N",
+                    help="also count cairn's instructions per cell under callgrind over N cells")
+    ap.add_argument("--no-time", action="store_true", help="only the callgrind counts")
     args = ap.parse_args()
     binary = os.path.abspath(args.kernel)
     if not os.access(binary, os.X_OK):
         sys.exit("bench_cells: no kernel binary at %s (build first or pass --kernel)" % binary)
+    if args.callgrind:
+        counts = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for defined in (1, args.cells):
+                for what, fn in (("trivial", lambda n: KERNELS["cairn"]["trivial"]),
+                                 ("200 lines", lambda n: long_cell(n, False))):
+                    counts[defined, what] = callgrind_per_cell(binary, defined, fn, args.callgrind, tmp)
+                    print("cairn callgrind after %3d cells  %-9s %.3f M instructions per cell (all kernel processes)" %
+                          (defined, what, counts[defined, what] / 1e6))
+        for what in ("trivial", "200 lines"):
+            print("cairn callgrind cell %d / cell 1: %-9s %.3f   (goal <= 1.2)" %
+                  (args.cells, what, counts[args.cells, what] / counts[1, what]))
+        print()
+        if args.no_time:
+            return
     checkpoints = sorted({1, min(100, args.cells), args.cells})
     print("bench_cells: medians of %d round trips (execute_request -> execute_reply), %d CPUs, load %.1f" %
           (args.repeats, os.cpu_count(), os.getloadavg()[0]))

@@ -202,14 +202,16 @@ def measure_client(specs, starts, cells):
     return out
 
 
-def callgrind_instructions(argv, code, cells, tmp):
-    """Total instructions of every process of a kernel under callgrind (started, 5 + cells
-    round trips of `code`, shut down)."""
+def callgrind_instructions(argv, code, cells, tmp, setup=None):
+    """Total instructions of every process of a kernel under callgrind (started, setup(k)
+    if given, 5 + cells round trips of `code`, shut down)."""
     out = tempfile.mkdtemp(dir=tmp)
     vg = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--collect-atstart=yes",
           "--callgrind-out-file=%s/cg.%%p" % out]
     k = RawKernel(vg + argv, tmp)
     k.start()
+    if setup:
+        setup(k)
     for _ in range(5 + cells):
         k.round_trip(code)
     k.stop()
