@@ -22,13 +22,15 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 FASHION = "/usr/share/datasets/fashion-mnist"
 
 
-def run_notebook(name, tmp):
-    env = dict(os.environ, JUPYTER_PATH=os.path.join(tmp, "share", "jupyter"))
+def run_notebook(name, tmp, cell_timeout=120, **extra_env):
+    """Execute notebooks/NAME with the kernelspec installed under TMP; extra_env (e.g.
+    CAIRN_QUICK="1") reaches the kernel and so the cells' getenv."""
+    env = dict(os.environ, JUPYTER_PATH=os.path.join(tmp, "share", "jupyter"), **extra_env)
     out = os.path.join(tmp, name)
     r = subprocess.run(["/usr/bin/jupyter", "nbconvert", "--to", "notebook", "--execute",
-                        "--allow-errors", "--ExecutePreprocessor.timeout=120",
+                        "--allow-errors", "--ExecutePreprocessor.timeout=%d" % cell_timeout,
                         os.path.join(ROOT, "notebooks", name), "--output", out],
-                       env=env, capture_output=True, text=True, timeout=600)
+                       env=env, capture_output=True, text=True, timeout=900)
     if r.returncode != 0:
         raise AssertionError(r.stderr[-3000:])
     with open(out) as f:
@@ -72,6 +74,39 @@ def png_size(b64):
 def figures(cells):
     return [o for c in cells for o in c["outputs"]
             if o["output_type"] in ("display_data", "execute_result") and "image/png" in o.get("data", {})]
+
+
+def by_id(cells):
+    """The executed code cells by their cell id (nbconvert keeps the ids)."""
+    return {c["id"]: c for c in cells}
+
+
+def stdout_of(cell):
+    return "".join(text_of(o) for o in cell["outputs"] if o["output_type"] == "stream")
+
+
+class CommittedFormat(unittest.TestCase):
+    """Every committed notebook is nbformat 4.5 with unique cell ids and no outputs, so it
+    opens without MissingIDFieldWarning and diffs stay small."""
+
+    def test_committed_notebooks(self):
+        import warnings
+        import nbformat
+        paths = sorted(p for p in os.listdir(os.path.join(ROOT, "notebooks")) if p.endswith(".ipynb"))
+        self.assertIn("04-fashion-mnist-kmeans.ipynb", paths)
+        for p in paths:
+            with self.subTest(notebook=p), warnings.catch_warnings():
+                warnings.simplefilter("error")  # MissingIDFieldWarning and friends fail the test
+                nb = nbformat.read(os.path.join(ROOT, "notebooks", p), as_version=4)
+                nbformat.validate(nb)
+                self.assertEqual((nb.nbformat, nb.nbformat_minor), (4, 5))
+                self.assertEqual(nb.metadata["kernelspec"]["name"], "cairn")
+                ids = [c.id for c in nb.cells]
+                self.assertEqual(len(ids), len(set(ids)), "duplicate cell ids")
+                for c in nb.cells:
+                    if c.cell_type == "code":
+                        self.assertEqual(c.outputs, [], "outputs left in cell %s" % c.id)
+                        self.assertIsNone(c.execution_count, "execution count left in cell %s" % c.id)
 
 
 class PrimerTests(unittest.TestCase):
