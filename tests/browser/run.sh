@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the browser test (notebook_ui.test.mjs) with node's built-in test runner.
+# Runs a browser test (default notebook_ui.test.mjs; or the file named as $1) with node's test runner.
 # Meson calls it with CAIRN_KERNEL set to the built kernel. It installs playwright-core
 # (package-lock.json) into tests/browser/node_modules when missing, and skips (exit 77,
 # meson's SKIP) only when node, npm, Chromium or the Jupyter Notebook server is absent.
@@ -17,4 +17,4 @@ if [ ! -f node_modules/playwright-core/package.json ]; then
   echo "browser: installing playwright-core (npm ci)"
   npm ci --no-audit --no-fund || { echo "browser: npm ci failed"; exit 1; }
 fi
-exec node --test --test-reporter=spec notebook_ui.test.mjs
+exec node --test --test-reporter=spec "${1:-notebook_ui.test.mjs}"

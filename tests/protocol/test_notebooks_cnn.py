@@ -3,7 +3,7 @@ in its quick mode (CAIRN_QUICK=1).
 
 The test accuracy after the quick epochs, and the footwear-against-the-rest variant's accuracy,
 sensitivity and specificity, lie in the range that the same networks trained with PyTorch on
-the same rows span over 10 seeds (tests/fixtures/primer_cnn.json, made once by
+the same rows span over several seeds (tests/fixtures/primer_cnn.json, made once by
 tests/fixtures/gen_primer_fixtures.py), with a margin for the different random streams.
 The summary, the history, the saved-and-loaded model and every figure are checked too.
 """
