@@ -3,7 +3,7 @@ quick mode (CAIRN_QUICK=1) with MLFLOW_TRACKING_URI in a temporary directory.
 
 Checked: the sweep's best (learning rate, batch size) is one that PyTorch also finds best or
 nearly so on the same rows, and its accuracy lies near PyTorch's for that configuration; the
-learning rate 3.0 diverges on purpose and its two trials are FAILED with the reason while the
+learning rate 3.0 diverges on purpose (PyTorch ends at chance accuracy there) and its two trials are FAILED with the reason while the
 six others finish; the runs on disk are in MLflow's layout with those statuses and the logged
 curves; the k sweep's best k is one whose scikit-learn silhouette is near the best;
 a CAIRN_PARAM_ override reaches the parameters cell. References: tests/fixtures/primer_tuning.json
@@ -66,7 +66,9 @@ class TuningPrimer(unittest.TestCase):
         self.assertTrue(os.path.isdir(os.path.join(self.store, self.experiment_id(), m.group(4))))
 
     def test_diverging_trials_fail_and_the_sweep_goes_on(self):
-        self.assertEqual(self.ref["val_acc"]["3,32"], [None, None])   # PyTorch diverges too
+        for key in ("3,32", "3,128"):   # PyTorch at lr 3.0 ends at chance too (its loss stays finite)
+            for acc in self.ref["val_acc"][key]:
+                self.assertTrue(acc is None or acc < 0.15, (key, acc))
         out = stdout_of(self.cell["failed"])
         self.assertEqual(re.findall(r"FAILED: lr = (\S+), batch = (\d+): (.*)", out),
                          [("3", "32", "metric val_acc is NaN"), ("3", "128", "metric val_acc is NaN")])
