@@ -25,6 +25,8 @@
 #include "cairn/display.h"
 
 static int stdin_allowed;
+static int stdin_closed; /* the cell fclose'd stdin: EOF until it ends */
+static FILE *cookie_stream;
 static int stdin_warned;
 static int display_silent;
 
@@ -45,9 +47,10 @@ static void flush_and_wait_read(void)
     struct timespec pause = {0, 20000};
     for (int i = 0; i < 50000; i++) {
         int out = 0, err = 0;
-        if (ioctl(1, FIONREAD, &out) != 0)
+        /* the pipes themselves, whatever the cell made of descriptors 1 and 2 */
+        if (ioctl(guard_output_fd(1), FIONREAD, &out) != 0)
             out = 0;
-        if (ioctl(2, FIONREAD, &err) != 0)
+        if (ioctl(guard_output_fd(2), FIONREAD, &err) != 0)
             err = 0;
         if (out == 0 && err == 0)
             return;
@@ -71,6 +74,8 @@ int exec_send(json_t *msg)
 static ssize_t stdin_read(void *cookie, char *buf, size_t size)
 {
     (void)cookie;
+    if (stdin_closed)
+        return 0;
     if (!stdin_allowed) {
         if (!stdin_warned) {
             fputs("stdin is not available: the client does not allow input\n", stderr);
@@ -130,18 +135,28 @@ void cell_io_install_stdin(int allow_stdin)
 {
     stdin_allowed = allow_stdin;
     stdin_warned = 0;
-    static FILE *cookie_stream;
+    stdin_closed = 0;
     if (!cookie_stream) {
         cookie_io_functions_t io = {stdin_read, NULL, NULL, NULL};
         cookie_stream = fopencookie(NULL, "r", io);
         if (!cookie_stream)
             return;
-        stdin = cookie_stream;
     }
+    stdin = cookie_stream; /* also when an earlier cell assigned stdin */
     /* Each cell's input is its own: an EOF or an unread rest of a line that an earlier
      * cell left in the buffer must not leak into this one. */
     __fpurge(cookie_stream);
     clearerr(cookie_stream);
+}
+
+FILE *cell_io_stdin(void)
+{
+    return cookie_stream;
+}
+
+void cell_io_close_stdin(void)
+{
+    stdin_closed = 1;
 }
 
 static int is_text_mime(const char *mime)

@@ -104,12 +104,28 @@ static void *track(void *p, size_t n)
     return p;
 }
 
-void *cell_malloc(size_t n) { return track(malloc(n), n); }
+/* A NULL result is remembered in the report page: a crash on the NULL pointer that
+ * follows is then reported as the failed allocation it is (report.c). */
+static void *failed(size_t n)
+{
+    exec_report *r = crash_report();
+    if (r)
+        r->failed_alloc = n ? n : 1;
+    return NULL;
+}
+
+void *cell_malloc(size_t n)
+{
+    void *p = malloc(n);
+    return p ? track(p, n) : failed(n);
+}
 
 void *cell_calloc(size_t count, size_t size)
 {
     void *p = calloc(count, size);
-    return p && size && count <= SIZE_MAX / size ? track(p, count * size) : p;
+    if (!p)
+        return count && size ? failed(count <= SIZE_MAX / size ? count * size : SIZE_MAX) : NULL;
+    return size && count <= SIZE_MAX / size ? track(p, count * size) : p;
 }
 
 void *cell_realloc(void *old, size_t n)
@@ -124,6 +140,8 @@ void *cell_realloc(void *old, size_t n)
     void *p = realloc(old, n);
     if (!p && n != 0 && was)
         remember(was, was_size);
+    if (!p && n != 0)
+        return failed(n);
     return track(p, n);
 }
 

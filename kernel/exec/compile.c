@@ -996,6 +996,9 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
                 memcpy(name, used.keys[i], used.lens[i]);
                 name[used.lens[i]] = 0;
                 const cell_symbol *y = cell_session_find(exec_g.session, name);
+                void *wrapper = !y ? guard_wrapper_for(name) : NULL;
+                if (wrapper && !is_redefined(unit, name))
+                    tcc_add_symbol(s, name, wrapper); /* guard.c: close, fclose, exec*, ... */
                 if (y && (y->kind == SYMBOL_VARIABLE || y->kind == SYMBOL_FUNCTION) && y->address &&
                     !is_redefined(unit, name))
                     tcc_add_symbol(s, name, y->address);
@@ -1009,6 +1012,11 @@ int compile_cell(const char *source, const char *code, const char *entry_name, i
                 if ((syms[i].kind == SYMBOL_VARIABLE || syms[i].kind == SYMBOL_FUNCTION) && syms[i].address &&
                     !is_redefined(unit, syms[i].name))
                     tcc_add_symbol(s, syms[i].name, syms[i].address);
+            size_t nw = 0;
+            const guard_wrapper *w = guard_wrappers(&nw);
+            for (size_t i = 0; i < nw; i++)
+                if (!is_redefined(unit, w[i].name) && !cell_session_find(exec_g.session, w[i].name))
+                    tcc_add_symbol(s, w[i].name, w[i].fn);
         }
         if (filter)
             ident_set_free(&used);

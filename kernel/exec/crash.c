@@ -38,6 +38,11 @@ static exec_report *active_report;
 static uintptr_t stack_low, stack_high; /* the cell process's main stack */
 static char alt_stack[64 * 1024];
 
+exec_report *crash_report(void)
+{
+    return active_report;
+}
+
 exec_report *report_new(void)
 {
     void *p = mmap(NULL, sizeof(exec_report), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -12,6 +12,8 @@
  * prelude.c    cairn.h preprocessed once per session.
  * warm.c       a compiler state that parsed the prelude before the cell came (forked into it).
  * magic.c      the % lines of a cell.
+ * guard.c      what a cell may not take from the session (kept descriptors, stdio,
+ *              resource limits) and what it left running (children, threads).
  * cell_malloc.c  malloc as cells see it: big blocks on huge pages, remembered for %whos.
  * value_format.c values of session-declared types (structs, arrays).
  * introspect.c inspect / complete answers from the session's names and values.
@@ -26,6 +28,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -68,6 +71,10 @@ typedef struct exec_report {
     char source[REPORT_SOURCE_MAX]; /* the running cell's unit, as compiled ("" if too long) */
     int nframes;           /* cell frames found on the stack, innermost first */
     char where[1024];      /* "in function foo (cell [3]), called from cell [5]" (cell frames only) */
+    char exec_path[256];   /* the program the cell exec'd ("" none) */
+    size_t failed_alloc;   /* size of the last malloc/calloc/realloc of cell code that returned NULL */
+    size_t memory_limit;   /* how much the cell process may grow (0: no limit) */
+    int memory_limit_env;  /* ... set by CAIRN_CELL_MEMORY_LIMIT (else 80% of MemAvailable) */
     char done[REPORT_DONE_MAX];
 } exec_report;
 
@@ -137,6 +144,8 @@ void crash_install(exec_report *r);
 void crash_where_from(exec_report *r, uintptr_t pc, uintptr_t sp);
 /* Describe a code address: "function foo (cell [3])", "mat_zeros (runtime)", ... */
 void crash_describe_address(uintptr_t pc, char *buf, size_t size);
+/* The report page of this cell process, or NULL outside one. */
+exec_report *crash_report(void);
 /* The name of a signal ("SIGSEGV"). */
 const char *crash_signal_name(int signo);
 /* Register code compiled for cell `cell` in [start, end) with its function symbols. */
@@ -176,6 +185,9 @@ void cell_io_install_display(int silent);
 void cell_io_defer_result(int on);
 /* Send (send = 1) or drop the execute_result kept back, if any. */
 void cell_io_release_result(int send);
+/* The cell's stdin stream, and closing it for the rest of the cell (fclose(stdin)). */
+FILE *cell_io_stdin(void);
+void cell_io_close_stdin(void);
 /* Send a message on exec_fd after flushing stdio (keeps order with the stream pipes). */
 int exec_send(json_t *msg);
 
@@ -186,6 +198,32 @@ void *cell_realloc(void *old, size_t n);
 void cell_free(void *p);
 /* Size of a block of 4 MiB or more that cell code allocated, or 0. */
 size_t cell_block_size(const void *p);
+
+/* ---- guard.c ---- */
+/* First executor: keep 0, 1, 2 and exec_fd (moved to a high number); returns exec_fd. */
+int guard_init(int exec_fd);
+/* Keep a descriptor of the kernel's: moved to a high number, close-on-exec, with a spare
+ * copy, out of reach of cell code's close/dup2; returns its new number. */
+int guard_keep_fd(int fd, const char *what);
+void guard_forget_fd(int fd);
+/* The spare copy of kept descriptor fd (a pipe the front reads), else fd. */
+int guard_output_fd(int fd);
+/* In a cell process about to commit: restore the kernel's descriptors, streams and
+ * lowered soft limits, note children and threads left running (on stderr). -1 with err
+ * when the cell took something that cannot be restored (it must not be kept). */
+int guard_commit(char *err, size_t errsize);
+/* In a new cell process: forget what the executor's wrappers counted. */
+void guard_cell_start(void);
+/* In the executor before a cell: a note when the working directory was deleted. */
+void guard_check_cwd(void);
+/* Functions cell code gets instead of libc's (close, dup2, fclose, exec*, setrlimit,
+ * pthread_create, ...), and the one for a name (NULL: none). */
+typedef struct guard_wrapper {
+    const char *name;
+    void *fn;
+} guard_wrapper;
+const guard_wrapper *guard_wrappers(size_t *n);
+void *guard_wrapper_for(const char *name);
 
 /* ---- prelude.c ---- */
 /* Start preprocessing cairn.h once for the session (first executor, at start). */

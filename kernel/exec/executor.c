@@ -170,7 +170,7 @@ static size_t address_space_now(void)
  * (CAIRN_CELL_MEMORY_LIMIT=bytes[KMG] overrides; 0 disables). Address space, not RSS, is
  * what the kernel can limit per process; OpenBLAS and the compiler's mappings are in the
  * baseline already. AddressSanitizer reserves terabytes of shadow, so no limit there. */
-static void limit_memory(void)
+static void limit_memory(exec_report *r)
 {
 #if defined(__SANITIZE_ADDRESS__)
     const int sanitized = 1;
@@ -185,6 +185,7 @@ static void limit_memory(void)
         grow = parse_size(env);
         if (grow == 0 || grow == (size_t)-1)
             return;
+        r->memory_limit_env = 1;
     } else {
         grow = meminfo_bytes("MemAvailable") / 10 * 8;
         if (!grow)
@@ -197,7 +198,8 @@ static void limit_memory(void)
     if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
         want = rl.rlim_max;
     rl.rlim_cur = want;
-    setrlimit(RLIMIT_AS, &rl);
+    if (setrlimit(RLIMIT_AS, &rl) == 0)
+        r->memory_limit = grow;
 }
 
 static void unlimit_memory(void)
@@ -391,7 +393,7 @@ static json_t *evaluate_expression(const char *expr, int number)
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         crash_install(r);
-        limit_memory();
+        limit_memory(r);
         expression_text = r->done;
         expression_cap = sizeof r->done;
         display_set_sink(capture_result);
@@ -500,7 +502,8 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         _exit(1);
     crash_install(r);
     cairn_set_interrupted(0);
-    limit_memory();
+    guard_cell_start();
+    limit_memory(r);
     const char *code = opt->code;
     int number = opt->number;
     int silent = json_is_true(json_object_get(req, "silent"));
@@ -613,6 +616,13 @@ static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t 
         cell_io_release_result(1); /* Out after the time, as IPython */
     }
     compiled_cell_free(&cc);
+    char lost[512];
+    if (guard_commit(lost, sizeof lost) != 0) {
+        /* Something of the kernel's that this process cannot get back (guard.c). */
+        json_t *tb = json_array();
+        json_array_append_new(tb, json_string("The cell was not kept: the session is as it was before it."));
+        leave_done(r, done_error("OSError", lost, tb));
+    }
 
     /* Commit: from here on this process is the executor. */
     /* Every name a cell adds or changes is in unit.defined; only a directive (#undef)
@@ -742,6 +752,7 @@ static int execute(json_t *req)
         return KEEP_SERVING;
     }
     prelude_prepare();
+    guard_check_cwd();
     fflush(NULL);
     pid_t me = getpid();
     pid_t pid = fork();
@@ -819,13 +830,13 @@ int executor_run(int exec_fd)
 {
     memset(&exec_g, 0, sizeof exec_g);
     exec_g.names_cell = NAMES_ALL;
-    exec_g.fd = exec_fd;
     if (RUNNING_ON_VALGRIND)
         pthread_atfork(NULL, NULL, callgrind_own_counts);
     setpgid(0, 0);
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    exec_fd = exec_g.fd = guard_init(exec_fd); /* out of reach of cells' close() */
     prelude_start();
     void *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     exec_g.front_names = shared == MAP_FAILED ? NULL : shared; /* 0: the front has no names yet */

@@ -505,8 +505,10 @@ static int prototype_name(const tok *toks, int n)
 
 static void prune_reset(void)
 {
-    if (pr.ready)
+    if (pr.ready) {
+        guard_forget_fd(pr.fd);
         close(pr.fd);
+    }
     for (size_t i = 0; i < pr.nnames; i++)
         free(pr.names[i].body);
     for (size_t i = 0; i < pr.nprotos; i++)
@@ -821,6 +823,7 @@ static int prune_prepare(const char *flat, size_t flen)
         prune_reset();
         return -1;
     }
+    fd = guard_keep_fd(fd, "the prelude's memfd"); /* out of reach of cells' close() */
     snprintf(pr.include_line, sizeof pr.include_line, "#include \"/proc/self/fd/%d\"\n", fd);
     pr.fd = fd;
     pr.ready = 1;
@@ -1042,9 +1045,12 @@ void prelude_prepare(void)
         return;
     }
     ok = write(fd, o.p, o.len) == (ssize_t)o.len;
+    if (ok)
+        fd = guard_keep_fd(fd, "the prelude's memfd"); /* out of reach of cells' close() */
     snprintf(include_line, sizeof include_line, "#include \"/proc/self/fd/%d\"", fd);
     if (!ok || !flat_prelude_works()) {
         free(o.p);
+        guard_forget_fd(fd);
         close(fd);
         include_line[0] = '\0';
         return;

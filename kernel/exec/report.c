@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -74,10 +75,51 @@ json_t *frames_traceback(const exec_report *r, const char *current_source, const
     return tb;
 }
 
+/* "1.5 GiB" */
+static void format_bytes(size_t n, char *buf, size_t size)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 6) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+/* The cell replaced its process with another program (execv & co., guard.c). */
+static json_t *describe_exec(exec_report *r, int status)
+{
+    char ev[1024], how[128];
+    if (WIFEXITED(status))
+        snprintf(how, sizeof how, "which exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status) && crash_signal_name(WTERMSIG(status)))
+        snprintf(how, sizeof how, "which was ended by %s", crash_signal_name(WTERMSIG(status)));
+    else
+        snprintf(how, sizeof how, "which was ended by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    snprintf(ev, sizeof ev,
+             "the cell ran exec(\"%.300s\"): that program replaced the cell's process, %s; "
+             "a cell that wants to run a program and go on can use system() or fork()",
+             r->exec_path, how);
+    json_t *tb = json_array();
+    json_array_append_new(tb, json_string("The cell was not kept: the session is as it was before it."));
+    return done_error("ExecError", ev, tb);
+}
+
 json_t *describe_death(exec_report *r, int status, int number, const char *code)
 {
     char ev[2048], line[2048];
     json_t *tb = json_array();
+    if (r->exec_path[0]) {
+        json_decref(tb);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) { /* only the interrupt sends it */
+            json_t *t = json_array();
+            json_array_append_new(t, json_string("The cell was not kept: the session is as it was before it."));
+            return done_error("KeyboardInterrupt", "interrupted (the program the cell exec'd was stopped)", t);
+        }
+        return describe_exec(r, status);
+    }
     if (WIFEXITED(status)) {
         int code = WEXITSTATUS(status);
         char en[32];
@@ -104,7 +146,32 @@ json_t *describe_death(exec_report *r, int status, int number, const char *code)
         unsigned long fa = (unsigned long)r->fault_address;
         if (sig == SIGSEGV && r->stack_overflow)
             snprintf(what, sizeof what, "stack overflow (endless recursion, or a local array too big for the stack?)");
-        else if (sig == SIGSEGV && fa < 4096)
+        else if (sig == SIGSEGV && r->failed_alloc && fa < r->failed_alloc + 4096) {
+            /* The NULL an allocation of the cell returned (cell_malloc.c). */
+            char size[32], limit[32];
+            format_bytes(r->failed_alloc, size, sizeof size);
+            const char *env = getenv("CAIRN_CELL_MEMORY_LIMIT");
+            if (r->memory_limit) {
+                format_bytes(r->memory_limit, limit, sizeof limit);
+                if (r->memory_limit_env && env)
+                    snprintf(what, sizeof what,
+                             "invalid memory access at address 0x%lx: a NULL pointer from an allocation of %s "
+                             "that failed against the cell memory limit (CAIRN_CELL_MEMORY_LIMIT=%.40s: a cell "
+                             "may grow by %s)",
+                             fa, size, env, limit);
+                else
+                    snprintf(what, sizeof what,
+                             "invalid memory access at address 0x%lx: a NULL pointer from an allocation of %s "
+                             "that failed against the cell memory limit (a cell may grow by %s, 80%% of the "
+                             "memory available; CAIRN_CELL_MEMORY_LIMIT=SIZE changes it, 0 turns it off)",
+                             fa, size, limit);
+            } else {
+                snprintf(what, sizeof what,
+                         "invalid memory access at address 0x%lx: a NULL pointer from an allocation of %s "
+                         "that failed (out of memory)",
+                         fa, size);
+            }
+        } else if (sig == SIGSEGV && fa < 4096)
             snprintf(what, sizeof what, "invalid memory access at address 0x%lx (a NULL pointer)", fa);
         else if (sig == SIGSEGV)
             snprintf(what, sizeof what, "invalid memory access at address 0x%lx", fa);

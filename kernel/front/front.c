@@ -503,6 +503,20 @@ static void on_done(front *f, ipc_msg *m)
         status = "error";
     const char *ename = json_string_value(json_object_get(h, "ename"));
     const char *evalue = json_string_value(json_object_get(h, "evalue"));
+    int killed = f->sup.interrupt_killed;
+    f->sup.interrupt_killed = 0;
+    if (killed && ename && strcmp(ename, "SIGKILL") == 0) {
+        /* The executor saw a SIGKILL; we sent it because the cell ignored the interrupt
+         * (its SIGINT ignored, blocked or handled without stopping). */
+        static const char ev[] = "interrupted: the cell did not stop within 0.4 s of SIGINT (does it ignore or "
+                                 "block SIGINT?), so its process was killed";
+        json_t *tb = json_pack("[s, s]", "KeyboardInterrupt: interrupted",
+                               "The cell process was killed; the session is as it was before the cell "
+                               "(earlier variables are intact).");
+        finish_execute(f, "error", "KeyboardInterrupt", ev, tb, json_object_get(h, "user_expressions"));
+        json_decref(tb);
+        return;
+    }
     finish_execute(f, status, ename ? ename : "Error", evalue ? evalue : "", json_object_get(h, "traceback"),
                    json_object_get(h, "user_expressions"));
 }
@@ -1307,6 +1321,7 @@ static double run_timers(front *f)
             if (s->started_pid > 0 && f->running) {
                 front_log("interrupt: cell process %d did not stop, SIGKILL", (int)s->started_pid);
                 kill(s->started_pid, SIGKILL);
+                s->interrupt_killed = 1;
                 s->give_up_at = now + 3.0;
             }
         } else if (s->sigkill_at - now < wait)

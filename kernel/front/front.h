@@ -41,6 +41,7 @@ typedef struct supervisor {
     pid_t guard_pid;        /* the guardian: kills the chain's group if the front dies */
     double sigkill_at;      /* interrupt escalation: SIGKILL started_pid at this time */
     double give_up_at;      /* after SIGKILL, restart the chain if still no done */
+    int interrupt_killed;   /* the running cell was SIGKILLed because it did not stop on SIGINT */
     ipc_reader reader;      /* the message being received (supervisor_recv) */
     pid_t partial_pid;      /* sender of the packets in `reader` */
     double partial_sent_at; /* when the first packet of that message was sent */

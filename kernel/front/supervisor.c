@@ -173,6 +173,7 @@ int supervisor_start(supervisor *s)
     s->ever_ready = 0;
     s->sigkill_at = 0;
     s->give_up_at = 0;
+    s->interrupt_killed = 0;
     s->generation++;
     if (s->guard_fd >= 0)
         close(s->guard_fd);
