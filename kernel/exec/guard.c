@@ -519,6 +519,7 @@ int guard_commit(char *err, size_t errsize)
         stderr = kernel_stderr;
         repaired_streams = 1;
     }
+    char lost[400] = "";
     for (int i = 0; i < nkept; i++) {
         kept_fd *k = &kept[i];
         if (!same_file(k->fd, k)) {
@@ -533,11 +534,9 @@ int guard_commit(char *err, size_t errsize)
                     k->ino = st.st_ino;
                 }
             } else if (!same_file(k->fd, k)) {
-                snprintf(err, errsize,
-                         "the cell closed %s (descriptor %d) and its spare copy, without which the "
-                         "session cannot go on",
-                         k->what, k->fd);
-                return -1;
+                size_t len = strlen(lost);
+                snprintf(lost + len, sizeof lost - len, "%s%s (descriptor %d)", len ? ", " : "", k->what, k->fd);
+                continue;
             }
             if (k->fd > 2)
                 fcntl(k->fd, F_SETFD, FD_CLOEXEC);
@@ -546,6 +545,12 @@ int guard_commit(char *err, size_t errsize)
         }
         if (!same_file(k->spare, k))
             k->spare = dup_high(k->fd);
+    }
+    if (lost[0]) {
+        snprintf(err, errsize,
+                 "the cell closed the kernel's %s and the spare copies, without which the session cannot go on",
+                 lost);
+        return -1;
     }
     /* A stream closed outside cell code (a library's fclose): glibc keeps the static
      * object, with no descriptor; open it again on its descriptor. */
