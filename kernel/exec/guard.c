@@ -17,7 +17,8 @@
  *   the cell's output to /dev/null instead of closing them; at commit the variables, the
  *   descriptors behind them and their error flags are restored, with a note.
  * - Soft resource limits a cell lowers are raised back at commit (with a note); a hard
- *   limit it lowered cannot be raised again by the process, so such a cell is not kept.
+ *   limit it lowered cannot be raised again without privileges, so such a cell is not
+ *   kept (also when the kernel runs as root: the rule does not depend on who runs it).
  * - At commit the cell's child processes and threads that still run are reported.
  *
  * The per-cell cost is three fstat calls, a poll and a waitpid at commit (~3 µs);
@@ -449,7 +450,8 @@ static int check_limits(char *err, size_t errsize)
             format_limit(was->rlim_max, a, sizeof a);
             format_limit(now.rlim_max, b, sizeof b);
             snprintf(err, errsize,
-                     "the cell lowered the hard limit %s from %s to %s, which a process cannot raise again",
+                     "the cell lowered the hard limit %s from %s to %s; a hard limit cannot be raised "
+                     "again (without privileges), so the session cannot keep it",
                      limit_name(i), a, b);
             return -1;
         }

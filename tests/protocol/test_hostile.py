@@ -175,7 +175,7 @@ def limit_cases(k):
     r = k.execute("struct rlimit files;\ngetrlimit(RLIMIT_NOFILE, &files);\nfiles.rlim_max")
     hard = r.result_text
     expect_error(k, "files.rlim_cur = files.rlim_max = 64;\nsetrlimit(RLIMIT_NOFILE, &files);", "OSError",
-                 ["hard limit RLIMIT_NOFILE", "cannot raise"], "hard RLIMIT_NOFILE lowered")
+                 ["hard limit RLIMIT_NOFILE", "cannot be raised"], "hard RLIMIT_NOFILE lowered")
     r = k.execute("getrlimit(RLIMIT_NOFILE, &files);\nfiles.rlim_max")
     check(r.status == "ok" and r.result_text == hard, "the hard limit is the session's again", (r, hard))
     session_intact(k, "after setrlimit")
