@@ -105,6 +105,7 @@ typedef struct cand {
     char *text;
     const char *type;
     const char *signature;
+    size_t order; /* when added: of equal texts the first one added is kept */
 } cand;
 
 typedef struct cand_list {
@@ -112,11 +113,10 @@ typedef struct cand_list {
     size_t n, cap;
 } cand_list;
 
+/* Duplicates are dropped after sorting (cand_unique): a session of 10000 names gives a
+ * thousand candidates for a short prefix, too many to compare each with all others. */
 static void cand_add(cand_list *l, const char *text, size_t len, const char *type, const char *sig)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (strlen(l->items[i].text) == len && memcmp(l->items[i].text, text, len) == 0)
-            return;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
         cand *ni = realloc(l->items, cap * sizeof *ni);
@@ -128,12 +128,31 @@ static void cand_add(cand_list *l, const char *text, size_t len, const char *typ
     l->items[l->n].text = strndup(text, len);
     l->items[l->n].type = type;
     l->items[l->n].signature = sig;
+    l->items[l->n].order = l->n;
     l->n++;
 }
 
 static int cand_cmp(const void *a, const void *b)
 {
-    return strcmp(((const cand *)a)->text, ((const cand *)b)->text);
+    const cand *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* Sort by text and keep the first-added of each text. */
+static void cand_unique(cand_list *l)
+{
+    if (l->n > 1)
+        qsort(l->items, l->n, sizeof *l->items, cand_cmp);
+    size_t out = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (out > 0 && strcmp(l->items[out - 1].text, l->items[i].text) == 0) {
+            free(l->items[i].text);
+            continue;
+        }
+        l->items[out++] = l->items[i];
+    }
+    l->n = out;
 }
 
 static int starts_with(const char *s, const char *prefix, size_t plen)
@@ -236,15 +255,18 @@ json_t *complete_reply(const char *code, int cursor_pos, const json_t *names)
     /* Nothing typed yet and not after '.': listing everything would be noise. */
     if (plen == 0 || isdigit((unsigned char)prefix[0]))
         goto done;
-    const char *n;
-    json_t *e;
-    json_object_foreach((json_t *)names, n, e) {
+    /* The iterator itself, not json_object_foreach (which looks each key up again), and
+     * the prefix first: a session can hold 10000 names. */
+    for (void *it = json_object_iter((json_t *)names); it; it = json_object_iter_next((json_t *)names, it)) {
+        const char *n = json_object_iter_key(it);
+        if (!n || !starts_with(n, prefix, plen))
+            continue;
+        json_t *e = json_object_iter_value(it);
         const char *kind = json_string_value(json_object_get(e, "kind"));
         const char *sig = json_string_value(json_object_get(e, "signature"));
         if (!sig)
             sig = json_string_value(json_object_get(e, "type"));
-        if (n && starts_with(n, prefix, plen))
-            cand_add(&l, n, strlen(n), kind ? kind : "variable", sig ? sig : "");
+        cand_add(&l, n, strlen(n), kind ? kind : "variable", sig ? sig : "");
     }
     for (size_t k = 0; k < api_docs_count; k++)
         if (starts_with(api_docs[k].name, prefix, plen))
@@ -255,8 +277,7 @@ json_t *complete_reply(const char *code, int cursor_pos, const json_t *names)
             cand_add(&l, c_keywords[k], strlen(c_keywords[k]), "keyword", "");
 
 done:;
-    if (l.n > 1)
-        qsort(l.items, l.n, sizeof *l.items, cand_cmp);
+    cand_unique(&l);
     json_t *matches = json_array();
     json_t *types = json_array();
     int cs = utf8_code_points(code, start), ce = utf8_code_points(code, b);

@@ -353,18 +353,22 @@ static void finish_forward(front *f, json_t *exec_reply)
                 json_decref(local);
                 local = json_incref(exec_reply);
             } else if (same_start) {
-                /* Both know something: add the executor's names that extend what was typed. */
+                /* Both know something: add the executor's names that extend what was typed
+                 * and are not there yet (a set by name: 10000 names in a session can give
+                 * a thousand matches on each side). */
                 char *typed = complete_name_at(code, cursor);
                 size_t tl = typed ? strlen(typed) : 0;
-                size_t i, j;
-                json_t *m, *n;
+                size_t i;
+                json_t *m, *seen = json_object();
+                json_array_foreach(lm, i, m) if (json_is_string(m)) json_object_set_new(seen, json_string_value(m), json_true());
                 json_array_foreach(em, i, m) {
                     const char *ms = json_string_value(m);
-                    int dup = !ms || tl == 0 || strncmp(ms, typed, tl) != 0;
-                    json_array_foreach(lm, j, n) if (json_equal(m, n)) dup = 1;
-                    if (!dup)
-                        json_array_append(lm, m);
+                    if (!ms || tl == 0 || strncmp(ms, typed, tl) != 0 || json_object_get(seen, ms))
+                        continue;
+                    json_array_append(lm, m);
+                    json_object_set_new(seen, ms, json_true());
                 }
+                json_decref(seen);
                 free(typed);
             }
         }
