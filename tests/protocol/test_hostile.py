@@ -105,6 +105,11 @@ def descriptor_cases(k):
                   "printf(\"closed %d\\n\", closed);")
     check(r.status == "ok" and r.stdout.startswith("closed "), "close() of every descriptor from 3", r)
     session_intact(k, "after closing every descriptor")
+    r = k.execute("int close_range(unsigned first, unsigned last, int flags);\n"
+                  "int fd_a = open(\"/dev/null\", O_RDONLY);\nint range_rc = close_range(3, ~0U, 0);\n"
+                  "printf(\"%d %d\\n\", range_rc, fcntl(fd_a, F_GETFD));")
+    check(r.status == "ok" and r.stdout == "0 -1\n", "close_range(3, ~0U) closes the cell's descriptors", r)
+    session_intact(k, "after close_range(3, ~0U)")
     # The connection to the front alone, by a raw syscall: repaired from its spare copy.
     r = k.execute("char link[64];\nint cut = -1;\n"
                   "for (int fd = 3; fd < 4096 && cut < 0; fd++) {\n"
