@@ -21,7 +21,7 @@
  *   kept (also when the kernel runs as root: the rule does not depend on who runs it).
  * - At commit the cell's child processes and threads that still run are reported.
  *
- * The per-cell cost is three fstat calls, a poll and a waitpid at commit (~3 µs);
+ * The per-cell cost is three fstat calls and a poll at commit (~2.5 µs);
  * everything else runs only when the cell called one of the wrapped functions, which
  * compile.c binds for the cells that name them. */
 #include "exec_internal.h"
@@ -60,6 +60,9 @@ static struct rlimit limits[RLIM_NLIMITS];
 static int touched_limits;
 static int replaced_streams; /* a cell fclose'd stdout or stderr */
 static atomic_int threads_running;
+enum { FORKED_MAX = 64 };
+static pid_t forked[FORKED_MAX]; /* children cell code forked */
+static int nforked;
 
 static int same_file(int fd, const kept_fd *k)
 {
@@ -226,6 +229,16 @@ static int cell_prlimit(pid_t pid, __rlimit_resource_t resource, const struct rl
     return prlimit(pid, resource, rl, old);
 }
 
+static pid_t cell_fork(void)
+{
+    pid_t pid = fork();
+    if (pid > 0 && nforked < FORKED_MAX)
+        forked[nforked++] = pid;
+    else if (pid == 0)
+        nforked = 0;
+    return pid;
+}
+
 typedef struct thread_start {
     void *(*fn)(void *);
     void *arg;
@@ -380,6 +393,7 @@ static const guard_wrapper wrappers[] = {
     {"execvp", (void *)cell_execvp},
     {"execvpe", (void *)cell_execvpe},
     {"fclose", (void *)cell_fclose},
+    {"fork", (void *)cell_fork},
     {"prlimit", (void *)cell_prlimit},
     {"prlimit64", (void *)cell_prlimit},
     {"pthread_create", (void *)cell_pthread_create},
@@ -472,35 +486,25 @@ static int check_limits(char *err, size_t errsize)
     return 0;
 }
 
-/* Running children of this process (the cell forked them): their pids into buf. */
+/* Children the cell's code forked that still run (ended ones are reaped): their pids
+ * into buf. Processes the runtime starts for itself (a watcher, trial processes it
+ * waits for) are not the cell's news. */
 static int running_children(char *buf, size_t size)
 {
-    int status, n = 0;
-    for (;;) {
-        pid_t p = waitpid(-1, &status, WNOHANG);
-        if (p > 0)
-            continue; /* ended: reaped */
-        if (p < 0)
-            return 0; /* ECHILD: none */
-        break;
-    }
+    int n = 0;
+    size_t len = 0;
     buf[0] = '\0';
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
-    FILE *f = fopen(path, "r");
-    if (f) {
-        int pid;
-        size_t len = 0;
-        while (fscanf(f, "%d", &pid) == 1) {
-            int w = snprintf(buf + len, size - len, "%s%d", n ? ", " : "", pid);
-            if (w < 0 || (size_t)w >= size - len)
-                break;
+    for (int i = 0; i < nforked; i++) {
+        int status;
+        if (waitpid(forked[i], &status, WNOHANG) != 0)
+            continue; /* ended (reaped now), or not our child any more */
+        int w = snprintf(buf + len, size - len, "%s%d", n ? ", " : "", (int)forked[i]);
+        if (w > 0 && (size_t)w < size - len)
             len += (size_t)w;
-            n++;
-        }
-        fclose(f);
+        n++;
     }
-    return n ? n : 1;
+    nforked = 0;
+    return n;
 }
 
 static void reopen_devnull(void)
@@ -598,7 +602,7 @@ int guard_commit(char *err, size_t errsize)
             return -1;
     }
     char pids[256];
-    int nchildren = running_children(pids, sizeof pids);
+    int nchildren = nforked ? running_children(pids, sizeof pids) : 0;
     if (nchildren > 0)
         fprintf(stderr,
                 "note: the cell started %s that %s still running (pid %s): %s to the session and "
@@ -620,6 +624,7 @@ void guard_cell_start(void)
 {
     /* fork copied the count, not the threads: none of them runs in this process */
     atomic_store(&threads_running, 0);
+    nforked = 0;
     touched_limits = 0;
     replaced_streams = 0;
 }
