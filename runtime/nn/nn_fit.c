@@ -283,7 +283,10 @@ nn_history nn_fit(nn_model *m, mat X, mat y, nn_fit_options o)
         *mat_ptr(h.train_acc, 0, epoch) = ta;
         double vl = NAN, va = NAN;
         if (!mat_is_empty(Xv)) {
-            nn_eval_into(m, Xv, yv, cwp, &vl, &va, NULL);
+            /* An interrupted epoch is not validated: the user asked to stop, and a pass over
+             * the validation set can outlast the kernel's interrupt grace period. */
+            if (!h.interrupted)
+                nn_eval_into(m, Xv, yv, cwp, &vl, &va, NULL);
             *mat_ptr(h.val_loss, 0, epoch) = vl;
             *mat_ptr(h.val_acc, 0, epoch) = va;
         }
@@ -292,7 +295,7 @@ nn_history nn_fit(nn_model *m, mat X, mat y, nn_fit_options o)
             double x = epoch + 1;
             plot_append(plot_subplot(v.fig, 0), 1, x, tl);
             plot_append(plot_subplot(v.fig, 1), 0, x, ta);
-            if (!mat_is_empty(Xv)) {
+            if (!mat_is_empty(Xv) && !h.interrupted) {
                 plot_append(plot_subplot(v.fig, 0), 2, x, vl);
                 plot_append(plot_subplot(v.fig, 1), 1, x, va);
             }

@@ -146,6 +146,24 @@ void nn_summary(nn_model *m)
     nn_release(b.s);
 }
 
+void cairn_show_nn_model(const void *value, size_t size, const char *type)
+{
+    (void)size;
+    (void)type;
+    nn_model *m = *(nn_model *const *)value;
+    if (!m) {
+        display_part p = {"text/plain", "NULL", 4};
+        display_result_bundle(&p, 1);
+        return;
+    }
+    const char *text = nn_summary_text(m);
+    sbuf b = {NULL, 0, 0};
+    build_summary(m, &b, 1);
+    display_part parts[2] = {{"text/plain", text, strlen(text)}, {"text/html", b.s ? b.s : "", b.s ? b.n : 0}};
+    display_result_bundle(parts, 2);
+    nn_release(b.s);
+}
+
 figure *nn_plot_feature_maps(nn_model *m, int layer, mat X, int row)
 {
     mat f = nn_feature_maps(m, layer, X, row);

@@ -85,6 +85,18 @@ class NnTests(SessionTest):
         self.assertEqual(self.value("o.batch_size"), "50")  # the failed cell's assignment rolled back
         self.assertEqual(self.value("nn_layer_count(net)"), "5")
 
+    def test_4_trailing_model_shows_summary(self):
+        # conv 8 x (3 x 3 x 1) + 8 biases = 80; dense (8 x 13 x 13) x 10 + 10 = 13530
+        r = self.ok("net")
+        res = r.of_type("execute_result")
+        self.assertEqual(len(res), 1, r)
+        data = res[0]["content"]["data"]
+        self.assertIn("13610 trainable parameters", data["text/plain"])
+        self.assertIn("conv2d", data["text/plain"])
+        self.assertIn("<table", data["text/html"])
+        self.assertEqual(self.value("nn_param_count(net)"), "13610")
+        self.assertEqual(self.value("(nn_model *)0"), "NULL")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -22,6 +22,7 @@
 #include "cairn/dmat.h"
 
 struct figure;
+struct nn_model;
 
 /** Show the value of expression x as the cell's result (what a trailing expression becomes). */
 #define cairn_show_value(x) cairn_show_value_typed(x, (const char *)0)
@@ -59,6 +60,7 @@ struct figure;
             mat *: cairn_show_mat_pointer,                                                          \
             dmat: cairn_show_dmat,                                                                  \
             struct figure *: cairn_show_figure,                                                     \
+            struct nn_model *: cairn_show_nn_model,                                                 \
             default: cairn_show_other)(&cairn_show_tmp_, sizeof cairn_show_tmp_, (type_text));      \
     } while (0)
 
@@ -92,6 +94,8 @@ void cairn_show_mat(const void *value, size_t size, const char *type);
 void cairn_show_mat_pointer(const void *value, size_t size, const char *type);
 /** Show a figure as the cell's result (its picture). */
 void cairn_show_figure(const void *value, size_t size, const char *type);
+/** Show a network (`nn_model *`) as its summary: layers, output shapes, parameters (text and HTML). */
+void cairn_show_nn_model(const void *value, size_t size, const char *type);
 /** Show an enum value by its enumerator, GREEN (1), or as 5 (enum color) when none has that value. */
 void cairn_show_enum(long long value, const char *type, const char *const *names, const long long *values, int count);
 /** Show a value of another type by its type name and size. */
