@@ -77,10 +77,10 @@ test('training shows a live loss curve; interrupt keeps the model', { timeout: 3
   await until(async () => {
     running = !(await done(cell));
     if ((await img.count()) > 0) seen.add(await img.first().getAttribute('src'));
-    return seen.size >= 3 || !running;
+    return seen.size >= 2 || !running;
   }, 'the loss curve to be redrawn while training runs', 180000, 150);
   assert.ok(running, 'the cell was still running when the curve had changed');
-  assert.ok(seen.size >= 3, `the curve image changed while running (${seen.size} versions seen)`);
+  assert.ok(seen.size >= 2, `the curve image changed while running (${seen.size} versions seen)`);
   const bar = await cell.locator('.output_subarea').allInnerTexts();
   assert.ok(bar.some((t) => /fit .*epoch \d+\/2 step \d+\/57/.test(t)), 'the progress bar shows epoch and step: ' + bar.join(' | '));
   console.log(`# live loss curve: ${seen.size} versions of the image seen while training ran`);
@@ -96,11 +96,12 @@ test('training shows a live loss curve; interrupt keeps the model', { timeout: 3
   assert.equal(await cell.locator('.output_subarea img').count(), 1, 'one figure stays in the output');
   await jp.shot('02_interrupted');
 
-  // A new cell below (command mode, B), as a person would check the model.
+  // A new cell below the selected one (command mode, B; Shift-Enter moved the selection to the
+  // cell after the training cell), as a person would check the model.
   await page.keyboard.press('Escape');
   await page.keyboard.press('b');
   await page.keyboard.press('Enter');
-  const probe = cells().nth(fitIndex + 1);
+  const probe = cells().nth(await page.evaluate(() => Jupyter.notebook.get_selected_index()));
   await page.keyboard.insertText('nn_eval after = nn_evaluate(net, X_test, y_test);\n'
     + 'printf("interrupted %d, steps %d, parameters %ld, accuracy %.3f\\n", h.interrupted, h.steps_run, '
     + 'nn_param_count(net), after.accuracy);');
