@@ -1124,8 +1124,13 @@ static void render_table(const sweep_result *r, tbuf *text, tbuf *html, int live
         for (int k = 0; k < t->nmetrics; k++)
             if (strcmp(t->names[k], r->metric) == 0)
                 v = t->metrics[k];
-        tbuf_printf(text, " %12.6g", v);
-        tbuf_printf(html, "<td>%.6g</td>", v);
+        if (isnan(v)) { /* a failed trial's missing metric; printf's sign of a NaN means nothing */
+            tbuf_printf(text, " %12s", "nan");
+            tbuf_printf(html, "<td>nan</td>");
+        } else {
+            tbuf_printf(text, " %12.6g", v);
+            tbuf_printf(html, "<td>%.6g</td>", v);
+        }
         for (int k = 0; k < r->nparams; k++) {
             tbuf_printf(text, " %12.6g", t->values[k]);
             tbuf_printf(html, "<td>%.6g</td>", t->values[k]);
