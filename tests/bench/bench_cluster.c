@@ -32,8 +32,7 @@ static double now(void)
 static mat load_scaled(const char *path)
 {
     mat X = idx_read(path);
-    for (size_t k = 0; k < (size_t)X.rows * (size_t)X.cols; k++)
-        X.data[k] /= 255.0;
+    mat_scale_inplace(X, 1.0 / 255);
     return X;
 }
 
