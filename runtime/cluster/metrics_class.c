@@ -8,9 +8,9 @@
 #include "cairn/error.h"
 #include "cairn/display.h"
 #include "cluster_internal.h"
+#include "../core/strbuf.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,52 +117,6 @@ mat metric_precision_recall_f1(mat y_true, mat y_pred)
     return R;
 }
 
-/* Growing text buffer for the report. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (need < 0 || !b->s)
-        return;
-    if (b->len + (size_t)need + 1 > b->cap) {
-        size_t cap = (b->cap + (size_t)need + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            free(b->s);
-            b->s = NULL;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)need;
-}
-
-static void html_text(sbuf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<')
-            sb_printf(b, "&lt;");
-        else if (*s == '>')
-            sb_printf(b, "&gt;");
-        else if (*s == '&')
-            sb_printf(b, "&amp;");
-        else
-            sb_printf(b, "%c", *s);
-    }
-}
-
 /* The report as text (html = 0, sklearn's layout) or an HTML table. */
 static char *report(mat y_true, mat y_pred, const char *const *names, int digits, int html)
 {
@@ -173,10 +127,8 @@ static char *report(mat y_true, mat y_pred, const char *const *names, int digits
     if (digits < 0 || digits > 15)
         digits = 2;
     char(*label)[64] = calloc((size_t)k.c, sizeof *label);
-    sbuf b = {malloc(256), 0, 256};
-    if (!label || !b.s) {
-        free(label);
-        free(b.s);
+    strbuf b = {0};
+    if (!label) {
         counts_free(&k);
         cairn_error(func, "out of memory for the report of %d classes", k.c);
         return NULL;
@@ -193,10 +145,10 @@ static char *report(mat y_true, mat y_pred, const char *const *names, int digits
     width = digits > width ? digits : width;
     double macro[3] = {0, 0, 0}, weighted[3] = {0, 0, 0}, correct = 0;
     if (html)
-        sb_printf(&b, "<table class=\"cairn-report\">\n<thead><tr><th></th><th>precision</th><th>recall</th>"
+        strbuf_printf(&b, "<table class=\"cairn-report\">\n<thead><tr><th></th><th>precision</th><th>recall</th>"
                       "<th>f1-score</th><th>support</th></tr></thead>\n<tbody>\n");
     else
-        sb_printf(&b, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score", "support");
+        strbuf_printf(&b, "%*s  %9s %9s %9s %9s\n\n", width, "", "precision", "recall", "f1-score", "support");
     for (int j = 0; j < k.c; j++) {
         double p, r, f;
         prf(&k, j, &p, &r, &f);
@@ -208,28 +160,28 @@ static char *report(mat y_true, mat y_pred, const char *const *names, int digits
         weighted[2] += f * k.truth[j] / k.n;
         correct += k.tp[j];
         if (html) {
-            sb_printf(&b, "<tr><th>");
-            html_text(&b, label[j]);
-            sb_printf(&b, "</th><td>%.*f</td><td>%.*f</td><td>%.*f</td><td>%.0f</td></tr>\n", digits, p, digits, r,
+            strbuf_printf(&b, "<tr><th>");
+            strbuf_html(&b, label[j]);
+            strbuf_printf(&b, "</th><td>%.*f</td><td>%.*f</td><td>%.*f</td><td>%.0f</td></tr>\n", digits, p, digits, r,
                       digits, f, k.truth[j]);
         } else {
-            sb_printf(&b, "%*s  %9.*f %9.*f %9.*f %9.0f\n", width, label[j], digits, p, digits, r, digits, f,
+            strbuf_printf(&b, "%*s  %9.*f %9.*f %9.*f %9.0f\n", width, label[j], digits, p, digits, r, digits, f,
                       k.truth[j]);
         }
     }
     double acc = correct / k.n;
     if (html) {
-        sb_printf(&b, "<tr><th>accuracy</th><td></td><td></td><td>%.*f</td><td>%d</td></tr>\n", digits, acc, k.n);
-        sb_printf(&b, "<tr><th>macro avg</th><td>%.*f</td><td>%.*f</td><td>%.*f</td><td>%d</td></tr>\n", digits,
+        strbuf_printf(&b, "<tr><th>accuracy</th><td></td><td></td><td>%.*f</td><td>%d</td></tr>\n", digits, acc, k.n);
+        strbuf_printf(&b, "<tr><th>macro avg</th><td>%.*f</td><td>%.*f</td><td>%.*f</td><td>%d</td></tr>\n", digits,
                   macro[0], digits, macro[1], digits, macro[2], k.n);
-        sb_printf(&b, "<tr><th>weighted avg</th><td>%.*f</td><td>%.*f</td><td>%.*f</td><td>%d</td></tr>\n", digits,
+        strbuf_printf(&b, "<tr><th>weighted avg</th><td>%.*f</td><td>%.*f</td><td>%.*f</td><td>%d</td></tr>\n", digits,
                   weighted[0], digits, weighted[1], digits, weighted[2], k.n);
-        sb_printf(&b, "</tbody>\n</table>\n");
+        strbuf_printf(&b, "</tbody>\n</table>\n");
     } else {
-        sb_printf(&b, "\n%*s  %9s %9s %9.*f %9d\n", width, "accuracy", "", "", digits, acc, k.n);
-        sb_printf(&b, "%*s  %9.*f %9.*f %9.*f %9d\n", width, "macro avg", digits, macro[0], digits, macro[1], digits,
+        strbuf_printf(&b, "\n%*s  %9s %9s %9.*f %9d\n", width, "accuracy", "", "", digits, acc, k.n);
+        strbuf_printf(&b, "%*s  %9.*f %9.*f %9.*f %9d\n", width, "macro avg", digits, macro[0], digits, macro[1], digits,
                   macro[2], k.n);
-        sb_printf(&b, "%*s  %9.*f %9.*f %9.*f %9d\n", width, "weighted avg", digits, weighted[0], digits, weighted[1],
+        strbuf_printf(&b, "%*s  %9.*f %9.*f %9.*f %9d\n", width, "weighted avg", digits, weighted[0], digits, weighted[1],
                   digits, weighted[2], k.n);
     }
     free(label);

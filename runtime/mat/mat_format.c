@@ -13,9 +13,9 @@
 #include "cairn/mat.h"
 #include "cairn/display.h"
 #include "cairn/error.h"
+#include "../core/strbuf.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,47 +23,6 @@
 enum { EDGE = 3, THRESHOLD = 1000, MAX_DIGITS = 8, LATEX_MAX = 12 };
 
 /* ---- a growing string ---- */
-
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} strbuf;
-
-static void sb_add(strbuf *b, const char *text, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->failed = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, text, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_puts(strbuf *b, const char *text) { sb_add(b, text, strlen(text)); }
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 static char *sb_finish(strbuf *b)
 {
@@ -246,9 +205,9 @@ static void format_number(const numfmt *f, double x, int pad, char *out, size_t 
 
 static void describe_shape(strbuf *b, mat m)
 {
-    sb_printf(b, "mat %dx%d", m.rows, m.cols);
+    strbuf_printf(b, "mat %dx%d", m.rows, m.cols);
     if (m.channels)
-        sb_printf(b, ", images %dx%dx%d", m.channels, m.height, m.width);
+        strbuf_printf(b, ", images %dx%dx%d", m.channels, m.height, m.width);
 }
 
 char *mat_format_text(mat m)
@@ -256,76 +215,76 @@ char *mat_format_text(mat m)
     strbuf b = {0};
     describe_shape(&b, m);
     if (mat_is_empty(m)) {
-        sb_puts(&b, " (empty)");
+        strbuf_puts(&b, " (empty)");
         return sb_finish(&b);
     }
     int summarize = (size_t)m.rows * (size_t)m.cols > THRESHOLD;
     shown rs = shown_indices(m.rows, summarize), cs = shown_indices(m.cols, summarize);
     numfmt f = choose_format(m, &rs, &cs);
-    sb_puts(&b, "\n[");
+    strbuf_puts(&b, "\n[");
     char num[512];
     for (int a = 0; a < rs.n; a++) {
         if (a > 0)
-            sb_puts(&b, "\n ");
+            strbuf_puts(&b, "\n ");
         if (rs.skipped && a == EDGE)
-            sb_puts(&b, "...\n ");
-        sb_puts(&b, "[");
+            strbuf_puts(&b, "...\n ");
+        strbuf_puts(&b, "[");
         for (int c = 0; c < cs.n; c++) {
             if (c > 0)
-                sb_puts(&b, " ");
+                strbuf_puts(&b, " ");
             if (cs.skipped && c == EDGE)
-                sb_puts(&b, "... ");
+                strbuf_puts(&b, "... ");
             format_number(&f, *mat_ptr(m, shown_at(&rs, a), shown_at(&cs, c)), 1, num, sizeof num);
-            sb_puts(&b, num);
+            strbuf_puts(&b, num);
         }
-        sb_puts(&b, "]");
+        strbuf_puts(&b, "]");
     }
-    sb_puts(&b, "]");
+    strbuf_puts(&b, "]");
     return sb_finish(&b);
 }
 
 char *mat_format_html(mat m)
 {
     strbuf b = {0};
-    sb_puts(&b, "<table class=\"cairn-mat\" style=\"font-family: monospace; text-align: right\">\n<caption>");
+    strbuf_puts(&b, "<table class=\"cairn-mat\" style=\"font-family: monospace; text-align: right\">\n<caption>");
     describe_shape(&b, m);
     if (mat_is_empty(m)) {
-        sb_puts(&b, " (empty)</caption>\n</table>");
+        strbuf_puts(&b, " (empty)</caption>\n</table>");
         return sb_finish(&b);
     }
-    sb_puts(&b, "</caption>\n");
+    strbuf_puts(&b, "</caption>\n");
     int summarize = (size_t)m.rows * (size_t)m.cols > THRESHOLD;
     shown rs = shown_indices(m.rows, summarize), cs = shown_indices(m.cols, summarize);
     numfmt f = choose_format(m, &rs, &cs);
     /* Index header and index column make a large matrix's truncation readable. */
-    sb_puts(&b, "<thead><tr><th></th>");
+    strbuf_puts(&b, "<thead><tr><th></th>");
     for (int c = 0; c < cs.n; c++) {
         if (cs.skipped && c == EDGE)
-            sb_puts(&b, "<th>\u2026</th>");
-        sb_printf(&b, "<th>%d</th>", shown_at(&cs, c));
+            strbuf_puts(&b, "<th>\u2026</th>");
+        strbuf_printf(&b, "<th>%d</th>", shown_at(&cs, c));
     }
-    sb_puts(&b, "</tr></thead>\n<tbody>\n");
+    strbuf_puts(&b, "</tr></thead>\n<tbody>\n");
     char num[512];
     for (int a = 0; a < rs.n; a++) {
         if (rs.skipped && a == EDGE) {
-            sb_puts(&b, "<tr><th>\u22ee</th>");
+            strbuf_puts(&b, "<tr><th>\u22ee</th>");
             for (int c = 0; c < cs.n; c++) {
                 if (cs.skipped && c == EDGE)
-                    sb_puts(&b, "<td>\u22f1</td>");
-                sb_puts(&b, "<td>\u22ee</td>");
+                    strbuf_puts(&b, "<td>\u22f1</td>");
+                strbuf_puts(&b, "<td>\u22ee</td>");
             }
-            sb_puts(&b, "</tr>\n");
+            strbuf_puts(&b, "</tr>\n");
         }
-        sb_printf(&b, "<tr><th>%d</th>", shown_at(&rs, a));
+        strbuf_printf(&b, "<tr><th>%d</th>", shown_at(&rs, a));
         for (int c = 0; c < cs.n; c++) {
             if (cs.skipped && c == EDGE)
-                sb_puts(&b, "<td>\u2026</td>");
+                strbuf_puts(&b, "<td>\u2026</td>");
             format_number(&f, *mat_ptr(m, shown_at(&rs, a), shown_at(&cs, c)), 0, num, sizeof num);
-            sb_printf(&b, "<td>%s</td>", num);
+            strbuf_printf(&b, "<td>%s</td>", num);
         }
-        sb_puts(&b, "</tr>\n");
+        strbuf_puts(&b, "</tr>\n");
     }
-    sb_puts(&b, "</tbody>\n</table>");
+    strbuf_puts(&b, "</tbody>\n</table>");
     return sb_finish(&b);
 }
 
@@ -334,11 +293,11 @@ static void latex_number(const numfmt *f, double x, strbuf *b)
 {
     char num[512];
     if (isnan(x)) {
-        sb_puts(b, "\\mathrm{NaN}");
+        strbuf_puts(b, "\\mathrm{NaN}");
         return;
     }
     if (isinf(x)) {
-        sb_puts(b, x > 0 ? "\\infty" : "-\\infty");
+        strbuf_puts(b, x > 0 ? "\\infty" : "-\\infty");
         return;
     }
     format_number(f, x, 0, num, sizeof num);
@@ -348,9 +307,9 @@ static void latex_number(const numfmt *f, double x, strbuf *b)
     size_t n = strlen(num);
     if (n && num[n - 1] == '.')
         num[n - 1] = '\0';
-    sb_puts(b, num);
+    strbuf_puts(b, num);
     if (e)
-        sb_printf(b, " \\times 10^{%d}", atoi(e + 1));
+        strbuf_printf(b, " \\times 10^{%d}", atoi(e + 1));
 }
 
 char *mat_format_latex(mat m)
@@ -360,16 +319,16 @@ char *mat_format_latex(mat m)
     shown rs = shown_indices(m.rows, 0), cs = shown_indices(m.cols, 0);
     numfmt f = choose_format(m, &rs, &cs);
     strbuf b = {0};
-    sb_puts(&b, "$$\\begin{bmatrix}\n");
+    strbuf_puts(&b, "$$\\begin{bmatrix}\n");
     for (int i = 0; i < m.rows; i++) {
         for (int j = 0; j < m.cols; j++) {
             if (j > 0)
-                sb_puts(&b, " & ");
+                strbuf_puts(&b, " & ");
             latex_number(&f, *mat_ptr(m, i, j), &b);
         }
-        sb_puts(&b, i + 1 < m.rows ? " \\\\\n" : "\n");
+        strbuf_puts(&b, i + 1 < m.rows ? " \\\\\n" : "\n");
     }
-    sb_puts(&b, "\\end{bmatrix}$$");
+    strbuf_puts(&b, "\\end{bmatrix}$$");
     return sb_finish(&b);
 }
 

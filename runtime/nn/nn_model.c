@@ -7,6 +7,7 @@
 #include "nn_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/alloc.h"
@@ -156,13 +157,13 @@ void nn_model_free(nn_model *m)
     nn_release(m->opt_v);
     nn_release(m->good);
     nn_release(m->state);
-    nn_release(m->summary);
+    free(m->summary); /* from strbuf (malloc) */
     nn_release(m);
 }
 
 void nn_summary_invalidate(nn_model *m)
 {
-    nn_release(m->summary);
+    free(m->summary); /* from strbuf (malloc) */
     m->summary = NULL;
 }
 

@@ -4,44 +4,14 @@
  * filters, and a grid of misclassified examples captioned "true -> predicted". */
 #include "nn_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/display.h"
 #include "cairn/error.h"
 #include "cairn/plot.h"
-
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0)
-            return;
-        if (b->s && b->n + (size_t)w < b->cap) {
-            b->n += (size_t)w;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)w;
-        char *s = nn_alloc_zero(cap);
-        if (!s)
-            return;
-        if (b->s)
-            memcpy(s, b->s, b->n);
-        nn_release(b->s);
-        b->s = s;
-        b->cap = cap;
-    }
-}
+#include "../core/strbuf.h"
 
 static void describe(const nn_layer *l, char *buf, size_t size)
 {
@@ -87,15 +57,15 @@ static const char *opt_name(int kind)
     return kind == NN_OPT_SGD ? "SGD" : kind == NN_OPT_RMSPROP ? "RMSprop" : "Adam";
 }
 
-static void build_summary(nn_model *m, sbuf *b, int html)
+static void build_summary(nn_model *m, strbuf *b, int html)
 {
     char d[96], sh[64];
     size_t act = nn_in_size(m);
     if (html)
-        sb_printf(b, "<table><thead><tr><th>#</th><th>layer</th><th>output shape</th><th>parameters</th></tr></thead><tbody>"
+        strbuf_printf(b, "<table><thead><tr><th>#</th><th>layer</th><th>output shape</th><th>parameters</th></tr></thead><tbody>"
                      "<tr><td></td><td>input</td><td>%d &times; %d &times; %d</td><td></td></tr>", m->in_c, m->in_h, m->in_w);
     else
-        sb_printf(b, "%-3s %-32s %-16s %10s\n%-3s %-32s %d x %d x %d\n", "#", "layer", "output shape", "parameters", "",
+        strbuf_printf(b, "%-3s %-32s %-16s %10s\n%-3s %-32s %d x %d x %d\n", "#", "layer", "output shape", "parameters", "",
                   "input", m->in_c, m->in_h, m->in_w);
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
@@ -103,18 +73,18 @@ static void build_summary(nn_model *m, sbuf *b, int html)
         shape_text(l->out_c, l->out_h, l->out_w, sh, sizeof sh);
         act += nn_layer_out_size(l);
         if (html)
-            sb_printf(b, "<tr><td>%d</td><td>%s</td><td>%s</td><td style=\"text-align:right\">%zu</td></tr>", i, d, sh,
+            strbuf_printf(b, "<tr><td>%d</td><td>%s</td><td>%s</td><td style=\"text-align:right\">%zu</td></tr>", i, d, sh,
                       l->nparams);
         else
-            sb_printf(b, "%-3d %-32s %-16s %10zu\n", i, d, sh, l->nparams);
+            strbuf_printf(b, "%-3d %-32s %-16s %10zu\n", i, d, sh, l->nparams);
     }
     double pmb = (double)m->nparams * sizeof(nn_real) / 1048576.0, amb = (double)act * sizeof(nn_real) / 1024.0;
     if (html)
-        sb_printf(b, "</tbody></table><p>%zu trainable parameters (%.2f MiB float32, optimizer state %.2f MiB); activations %.1f KiB per image; "
+        strbuf_printf(b, "</tbody></table><p>%zu trainable parameters (%.2f MiB float32, optimizer state %.2f MiB); activations %.1f KiB per image; "
                      "loss: %s; optimizer: %s lr %g; %ld steps taken</p>",
                   m->nparams, pmb, 2 * pmb, amb, loss_name(m->loss), opt_name(m->opt.kind), m->opt.lr, m->step);
     else
-        sb_printf(b, "%zu trainable parameters (%.2f MiB float32, optimizer state %.2f MiB); activations %.1f KiB per image\n"
+        strbuf_printf(b, "%zu trainable parameters (%.2f MiB float32, optimizer state %.2f MiB); activations %.1f KiB per image\n"
                      "loss: %s; optimizer: %s lr %g; %ld steps taken\n",
                   m->nparams, pmb, 2 * pmb, amb, loss_name(m->loss), opt_name(m->opt.kind), m->opt.lr, m->step);
 }
@@ -126,7 +96,7 @@ const char *nn_summary_text(nn_model *m)
         return "";
     }
     nn_summary_invalidate(m); /* loss, optimizer and step count change without a layer change */
-    sbuf b = {NULL, 0, 0};
+    strbuf b = {0};
     build_summary(m, &b, 0);
     m->summary = b.s;
     return m->summary ? m->summary : "";
@@ -139,11 +109,11 @@ void nn_summary(nn_model *m)
         return;
     }
     const char *text = nn_summary_text(m);
-    sbuf b = {NULL, 0, 0};
+    strbuf b = {0};
     build_summary(m, &b, 1);
-    display_part parts[2] = {{"text/plain", text, strlen(text)}, {"text/html", b.s ? b.s : "", b.s ? b.n : 0}};
+    display_part parts[2] = {{"text/plain", text, strlen(text)}, {"text/html", b.s ? b.s : "", b.s ? b.len : 0}};
     display_bundle(parts, 2, NULL);
-    nn_release(b.s);
+    free(b.s);
 }
 
 void cairn_show_nn_model(const void *value, size_t size, const char *type)
@@ -157,11 +127,11 @@ void cairn_show_nn_model(const void *value, size_t size, const char *type)
         return;
     }
     const char *text = nn_summary_text(m);
-    sbuf b = {NULL, 0, 0};
+    strbuf b = {0};
     build_summary(m, &b, 1);
-    display_part parts[2] = {{"text/plain", text, strlen(text)}, {"text/html", b.s ? b.s : "", b.s ? b.n : 0}};
+    display_part parts[2] = {{"text/plain", text, strlen(text)}, {"text/html", b.s ? b.s : "", b.s ? b.len : 0}};
     display_result_bundle(parts, 2);
-    nn_release(b.s);
+    free(b.s);
 }
 
 figure *nn_plot_feature_maps(nn_model *m, int layer, mat X, int row)

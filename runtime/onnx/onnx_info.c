@@ -9,89 +9,42 @@
 #include "cairn/onnx.h"
 #include "onnx_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cairn/display.h"
 #include "cairn/error.h"
-
-/* ---- a growing string ---- */
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (k < 0)
-        return;
-    if (b->n + (size_t)k + 1 > b->cap) {
-        size_t cap = (b->cap ? 2 * b->cap : 1024) + (size_t)k;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return;
-        b->p = p;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
-
-static void sb_html(sbuf *b, const char *s) /* escaped text */
-{
-    for (; s && *s; s++) {
-        if (*s == '<')
-            sb_printf(b, "&lt;");
-        else if (*s == '>')
-            sb_printf(b, "&gt;");
-        else if (*s == '&')
-            sb_printf(b, "&amp;");
-        else if (*s == '"')
-            sb_printf(b, "&quot;");
-        else
-            sb_printf(b, "%c", *s);
-    }
-}
+#include "../core/strbuf.h"
 
 static const char *str(const char *s) { return s ? s : ""; }
 
 /* "float [batch, 1, 28, 28]" */
-static void describe_value(sbuf *b, const Onnx__ValueInfoProto *v)
+static void describe_value(strbuf *b, const Onnx__ValueInfoProto *v)
 {
     const Onnx__TypeProto *tp = v->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
-        sb_printf(b, "(not a tensor)");
+        strbuf_printf(b, "(not a tensor)");
         return;
     }
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
-    sb_printf(b, "%s", onnx_dtype_name(tt->has_elem_type ? tt->elem_type : 0));
+    strbuf_printf(b, "%s", onnx_dtype_name(tt->has_elem_type ? tt->elem_type : 0));
     if (!tt->shape) {
-        sb_printf(b, " (shape unknown)");
+        strbuf_printf(b, " (shape unknown)");
         return;
     }
-    sb_printf(b, " [");
+    strbuf_printf(b, " [");
     for (size_t i = 0; i < tt->shape->n_dim; i++) {
         const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
         const char *sep = i ? ", " : "";
         if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
-            sb_printf(b, "%s%lld", sep, (long long)d->dim_value);
+            strbuf_printf(b, "%s%lld", sep, (long long)d->dim_value);
         else if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
-            sb_printf(b, "%s%s", sep, str(d->dim_param));
+            strbuf_printf(b, "%s%s", sep, str(d->dim_param));
         else
-            sb_printf(b, "%s?", sep);
+            strbuf_printf(b, "%s?", sep);
     }
-    sb_printf(b, "]");
+    strbuf_printf(b, "]");
 }
 
 typedef struct opcount {
@@ -157,32 +110,32 @@ static int describe(const char *path, const char *func)
         cairn_error(func, "out of memory");
         return -1;
     }
-    sbuf t = {NULL, 0, 0}, h = {NULL, 0, 0};
-    sb_printf(&t, "%s: ONNX IR %lld, opset", path, (long long)m->ir_version);
-    sb_printf(&h, "<table><caption style=\"text-align:left\"><b>");
-    sb_html(&h, path);
-    sb_printf(&h, "</b></caption>\n<tr><th style=\"text-align:left\">format</th><td>ONNX IR %lld, opset",
+    strbuf t = {0}, h = {0};
+    strbuf_printf(&t, "%s: ONNX IR %lld, opset", path, (long long)m->ir_version);
+    strbuf_printf(&h, "<table><caption style=\"text-align:left\"><b>");
+    strbuf_html(&h, path);
+    strbuf_printf(&h, "</b></caption>\n<tr><th style=\"text-align:left\">format</th><td>ONNX IR %lld, opset",
               (long long)m->ir_version);
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = m->opset_import[i];
         if (!o)
             continue;
         const char *d = o->domain && o->domain[0] ? o->domain : "ai.onnx";
-        sb_printf(&t, "%s %s %lld", i ? "," : "", d, (long long)o->version);
-        sb_printf(&h, "%s ", i ? "," : "");
-        sb_html(&h, d);
-        sb_printf(&h, " %lld", (long long)o->version);
+        strbuf_printf(&t, "%s %s %lld", i ? "," : "", d, (long long)o->version);
+        strbuf_printf(&h, "%s ", i ? "," : "");
+        strbuf_html(&h, d);
+        strbuf_printf(&h, " %lld", (long long)o->version);
     }
-    sb_printf(&t, "\nproducer: %s %s; model version %lld; graph '%s'\n", str(m->producer_name),
+    strbuf_printf(&t, "\nproducer: %s %s; model version %lld; graph '%s'\n", str(m->producer_name),
               str(m->producer_version), (long long)m->model_version, str(g->name));
-    sb_printf(&h, "</td></tr>\n<tr><th style=\"text-align:left\">producer</th><td>");
-    sb_html(&h, str(m->producer_name));
-    sb_printf(&h, " ");
-    sb_html(&h, str(m->producer_version));
-    sb_printf(&h, "</td></tr>\n<tr><th style=\"text-align:left\">model version</th><td>%lld</td></tr>\n"
+    strbuf_printf(&h, "</td></tr>\n<tr><th style=\"text-align:left\">producer</th><td>");
+    strbuf_html(&h, str(m->producer_name));
+    strbuf_printf(&h, " ");
+    strbuf_html(&h, str(m->producer_version));
+    strbuf_printf(&h, "</td></tr>\n<tr><th style=\"text-align:left\">model version</th><td>%lld</td></tr>\n"
                   "<tr><th style=\"text-align:left\">graph</th><td>", (long long)m->model_version);
-    sb_html(&h, str(g->name));
-    sb_printf(&h, "</td></tr>\n");
+    strbuf_html(&h, str(g->name));
+    strbuf_printf(&h, "</td></tr>\n");
     for (int pass = 0; pass < 2; pass++) {
         size_t nv = pass ? g->n_output : g->n_input;
         Onnx__ValueInfoProto **vs = pass ? g->output : g->input;
@@ -190,58 +143,58 @@ static int describe(const char *path, const char *func)
         for (size_t i = 0; i < nv; i++) {
             if (!vs[i] || (!pass && is_init(g, vs[i]->name)))
                 continue;
-            sbuf d = {NULL, 0, 0};
+            strbuf d = {0};
             describe_value(&d, vs[i]);
-            sb_printf(&t, "%s: %s %s\n", label, str(vs[i]->name), d.p ? d.p : "");
-            sb_printf(&h, "<tr><th style=\"text-align:left\">%s</th><td><code>", label);
-            sb_html(&h, str(vs[i]->name));
-            sb_printf(&h, "</code> ");
-            sb_html(&h, d.p ? d.p : "");
-            sb_printf(&h, "</td></tr>\n");
-            free(d.p);
+            strbuf_printf(&t, "%s: %s %s\n", label, str(vs[i]->name), d.s ? d.s : "");
+            strbuf_printf(&h, "<tr><th style=\"text-align:left\">%s</th><td><code>", label);
+            strbuf_html(&h, str(vs[i]->name));
+            strbuf_printf(&h, "</code> ");
+            strbuf_html(&h, d.s ? d.s : "");
+            strbuf_printf(&h, "</td></tr>\n");
+            free(d.s);
         }
     }
-    sb_printf(&t, "operators (%zu nodes):", g->n_node);
-    sb_printf(&h, "<tr><th style=\"text-align:left\">operators</th><td>%zu nodes:", g->n_node);
+    strbuf_printf(&t, "operators (%zu nodes):", g->n_node);
+    strbuf_printf(&h, "<tr><th style=\"text-align:left\">operators</th><td>%zu nodes:", g->n_node);
     for (int i = 0; i < s.nops; i++) {
-        sb_printf(&t, "%s %s x%d", i ? "," : "", s.ops[i].op, s.ops[i].n);
-        sb_printf(&h, "%s ", i ? "," : "");
-        sb_html(&h, s.ops[i].op);
-        sb_printf(&h, " &times;%d", s.ops[i].n);
+        strbuf_printf(&t, "%s %s x%d", i ? "," : "", s.ops[i].op, s.ops[i].n);
+        strbuf_printf(&h, "%s ", i ? "," : "");
+        strbuf_html(&h, s.ops[i].op);
+        strbuf_printf(&h, " &times;%d", s.ops[i].n);
     }
-    sb_printf(&t, "\nparameters: %lld in %zu initializers\n", s.params, s.ninit);
-    sb_printf(&h, "</td></tr>\n<tr><th style=\"text-align:left\">parameters</th><td>%lld in %zu initializers</td></tr>\n",
+    strbuf_printf(&t, "\nparameters: %lld in %zu initializers\n", s.params, s.ninit);
+    strbuf_printf(&h, "</td></tr>\n<tr><th style=\"text-align:left\">parameters</th><td>%lld in %zu initializers</td></tr>\n",
               s.params, s.ninit);
     for (size_t i = 0; i < m->n_metadata_props; i++) {
         const Onnx__StringStringEntryProto *e = m->metadata_props[i];
         if (!e)
             continue;
-        sb_printf(&t, "metadata %s: %s\n", str(e->key), str(e->value));
-        sb_printf(&h, "<tr><th style=\"text-align:left\">");
-        sb_html(&h, str(e->key));
-        sb_printf(&h, "</th><td>");
-        sb_html(&h, str(e->value));
-        sb_printf(&h, "</td></tr>\n");
+        strbuf_printf(&t, "metadata %s: %s\n", str(e->key), str(e->value));
+        strbuf_printf(&h, "<tr><th style=\"text-align:left\">");
+        strbuf_html(&h, str(e->key));
+        strbuf_printf(&h, "</th><td>");
+        strbuf_html(&h, str(e->value));
+        strbuf_printf(&h, "</td></tr>\n");
     }
     if (m->doc_string && m->doc_string[0]) {
-        sb_printf(&t, "doc: %s\n", m->doc_string);
-        sb_printf(&h, "<tr><th style=\"text-align:left\">doc</th><td style=\"white-space:pre-wrap\">");
-        sb_html(&h, m->doc_string);
-        sb_printf(&h, "</td></tr>\n");
+        strbuf_printf(&t, "doc: %s\n", m->doc_string);
+        strbuf_printf(&h, "<tr><th style=\"text-align:left\">doc</th><td style=\"white-space:pre-wrap\">");
+        strbuf_html(&h, m->doc_string);
+        strbuf_printf(&h, "</td></tr>\n");
     }
-    sb_printf(&h, "</table>\n");
+    strbuf_printf(&h, "</table>\n");
     free(s.ops);
     onnx__model_proto__free_unpacked(m, NULL);
-    if (!t.p || !h.p) {
-        free(t.p);
-        free(h.p);
+    if (!t.s || !h.s) {
+        free(t.s);
+        free(h.s);
         cairn_error(func, "out of memory");
         return -1;
     }
     free(last_text);
     free(last_html);
-    last_text = t.p;
-    last_html = h.p;
+    last_text = t.s;
+    last_html = h.s;
     return 0;
 }
 

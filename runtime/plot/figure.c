@@ -10,9 +10,9 @@
 #include "plot_internal.h"
 #include "cairn/alloc.h"
 #include "cairn/error.h"
+#include "../core/strbuf.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -966,34 +966,6 @@ int series_finite_count(const series *s)
     return k;
 }
 
-typedef struct strbuf {
-    char *p;
-    size_t len, cap;
-} strbuf;
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return;
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 64) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return;
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 /* The short name of a series for the description ("line", "heatmap 28x28", ...). */
 static void series_token(const plot_axes *ax, const series *s, char *buf, size_t cap)
 {
@@ -1076,37 +1048,37 @@ const char *plot_describe(figure *fig)
         }
     }
     strbuf b = {0};
-    sb_printf(&b, "<figure %dx%d", fig->width, fig->height);
+    strbuf_printf(&b, "<figure %dx%d", fig->width, fig->height);
     /* The title, when there is one, is what a reader of the text alone needs most. */
     const char *title = fig->suptitle;
     if (!title && fig->naxes == 1)
         title = fig->axes[0]->title;
     if (title)
-        sb_printf(&b, " \"%.80s\"", title);
-    sb_printf(&b, ": %d axes", fig->naxes);
+        strbuf_printf(&b, " \"%.80s\"", title);
+    strbuf_printf(&b, ": %d axes", fig->naxes);
     if (ntok == 0)
-        sb_printf(&b, ", empty");
+        strbuf_printf(&b, ", empty");
     for (int j = 0; j < ntok; j++) {
         if (count[j] > 1)
-            sb_printf(&b, ", %s \xc3\x97%d", tok[j], count[j]);
+            strbuf_printf(&b, ", %s \xc3\x97%d", tok[j], count[j]);
         else
-            sb_printf(&b, ", %s", tok[j]);
+            strbuf_printf(&b, ", %s", tok[j]);
     }
     if (more)
-        sb_printf(&b, ", %d more", more);
+        strbuf_printf(&b, ", %d more", more);
     if (skipped)
-        sb_printf(&b, "; %ld NaN/Inf values not drawn", skipped);
+        strbuf_printf(&b, "; %ld NaN/Inf values not drawn", skipped);
     if (bad_pixels)
-        sb_printf(&b, "; %ld NaN/Inf pixels shown in magenta", bad_pixels);
+        strbuf_printf(&b, "; %ld NaN/Inf pixels shown in magenta", bad_pixels);
     if (nonpos)
-        sb_printf(&b, "; %ld values <= 0 not drawn on log axes", nonpos);
+        strbuf_printf(&b, "; %ld values <= 0 not drawn on log axes", nonpos);
     if (empty)
-        sb_printf(&b, "; %ld series with no data", empty);
+        strbuf_printf(&b, "; %ld series with no data", empty);
     if (reduced == 1)
-        sb_printf(&b, "; %s", reduced_text);
+        strbuf_printf(&b, "; %s", reduced_text);
     else if (reduced > 1)
-        sb_printf(&b, "; %ld images drawn from block means", reduced);
-    sb_printf(&b, ">");
-    fig->description = b.p;
-    return b.p ? b.p : "<figure>";
+        strbuf_printf(&b, "; %ld images drawn from block means", reduced);
+    strbuf_printf(&b, ">");
+    fig->description = b.s;
+    return b.s ? b.s : "<figure>";
 }

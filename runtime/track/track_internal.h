@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cairn/track.h"
+#include "../core/strbuf.h"
 
 /* MLflow's RunStatus numbers, as meta.yaml stores them. */
 enum { RUN_RUNNING = 1, RUN_SCHEDULED = 2, RUN_FINISHED = 3, RUN_FAILED = 4, RUN_KILLED = 5 };
@@ -151,13 +152,5 @@ const char *kv_get(const kv *a, int n, const char *key);
 
 /** Metric points of a run as step/value arrays (malloc); returns the count, -1 on error. */
 int runs_metric_history(const char *exp_dir, const char *run_id, const char *metric, double **steps, double **values);
-
-/** HTML-escape s into a growing buffer. */
-typedef struct tbuf {
-    char *s;
-    size_t len, cap;
-} tbuf;
-void tbuf_printf(tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tbuf_html(tbuf *b, const char *s);
 
 #endif

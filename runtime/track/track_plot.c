@@ -203,9 +203,9 @@ figure *track_plot_parallel(const char *experiment, const char *metric)
         }
         drawn++;
     }
-    tbuf label = {0};
+    strbuf label = {0};
     for (int a = 0; a < naxes; a++)
-        tbuf_printf(&label, "%s%d: %s [%.3g, %.3g]%s", a ? "   " : "", a, a < nk ? keys[a] : metric, lo[a], hi[a],
+        strbuf_printf(&label, "%s%d: %s [%.3g, %.3g]%s", a ? "   " : "", a, a < nk ? keys[a] : metric, lo[a], hi[a],
                   logs[a] ? " log" : "");
     char title[600];
     snprintf(title, sizeof title, "%s: parameters -> %s (%d runs; yellow = high %s)", t.exp_name, metric, drawn, metric);

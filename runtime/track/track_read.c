@@ -16,55 +16,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cairn/display.h"
 #include "cairn/error.h"
-
-void tbuf_printf(tbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    va_list ap2;
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        va_end(ap2);
-        return;
-    }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *g = realloc(b->s, cap);
-        if (!g) {
-            va_end(ap2);
-            return;
-        }
-        b->s = g;
-        b->cap = cap;
-    }
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    b->len += (size_t)n;
-}
-
-void tbuf_html(tbuf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': tbuf_printf(b, "&lt;"); break;
-        case '>': tbuf_printf(b, "&gt;"); break;
-        case '&': tbuf_printf(b, "&amp;"); break;
-        case '"': tbuf_printf(b, "&quot;"); break;
-        default: tbuf_printf(b, "%c", *s);
-        }
-    }
-}
 
 const char *kv_get(const kv *a, int n, const char *key)
 {
@@ -362,7 +319,7 @@ static const char sort_js[] =
     "return d==='1'?k:-k;}).forEach(function(r){b.appendChild(r);});";
 
 /* Text and HTML of the table; returns 0 or -1. */
-static int runs_render(const char *func, const char *experiment, const char *order, tbuf *text, tbuf *html)
+static int runs_render(const char *func, const char *experiment, const char *order, strbuf *text, strbuf *html)
 {
     run_table t;
     if (runs_read(func, experiment, &t) != 0)
@@ -389,23 +346,23 @@ static int runs_render(const char *func, const char *experiment, const char *ord
             memmove(mk + 1, mk, (size_t)i * sizeof *mk);
             mk[0] = s;
         }
-    tbuf_printf(text, "experiment '%s' (id %s): %d run%s", t.exp_name, t.exp_id, t.n, t.n == 1 ? "" : "s");
+    strbuf_printf(text, "experiment '%s' (id %s): %d run%s", t.exp_name, t.exp_id, t.n, t.n == 1 ? "" : "s");
     if (metric[0])
-        tbuf_printf(text, ", best first by %s (%s)", metric, desc ? "higher is better" : "lower is better");
+        strbuf_printf(text, ", best first by %s (%s)", metric, desc ? "higher is better" : "lower is better");
     if (t.skipped)
-        tbuf_printf(text, "; %d unreadable run folder%s skipped", t.skipped, t.skipped == 1 ? "" : "s");
-    tbuf_printf(text, "\n");
-    tbuf_printf(html, "<div class=\"cairn-runs\"><p><b>");
-    tbuf_html(html, t.exp_name);
-    tbuf_printf(html, "</b> (experiment %s): %d run%s", t.exp_id, t.n, t.n == 1 ? "" : "s");
+        strbuf_printf(text, "; %d unreadable run folder%s skipped", t.skipped, t.skipped == 1 ? "" : "s");
+    strbuf_printf(text, "\n");
+    strbuf_printf(html, "<div class=\"cairn-runs\"><p><b>");
+    strbuf_html(html, t.exp_name);
+    strbuf_printf(html, "</b> (experiment %s): %d run%s", t.exp_id, t.n, t.n == 1 ? "" : "s");
     if (metric[0]) {
-        tbuf_printf(html, ", best first by <code>");
-        tbuf_html(html, metric);
-        tbuf_printf(html, "</code> (%s)", desc ? "higher is better" : "lower is better");
+        strbuf_printf(html, ", best first by <code>");
+        strbuf_html(html, metric);
+        strbuf_printf(html, "</code> (%s)", desc ? "higher is better" : "lower is better");
     }
     if (t.skipped)
-        tbuf_printf(html, "; %d unreadable run folder%s skipped", t.skipped, t.skipped == 1 ? "" : "s");
-    tbuf_printf(html, " &mdash; click a column to sort</p>\n<table><thead><tr>");
+        strbuf_printf(html, "; %d unreadable run folder%s skipped", t.skipped, t.skipped == 1 ? "" : "s");
+    strbuf_printf(html, " &mdash; click a column to sort</p>\n<table><thead><tr>");
     /* columns: #, run, status, metrics..., params... */
     int ncols = 3 + nm + np;
     char **heads = malloc((size_t)ncols * sizeof *heads);
@@ -429,11 +386,11 @@ static int runs_render(const char *func, const char *experiment, const char *ord
         heads[3 + nm + i] = pk[i];
     for (int c = 0; c < ncols; c++) {
         width[c] = (int)strlen(heads[c]) + (c >= 3 + nm ? 0 : 0);
-        tbuf_printf(html, "<th style=\"cursor:pointer\" title=\"%s\" onclick=\"%s\">", c >= 3 + nm ? "param" : c >= 3 ? "metric" : "", sort_js);
-        tbuf_html(html, heads[c]);
-        tbuf_printf(html, "</th>");
+        strbuf_printf(html, "<th style=\"cursor:pointer\" title=\"%s\" onclick=\"%s\">", c >= 3 + nm ? "param" : c >= 3 ? "metric" : "", sort_js);
+        strbuf_html(html, heads[c]);
+        strbuf_printf(html, "</th>");
     }
-    tbuf_printf(html, "</tr></thead><tbody>\n");
+    strbuf_printf(html, "</tr></thead><tbody>\n");
     /* widths for the text table */
     for (int i = 0; i < t.n; i++) {
         run_row *r = &t.rows[i];
@@ -453,29 +410,29 @@ static int runs_render(const char *func, const char *experiment, const char *ord
         width[0] = 3;
     for (int c = 0; c < ncols; c++) { /* numbers are right-aligned, so are their heads */
         if (c < 3)
-            tbuf_printf(text, "%s%-*s", c ? "  " : "", width[c], heads[c]);
+            strbuf_printf(text, "%s%-*s", c ? "  " : "", width[c], heads[c]);
         else
-            tbuf_printf(text, "  %*s", width[c], heads[c]);
+            strbuf_printf(text, "  %*s", width[c], heads[c]);
     }
-    tbuf_printf(text, "\n");
+    strbuf_printf(text, "\n");
     for (int i = 0; i < t.n; i++) {
         run_row *r = &t.rows[i];
-        tbuf_printf(text, "%-*d  %-*.32s  %-*s", width[0], i + 1, width[1], r->name, width[2], store_status_name(r->status));
-        tbuf_printf(html, "<tr><td>%d</td><td title=\"%s\">", i + 1, r->id);
-        tbuf_html(html, r->name);
-        tbuf_printf(html, "</td><td>%s</td>", store_status_name(r->status));
+        strbuf_printf(text, "%-*d  %-*.32s  %-*s", width[0], i + 1, width[1], r->name, width[2], store_status_name(r->status));
+        strbuf_printf(html, "<tr><td>%d</td><td title=\"%s\">", i + 1, r->id);
+        strbuf_html(html, r->name);
+        strbuf_printf(html, "</td><td>%s</td>", store_status_name(r->status));
         for (int c = 3; c < ncols; c++) {
             const char *v = c < 3 + nm ? kv_get(r->metrics, r->nmetrics, heads[c]) : kv_get(r->params, r->nparams, heads[c]);
             cell_text(v, cell, sizeof cell);
-            tbuf_printf(text, "  %*s", width[c], cell);
-            tbuf_printf(html, "<td>");
-            tbuf_html(html, cell);
-            tbuf_printf(html, "</td>");
+            strbuf_printf(text, "  %*s", width[c], cell);
+            strbuf_printf(html, "<td>");
+            strbuf_html(html, cell);
+            strbuf_printf(html, "</td>");
         }
-        tbuf_printf(text, "\n");
-        tbuf_printf(html, "</tr>\n");
+        strbuf_printf(text, "\n");
+        strbuf_printf(html, "</tr>\n");
     }
-    tbuf_printf(html, "</tbody></table></div>");
+    strbuf_printf(html, "</tbody></table></div>");
     free(heads);
     free(width);
     free(pk);
@@ -486,7 +443,7 @@ static int runs_render(const char *func, const char *experiment, const char *ord
 
 char *track_runs_text(const char *experiment, const char *order)
 {
-    tbuf text = {0}, html = {0};
+    strbuf text = {0}, html = {0};
     int rc = runs_render("track_runs_text", experiment, order, &text, &html);
     free(html.s);
     if (rc != 0) {
@@ -498,7 +455,7 @@ char *track_runs_text(const char *experiment, const char *order)
 
 int track_runs_show(const char *experiment, const char *order)
 {
-    tbuf text = {0}, html = {0};
+    strbuf text = {0}, html = {0};
     int rc = runs_render("track_runs_show", experiment, order, &text, &html);
     if (rc == 0 && text.s && html.s)
         display_html(html.s, text.s);

@@ -256,9 +256,9 @@ double trial_param(const track_trial *t, const char *name)
     for (int i = 0; i < t->space->n; i++)
         if (name && strcmp(t->space->p[i].name, name) == 0)
             return t->values[i];
-    tbuf known = {0};
+    strbuf known = {0};
     for (int i = 0; i < t->space->n; i++)
-        tbuf_printf(&known, "%s%s", i ? ", " : "", t->space->p[i].name);
+        strbuf_printf(&known, "%s%s", i ? ", " : "", t->space->p[i].name);
     cairn_error("trial_param", "unknown parameter '%s'; this sweep's parameters are: %s", name ? name : "(null)",
                 known.s ? known.s : "(none)");
     free(known.s);
@@ -362,10 +362,10 @@ static void run_child(track_trial_fn fn, track_trial *t, track_run_state *run, i
     fn(t);
     log_reported(run, t);
     run_close_metrics(run, 1);
-    tbuf b = {0};
+    strbuf b = {0};
     for (int i = 0; i < t->nmetrics; i++)
-        tbuf_printf(&b, "M %s %.17g\n", t->names[i], t->metrics[i]);
-    tbuf_printf(&b, "D\n");
+        strbuf_printf(&b, "M %s %.17g\n", t->names[i], t->metrics[i]);
+    strbuf_printf(&b, "D\n");
     if (b.s)
         write_all(fd, b.s, b.len);
     fflush(stdout);
@@ -380,7 +380,7 @@ typedef struct slot {
     int fd;
     int index; /* into result->t */
     track_run_state run;
-    tbuf out;
+    strbuf out;
     double started;
     int killed_for; /* 0, 1 timeout, 2 interrupt */
 } slot;
@@ -492,7 +492,7 @@ static void finish_trial(sweep_result *res, slot *s, int wstatus, track_run_stat
     (void)parent;
 }
 
-static void render_table(const sweep_result *r, tbuf *text, tbuf *html, int live_total);
+static void render_table(const sweep_result *r, strbuf *text, strbuf *html, int live_total);
 
 /* After each finished trial: the progress bar and the live table. */
 static void after_trial(const sweep_result *res, progress *bar, const char *live_id, int finished, int total)
@@ -504,7 +504,7 @@ static void after_trial(const sweep_result *res, progress *bar, const char *live
         progress_update(bar, finished);
     }
     if (live_id) {
-        tbuf text = {0}, html = {0};
+        strbuf text = {0}, html = {0};
         render_table(res, &text, &html, total);
         if (text.s && html.s) {
             display_part parts[2] = {{"text/html", html.s, html.len}, {"text/plain", text.s, text.len}};
@@ -570,10 +570,10 @@ static void run_batch(sweep_result *res, int first, const sweep_space *space, tr
                 fn(&tr);
                 log_reported(&s->run, &tr);
                 track_set_active_run(saved);
-                tbuf b = {0};
+                strbuf b = {0};
                 for (int i = 0; i < tr.nmetrics; i++)
-                    tbuf_printf(&b, "M %s %.17g\n", tr.names[i], tr.metrics[i]);
-                tbuf_printf(&b, "D\n");
+                    strbuf_printf(&b, "M %s %.17g\n", tr.names[i], tr.metrics[i]);
+                strbuf_printf(&b, "D\n");
                 s->out = b;
                 s->index = next++;
                 finish_trial(res, s, 0, parent);
@@ -635,7 +635,7 @@ static void run_batch(sweep_result *res, int first, const sweep_space *space, tr
             char buf[4096];
             ssize_t n = read(s->fd, buf, sizeof buf);
             if (n > 0)
-                tbuf_printf(&s->out, "%.*s", (int)n, buf);
+                strbuf_printf(&s->out, "%.*s", (int)n, buf);
             else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
                 close(s->fd);
                 s->fd = -1;
@@ -657,7 +657,7 @@ static void run_batch(sweep_result *res, int first, const sweep_space *space, tr
                 char buf[4096];
                 ssize_t n;
                 while ((n = read(s->fd, buf, sizeof buf)) > 0)
-                    tbuf_printf(&s->out, "%.*s", (int)n, buf);
+                    strbuf_printf(&s->out, "%.*s", (int)n, buf);
                 close(s->fd);
             }
             finish_trial(res, s, ws, parent);
@@ -1075,7 +1075,7 @@ static int order_of(const sweep_result *r, int *idx)
     return n;
 }
 
-static void render_table(const sweep_result *r, tbuf *text, tbuf *html, int live_total)
+static void render_table(const sweep_result *r, strbuf *text, strbuf *html, int live_total)
 {
     int *idx = malloc((size_t)(r->n ? r->n : 1) * sizeof *idx);
     if (!idx)
@@ -1084,63 +1084,63 @@ static void render_table(const sweep_result *r, tbuf *text, tbuf *html, int live
     int failed = 0;
     for (int i = 0; i < n; i++)
         failed += r->t[idx[i]].status != RUN_FINISHED;
-    tbuf_printf(text, "%s sweep: %d of %d trials done, %d failed%s; best first by %s (%s)\n", r->kind, n,
+    strbuf_printf(text, "%s sweep: %d of %d trials done, %d failed%s; best first by %s (%s)\n", r->kind, n,
               live_total ? live_total : r->n, failed, r->interrupted ? ", interrupted" : "",
               r->metric[0] ? r->metric : "(none)", r->maximize ? "higher is better" : "lower is better");
-    tbuf_printf(html, "<div class=\"cairn-sweep\"><p>%s sweep: %d of %d trials done, %d failed%s; best first by <code>", r->kind,
+    strbuf_printf(html, "<div class=\"cairn-sweep\"><p>%s sweep: %d of %d trials done, %d failed%s; best first by <code>", r->kind,
               n, live_total ? live_total : r->n, failed, r->interrupted ? ", <b>interrupted</b>" : "");
-    tbuf_html(html, r->metric[0] ? r->metric : "(none)");
-    tbuf_printf(html, "</code> (%s)</p><table><thead><tr><th>trial</th><th>status</th>",
+    strbuf_html(html, r->metric[0] ? r->metric : "(none)");
+    strbuf_printf(html, "</code> (%s)</p><table><thead><tr><th>trial</th><th>status</th>",
               r->maximize ? "higher is better" : "lower is better");
     int has_budget = 0;
     for (int i = 0; i < r->n; i++)
         has_budget |= r->t[i].budget > 0;
-    tbuf_printf(text, "%-6s %-9s", "trial", "status");
+    strbuf_printf(text, "%-6s %-9s", "trial", "status");
     if (has_budget) {
-        tbuf_printf(text, " %8s", "budget");
-        tbuf_printf(html, "<th>budget</th>");
+        strbuf_printf(text, " %8s", "budget");
+        strbuf_printf(html, "<th>budget</th>");
     }
-    tbuf_printf(text, " %12s", r->metric[0] ? r->metric : "metric");
-    tbuf_printf(html, "<th>");
-    tbuf_html(html, r->metric[0] ? r->metric : "metric");
-    tbuf_printf(html, "</th>");
+    strbuf_printf(text, " %12s", r->metric[0] ? r->metric : "metric");
+    strbuf_printf(html, "<th>");
+    strbuf_html(html, r->metric[0] ? r->metric : "metric");
+    strbuf_printf(html, "</th>");
     for (int k = 0; k < r->nparams; k++) {
-        tbuf_printf(text, " %12.12s", r->names[k]);
-        tbuf_printf(html, "<th>");
-        tbuf_html(html, r->names[k]);
-        tbuf_printf(html, "</th>");
+        strbuf_printf(text, " %12.12s", r->names[k]);
+        strbuf_printf(html, "<th>");
+        strbuf_html(html, r->names[k]);
+        strbuf_printf(html, "</th>");
     }
-    tbuf_printf(text, "  note\n");
-    tbuf_printf(html, "<th>note</th></tr></thead><tbody>\n");
+    strbuf_printf(text, "  note\n");
+    strbuf_printf(html, "<th>note</th></tr></thead><tbody>\n");
     for (int j = 0; j < n; j++) {
         const trial_rec *t = &r->t[idx[j]];
-        tbuf_printf(text, "%-6d %-9s", idx[j] + 1, store_status_name(t->status));
-        tbuf_printf(html, "<tr><td>%d</td><td>%s</td>", idx[j] + 1, store_status_name(t->status));
+        strbuf_printf(text, "%-6d %-9s", idx[j] + 1, store_status_name(t->status));
+        strbuf_printf(html, "<tr><td>%d</td><td>%s</td>", idx[j] + 1, store_status_name(t->status));
         if (has_budget) {
-            tbuf_printf(text, " %8g", t->budget);
-            tbuf_printf(html, "<td>%g</td>", t->budget);
+            strbuf_printf(text, " %8g", t->budget);
+            strbuf_printf(html, "<td>%g</td>", t->budget);
         }
         double v = NAN;
         for (int k = 0; k < t->nmetrics; k++)
             if (strcmp(t->names[k], r->metric) == 0)
                 v = t->metrics[k];
         if (isnan(v)) { /* a failed trial's missing metric; printf's sign of a NaN means nothing */
-            tbuf_printf(text, " %12s", "nan");
-            tbuf_printf(html, "<td>nan</td>");
+            strbuf_printf(text, " %12s", "nan");
+            strbuf_printf(html, "<td>nan</td>");
         } else {
-            tbuf_printf(text, " %12.6g", v);
-            tbuf_printf(html, "<td>%.6g</td>", v);
+            strbuf_printf(text, " %12.6g", v);
+            strbuf_printf(html, "<td>%.6g</td>", v);
         }
         for (int k = 0; k < r->nparams; k++) {
-            tbuf_printf(text, " %12.6g", t->values[k]);
-            tbuf_printf(html, "<td>%.6g</td>", t->values[k]);
+            strbuf_printf(text, " %12.6g", t->values[k]);
+            strbuf_printf(html, "<td>%.6g</td>", t->values[k]);
         }
-        tbuf_printf(text, "  %.60s\n", t->error);
-        tbuf_printf(html, "<td>");
-        tbuf_html(html, t->error);
-        tbuf_printf(html, "</td></tr>\n");
+        strbuf_printf(text, "  %.60s\n", t->error);
+        strbuf_printf(html, "<td>");
+        strbuf_html(html, t->error);
+        strbuf_printf(html, "</td></tr>\n");
     }
-    tbuf_printf(html, "</tbody></table></div>");
+    strbuf_printf(html, "</tbody></table></div>");
     free(idx);
 }
 
@@ -1150,7 +1150,7 @@ void sweep_show(const sweep_result *r)
         cairn_error("sweep_show", "no sweep result (NULL)");
         return;
     }
-    tbuf text = {0}, html = {0};
+    strbuf text = {0}, html = {0};
     render_table(r, &text, &html, 0);
     if (text.s && html.s)
         display_html(html.s, text.s);

@@ -186,12 +186,12 @@ int watch_fix_stale(const char *run_dir)
     int fixed = 0;
     if (st) {
         st[9] = '4';
-        tbuf b = {0};
+        strbuf b = {0};
         if (end) {
             *end = '\0';
-            tbuf_printf(&b, "%s\nend_time: %lld\n%s", meta, track_now_ms(), end + 16);
+            strbuf_printf(&b, "%s\nend_time: %lld\n%s", meta, track_now_ms(), end + 16);
         } else {
-            tbuf_printf(&b, "%s", meta);
+            strbuf_printf(&b, "%s", meta);
         }
         if (b.s && store_write_atomic(path, b.s, b.len) == 0) {
             fixed = 1;

@@ -14,6 +14,7 @@
  * "OP seconds" per repeat, then the quality figures (inertia, n_iter, accuracy, value)
  * and "peak_mb" (the process's peak resident memory). */
 #include "cairn.h"
+#include "bench_clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,6 @@
 #include <time.h>
 
 #define FASHION "/usr/share/datasets/fashion-mnist/"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static mat load_scaled(const char *path)
 {

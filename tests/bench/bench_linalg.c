@@ -10,19 +10,13 @@
  * Each run does one untimed warm-up, then prints "OP seconds" per repeat; svd_randomized
  * also prints "error E", the relative Frobenius error ||A - U S Vt|| / ||A||. */
 #include "cairn.h"
+#include "bench_clock.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define FASHION "/usr/share/datasets/fashion-mnist/"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static mat load_scaled(const char *path)
 {

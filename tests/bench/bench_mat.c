@@ -6,15 +6,9 @@
  * one line per run: "OP seconds". tests/bench/bench_mat.py runs this program and the
  * NumPy equivalent alternately and compares medians; run that, not this, for figures. */
 #include "cairn.h"
+#include "bench_clock.h"
 
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Shapes shared with bench_mat.py. */
 enum { GEMM_N = 2000, EW_ROWS = 5000, EW_COLS = 1000, GRAM_ROWS = 4000, GRAM_COLS = 1000 };

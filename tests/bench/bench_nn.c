@@ -7,26 +7,13 @@
  * Network: conv(1->16, 3x3)-relu-maxpool-conv(16->32, 3x3)-relu-maxpool-dense(128)-relu-
  * dense(10), Adam 1e-3, batch 64, shuffled, 60000 training images / 255. */
 #include "cairn.h"
+#include "bench_clock.h"
 
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #define FASHION "/usr/share/datasets/fashion-mnist/"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double cpu_seconds(void) /* user + system time of the process, all threads */
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-}
 
 static nn_model *reference(uint64_t seed)
 {
@@ -62,10 +49,10 @@ int main(int argc, char **argv)
     for (int r = 0; r < reps; r++) {
         nn_model *net = reference(1 + (uint64_t)r);
         t0 = now();
-        double c0 = cpu_seconds();
+        double c0 = cpu_seconds(RUSAGE_SELF);
         nn_history h = nn_fit(net, X, y, o);
         printf("epoch %.6f\n", now() - t0);
-        printf("epoch_cpu %.6f\n", cpu_seconds() - c0);
+        printf("epoch_cpu %.6f\n", cpu_seconds(RUSAGE_SELF) - c0);
         fflush(stdout);
         t0 = now();
         mat p = nn_predict(net, Xt);

@@ -6,6 +6,7 @@
  * Prints `NAME SECONDS` lines: wall time, and for export/import also the process CPU time
  * (*_cpu), which a loaded machine inflates less than wall time. */
 #include "cairn.h"
+#include "bench_clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,6 @@ static double clock_s(clockid_t id)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 static double cpu(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
 int main(int argc, char **argv)

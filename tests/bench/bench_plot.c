@@ -7,15 +7,9 @@
  * "CASE seconds". tests/bench/bench_plot.py runs this program and matplotlib's Agg
  * backend on the same data alternately and compares medians; run that for figures. */
 #include "cairn.h"
+#include "bench_clock.h"
 
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Shapes shared with bench_plot.py. */
 enum { LINE_N = 1000, IMG = 28, GRID_ROWS = 4, GRID_COLS = 8, MAP = 12 };

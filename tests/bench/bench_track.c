@@ -15,6 +15,7 @@
  *                              prints the runs table and the sweep's table
  * Runs go to a temporary MLFLOW_TRACKING_URI removed at the end. */
 #include "cairn.h"
+#include "bench_clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,22 +25,7 @@
 
 #define FASHION "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static mat Z; /* the data every trial clusters */
-
-/* user + system CPU seconds of this process (who = RUSAGE_SELF) or its waited-for children */
-static double cpu_seconds(int who)
-{
-    struct rusage ru;
-    getrusage(who, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-}
 
 static void kmeans_trial(track_trial *t)
 {
