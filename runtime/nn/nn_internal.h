@@ -119,6 +119,9 @@ static inline size_t nn_split(size_t n, int part, int parts) { return n * (size_
 /* tests: 1 makes both use cblas only (to compare the two paths), 0 lets the CPU decide */
 void nn_gemm_use_blas(int on);
 
+/* y = tanh(x) for n values (nn_tanh.c: a float rational approximation, 3.4e-7 relative) */
+void nn_tanh_forward(size_t n, const nn_real *x, nn_real *y);
+
 /* optimizer step over the flat buffers with learning rate lr */
 void nn_optimizer_step(nn_model *m, double lr);
 

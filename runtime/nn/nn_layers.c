@@ -23,12 +23,13 @@ typedef struct layer_job {
     const nn_real *x, *dy;
     nn_real *y, *dx;
     int batch;
+    int fused; /* conv at inference: pointwise layers after it done in its output pass */
 } layer_job;
 
 static void run_split(nn_job_fn fn, nn_model *m, const nn_layer *l, const nn_real *x, const nn_real *dy, nn_real *y,
                       nn_real *dx, int batch, size_t work)
 {
-    layer_job j = {m, l, x, dy, y, dx, batch};
+    layer_job j = {m, l, x, dy, y, dx, batch, 0};
     nn_parallel(fn, &j, batch > 1 ? work : 0);
 }
 
@@ -50,11 +51,71 @@ static void relu_backward(size_t n, const nn_real *restrict x, const nn_real *re
     }
 }
 
-static void relu_forward_part(void *ctx, int part, int parts)
+/* One pointwise layer (relu, leaky relu, sigmoid, tanh, dropout at inference, batch norm
+ * at inference) on n values of channel c, x -> y; x == y is allowed (no restrict here). */
+static void pointwise(const nn_model *m, const nn_layer *l, int c, size_t n, const nn_real *x, nn_real *y)
+{
+    switch (l->kind) {
+    case L_RELU:
+        for (size_t j = 0; j < n; j++)
+            y[j] = x[j] > 0 ? x[j] : 0;
+        break;
+    case L_LEAKY_RELU: {
+        nn_real a = (nn_real)l->rate;
+        for (size_t j = 0; j < n; j++)
+            y[j] = x[j] * (x[j] > 0 ? (nn_real)1 : a);
+        break;
+    }
+    case L_SIGMOID:
+        for (size_t j = 0; j < n; j++)
+            y[j] = (nn_real)(x[j] >= 0 ? 1 / (1 + exp(-x[j])) : exp(x[j]) / (1 + exp(x[j])));
+        break;
+    case L_TANH:
+        nn_tanh_forward(n, x, y);
+        break;
+    case L_BATCHNORM: { /* the running statistics; the same arithmetic as batchnorm_forward's */
+        const nn_real *rmean = m->state + l->state_off, *rvar = rmean + l->out_c;
+        nn_real mu = rmean[c], inv = (nn_real)(1.0 / sqrt((double)rvar[c] + 1e-5)), g = m->params[l->w_off + c],
+                bt = m->params[l->b_off + c];
+        for (size_t j = 0; j < n; j++) {
+            nn_real h = (x[j] - mu) * inv;
+            y[j] = g * h + bt;
+        }
+        break;
+    }
+    default: /* dropout at inference */
+        if (x != y)
+            memcpy(y, x, n * sizeof(nn_real));
+        break;
+    }
+}
+
+/* can layer l run on a conv's output planes, in the conv's own pass (inference only)? */
+static int is_pointwise(const nn_layer *l)
+{
+    return l->kind == L_RELU || l->kind == L_LEAKY_RELU || l->kind == L_SIGMOID || l->kind == L_TANH ||
+           l->kind == L_BATCHNORM || l->kind == L_DROPOUT;
+}
+
+/* an activation layer over the whole batch, split in two ranges of values */
+static void act_forward_part(void *ctx, int part, int parts)
 {
     const layer_job *j = ctx;
     size_t n = (size_t)j->batch * nn_layer_out_size(j->l), lo = nn_split(n, part, parts), hi = nn_split(n, part + 1, parts);
-    relu_forward(hi - lo, j->x + lo, j->y + lo);
+    if (j->l->kind == L_RELU)
+        relu_forward(hi - lo, j->x + lo, j->y + lo);
+    else
+        pointwise(j->m, j->l, 0, hi - lo, j->x + lo, j->y + lo);
+}
+
+/* batch norm at inference, split by (image, channel) planes */
+static void bn_infer_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    const nn_layer *l = j->l;
+    size_t S = (size_t)l->out_h * l->out_w, planes = (size_t)j->batch * l->out_c;
+    for (size_t bc = nn_split(planes, part, parts); bc < nn_split(planes, part + 1, parts); bc++)
+        pointwise(j->m, l, (int)(bc % (size_t)l->out_c), S, j->x + bc * S, j->y + bc * S);
 }
 
 static void relu_backward_part(void *ctx, int part, int parts)
@@ -167,7 +228,9 @@ static void col2im(const nn_layer *l, const nn_real *col, int batch, nn_real *dx
     run_split(col2im_part, NULL, l, NULL, col, NULL, dx, batch, (size_t)batch * nn_layer_out_size(l) * l->k * l->k);
 }
 
-/* scratch (F x B·P) -> NCHW output with the bias */
+/* scratch (F x B·P) -> NCHW output with the bias; at inference the pointwise layers that
+ * follow (j->fused of them, from the conv's own index + 1) run on each plane while it is in
+ * cache, and only the last one's output is written */
 static void conv_out_part(void *ctx, int part, int parts)
 {
     const layer_job *j = ctx;
@@ -175,12 +238,15 @@ static void conv_out_part(void *ctx, int part, int parts)
     BATCH_RANGE(j, part, parts);
     int F = l->out_c;
     size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)j->batch * P;
+    nn_real *out = j->fused ? l[j->fused].out : l->out;
     for (int b = b0; b < b1; b++)
         for (int f = 0; f < F; f++) {
             const nn_real *src = j->m->scratch + f * BP + b * P;
-            nn_real *dst = l->out + ((size_t)b * F + f) * P, bias = l->bias ? j->m->params[l->b_off + f] : 0;
+            nn_real *dst = out + ((size_t)b * F + f) * P, bias = l->bias ? j->m->params[l->b_off + f] : 0;
             for (size_t p = 0; p < P; p++)
                 dst[p] = src[p] + bias;
+            for (int k = 1; k <= j->fused; k++)
+                pointwise(j->m, l + k, f, P, dst, dst);
         }
 }
 
@@ -197,14 +263,15 @@ static void conv_grad_part(void *ctx, int part, int parts)
             memcpy(j->m->scratch + f * BP + b * P, j->dy + ((size_t)b * F + f) * P, P * sizeof(nn_real));
 }
 
-static void conv_forward(nn_model *m, const nn_layer *l, const nn_real *x, int batch)
+static void conv_forward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, int fused)
 {
     int F = l->out_c, ckk = l->in_c * l->k * l->k;
     size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)batch * P;
     const nn_real *Wt = m->params + l->w_off;
     im2col(l, x, batch, m->work);
     nn_gemm_nn(F, (int)BP, ckk, Wt, ckk, m->work, (int)BP, m->scratch, (int)BP);
-    run_split(conv_out_part, m, l, NULL, NULL, NULL, NULL, batch, (size_t)F * BP);
+    layer_job j = {m, l, NULL, NULL, NULL, NULL, batch, fused};
+    nn_parallel(conv_out_part, &j, batch > 1 ? (size_t)F * BP * (size_t)(1 + fused) : 0);
 }
 
 static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, const nn_real *dout, nn_real *dx)
@@ -258,6 +325,18 @@ static void pool_forward_range(const nn_layer *l, const nn_real *x, size_t bc0, 
                     op[oh * OW + ow] = best;
                     ap[oh * OW + ow] = (int32_t)(2 * oh * W + at);
                 }
+            }
+        }
+        return;
+    }
+    if (l->kind == L_AVGPOOL && k == 2 && s == 2) { /* the same sums, in the same order, as below */
+        for (size_t bc = bc0; bc < bc1; bc++) {
+            const nn_real *xp = x + bc * plane;
+            nn_real *op = l->out + bc * oplane;
+            for (int oh = 0; oh < OH; oh++) {
+                const nn_real *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+                for (int ow = 0; ow < OW; ow++)
+                    op[oh * OW + ow] = (r0[2 * ow] + r0[2 * ow + 1] + r1[2 * ow] + r1[2 * ow + 1]) * inv;
             }
         }
         return;
@@ -415,14 +494,14 @@ static void batchnorm_backward(nn_model *m, const nn_layer *l, int batch, const 
 
 /* ---- dispatch ---- */
 
-static void layer_forward(nn_model *m, int i, const nn_real *x, int batch, int training, uint64_t mask_seed)
+static void layer_forward(nn_model *m, int i, const nn_real *x, int batch, int training, uint64_t mask_seed, int fused)
 {
     nn_layer *l = &m->layers[i];
     size_t n = (size_t)batch * nn_layer_out_size(l), fs = nn_layer_out_size(l);
     nn_real *y = l->out;
     switch (l->kind) {
     case L_CONV:
-        conv_forward(m, l, x, batch);
+        conv_forward(m, l, x, batch, fused);
         break;
     case L_MAXPOOL:
     case L_AVGPOOL:
@@ -441,12 +520,17 @@ static void layer_forward(nn_model *m, int i, const nn_real *x, int batch, int t
     case L_FLATTEN:
         memcpy(y, x, n * sizeof(nn_real));
         break;
-    case L_DENSE: {
+    case L_DENSE: { /* y = x·Wᵀ + b with the convolution's product (and its two threads), not BLAS:
+                     * OpenBLAS's own threads would spin on the core nn_parallel's helper needs */
         int K = l->in_c, N = l->out_c;
-        const nn_real *b = m->params + l->b_off;
+        const nn_real *b = m->params + l->b_off, *W = m->params + l->w_off;
+        for (int o = 0; o < N; o++)
+            for (int c = 0; c < K; c++)
+                m->wt[(size_t)c * N + o] = W[(size_t)o * K + c];
+        nn_gemm_nn(batch, N, K, x, K, m->wt, N, y, N);
         for (int r = 0; r < batch; r++)
-            memcpy(y + (size_t)r * N, b, (size_t)N * sizeof(nn_real));
-        NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, batch, N, K, 1, x, K, m->params + l->w_off, K, 1, y, N);
+            for (int o = 0; o < N; o++)
+                y[(size_t)r * N + o] += b[o];
         break;
     }
     case L_DROPOUT:
@@ -464,24 +548,16 @@ static void layer_forward(nn_model *m, int i, const nn_real *x, int batch, int t
         }
         break;
     case L_BATCHNORM:
-        batchnorm_forward(m, l, x, batch, training);
+        if (training)
+            batchnorm_forward(m, l, x, batch, training);
+        else
+            run_split(bn_infer_part, m, l, x, NULL, y, NULL, batch, n);
         break;
     case L_RELU:
-        run_split(relu_forward_part, m, l, x, NULL, y, NULL, batch, n);
-        break;
-    case L_LEAKY_RELU: {
-        nn_real a = (nn_real)l->rate;
-        for (size_t j = 0; j < n; j++)
-            y[j] = x[j] * (x[j] > 0 ? (nn_real)1 : a);
-        break;
-    }
+    case L_LEAKY_RELU:
     case L_SIGMOID:
-        for (size_t j = 0; j < n; j++)
-            y[j] = (nn_real)(x[j] >= 0 ? 1 / (1 + exp(-x[j])) : exp(x[j]) / (1 + exp(x[j])));
-        break;
     case L_TANH:
-        for (size_t j = 0; j < n; j++)
-            y[j] = (nn_real)tanh(x[j]);
+        run_split(act_forward_part, m, l, x, NULL, y, NULL, batch, l->kind == L_RELU ? n : 8 * n);
         break;
     case L_SOFTMAX:
         for (int r = 0; r < batch; r++) {
@@ -581,7 +657,12 @@ nn_real *nn_run_forward(nn_model *m, int batch, int upto, int training, uint64_t
 {
     const nn_real *x = m->input;
     for (int i = 0; i < upto; i++) {
-        layer_forward(m, i, x, batch, training, mask_seed);
+        int fused = 0; /* at inference a conv's pointwise successors run in its output pass */
+        while (!training && m->layers[i].kind == L_CONV && i + fused + 1 < upto &&
+               is_pointwise(&m->layers[i + fused + 1]))
+            fused++;
+        layer_forward(m, i, x, batch, training, mask_seed, fused);
+        i += fused;
         x = m->layers[i].out;
     }
     return (nn_real *)x;

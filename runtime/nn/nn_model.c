@@ -98,6 +98,8 @@ int nn_reserve(nn_model *m, int batch, const char *func)
             ok = (l->aux = nn_alloc_zero(b * out * (sizeof(nn_real) > 4 ? sizeof(nn_real) : 4))) != NULL;
         if (ok && l->kind == L_BATCHNORM)
             ok = (l->aux2 = nn_alloc_zero(2 * (size_t)l->out_c * sizeof(nn_real))) != NULL;
+        if (l->kind == L_DENSE) /* its weights transposed for the forward product */
+            wt = (size_t)l->in_c * l->out_c > wt ? (size_t)l->in_c * l->out_c : wt;
         if (l->kind == L_CONV) {
             size_t p = (size_t)l->out_h * l->out_w;
             size_t w = (size_t)l->in_c * l->k * l->k * b * p, s = (size_t)l->out_c * b * p;

@@ -434,9 +434,89 @@ static void test_errors(void)
     nn_model_free(net);
 }
 
+/* inference runs a conv's pointwise successors (relu, batch norm, tanh, leaky relu, dropout,
+ * sigmoid) in the conv's own output pass, and pointwise layers elsewhere in two threads; every
+ * layer's maps must still be what that layer computes on the previous one's, in double */
+static double pointwise_ref(const char *kind, double v, int c, const double *bn)
+{
+    if (!strcmp(kind, "relu"))
+        return v > 0 ? v : 0;
+    if (!strcmp(kind, "batchnorm")) /* gamma, beta, mean, var of 4 channels */
+        return bn[c] * (v - bn[8 + c]) / sqrt(bn[12 + c] + 1e-5) + bn[4 + c];
+    if (!strcmp(kind, "tanh"))
+        return tanh(v);
+    if (!strcmp(kind, "leaky_relu"))
+        return v > 0 ? v : 0.2 * v;
+    if (!strcmp(kind, "sigmoid"))
+        return 1 / (1 + exp(-v));
+    return v; /* dropout */
+}
+
+static void test_inference_pointwise(void)
+{
+    mat X = images(40, 2, 9, 9, 21);
+    for (int i = 0; i < X.rows * X.cols; i++)
+        X.data[i] = 6 * X.data[i] - 3;
+    nn_model *net = nn_model_new(2, 9, 9, 4);
+    nn_conv2d(net, 4, 3, 1, 1, 1), nn_relu(net), nn_batchnorm(net), nn_tanh(net), nn_leaky_relu(net, 0.2);
+    nn_dropout(net, 0.5), nn_sigmoid(net), nn_maxpool(net, 2, 2), nn_batchnorm(net), nn_tanh(net);
+    nn_flatten(net), nn_dense(net, 3);
+    nn_compile(net, NN_LOSS_MSE, nn_adam(1e-3));
+    /* batch norms with scales of both signs and real statistics; the conv's weights scaled up so
+     * that tanh sees inputs out to about ±10 */
+    double bn[2][16];
+    mat p = nn_params(net), st = nn_state(net);
+    size_t conv_n = 4 * 2 * 9 + 4;
+    for (size_t i = 0; i < conv_n; i++)
+        p.data[i] *= 4;
+    for (int b = 0; b < 2; b++)
+        for (int c = 0; c < 4; c++) {
+            bn[b][c] = (c % 2 ? -1.5 : 0.7) + 0.1 * b, bn[b][4 + c] = 0.3 * c - 0.4;
+            bn[b][8 + c] = 0.2 * c - 0.1 * b, bn[b][12 + c] = 0.5 + c;
+            size_t po = conv_n + (size_t)(8 * b);
+            p.data[po + (size_t)c] = bn[b][c], p.data[po + 4 + (size_t)c] = bn[b][4 + c];
+            st.data[8 * b + c] = bn[b][8 + c], st.data[8 * b + 4 + c] = bn[b][12 + c];
+        }
+    CHECK(nn_set_params(net, p) == 0 && nn_set_state(net, st) == 0);
+    double worst = 0, tanh_in = 0;
+    for (int row = 0; row < 40; row += 13) {
+        mat prev = nn_feature_maps(net, 0, X, row);
+        for (int L = 1; L <= 9; L++) {
+            mat fm = nn_feature_maps(net, L, X, row);
+            const char *kind = nn_layer_name(net, L);
+            if (strcmp(kind, "maxpool")) {
+                int c, h, w;
+                nn_layer_shape(net, L, &c, &h, &w);
+                for (int j = 0; j < fm.cols; j++) {
+                    double v = prev.data[j];
+                    if (!strcmp(kind, "tanh"))
+                        tanh_in = fmax(tanh_in, fabs(v));
+                    double ref = pointwise_ref(kind, v, j / (h * w), bn[L > 7]);
+                    worst = fmax(worst, fabs(fm.data[j] - ref) / fmax(1, fabs(ref)));
+                }
+            }
+            mat_free(&prev);
+            prev = fm;
+        }
+        mat_free(&prev);
+    }
+    printf("pointwise layers at inference: max |cairn - double| / max(1, |double|) = %.3g (tanh inputs up to %.1f)\n", worst, tanh_in);
+    CHECK(worst < 1e-6);
+    CHECK(tanh_in > 8);
+    /* the two-thread split gives the one-thread result bit for bit */
+    mat a = nn_forward(net, X);
+    nn_parallel_enable(0);
+    mat b = nn_forward(net, X);
+    nn_parallel_enable(1);
+    CHECK(a.rows == 40 && memcmp(a.data, b.data, sizeof(double) * 40 * 3) == 0);
+    mat_free(&a), mat_free(&b), mat_free(&p), mat_free(&st), mat_free(&X);
+    nn_model_free(net);
+}
+
 int main(void)
 {
     test_conv_forward();
+    test_inference_pointwise();
     test_conv_kernels();
     test_parallel_identical();
     test_first_steps();
