@@ -4,8 +4,10 @@
  * of the code and replaced by blanks, so the C below keeps its line and column numbers
  * in diagnostics. What they do (see protocol.md and `%magic`): %undo, %who, %whos,
  * %seed N, %time, %timeit, %cflags, %lib, %include, %threads, %env, %cd, %plot, %magic,
- * %cluster, %runs, and the cell magic %%file. %runs is C in disguise: its line becomes a call of
- * track_runs_show() (runtime/track) in the cell, on the same line.
+ * %cluster, %runs, %onnx, and the cell magic %%file. %runs and %onnx are C in disguise: the
+ * line becomes the calls it stands for (track_runs_show(), onnx_info/onnx_import/onnx_reload/
+ * onnx_export) in the cell, on the same line, so `%onnx load net f.onnx` defines a session
+ * variable `net` as any top-level declaration does.
  *
  * Parsing is pure (unit-tested); the magics that change the executor (%lib, %include,
  * %threads, %env, %cd, %plot, %%file) run in the executor itself, in the order written,
@@ -54,6 +56,7 @@ static const struct magic_help {
     {"lib", "%lib [NAME|PATH]", "load a shared library (%lib z, %lib sqlite3, %lib /path/libfoo.so) so later cells can call it; no NAME: list"},
     {"lsmagic", "%lsmagic", "the list of magics"},
     {"magic", "%magic", "this help"},
+    {"onnx", "%onnx info PATH | load NAME PATH | reload NAME PATH | export NAME PATH [version N]", "an ONNX file: list its inputs, outputs, operators and parameters; load it as the network NAME (and its metadata NAME_meta); swap in a newer version of it; or write the network NAME to PATH"},
     {"plot", "%plot [png|svg] [scale S]", "inline figure format (png default) and pixel scale (2 for HiDPI); no argument: show them; also %config InlineBackend.figure_format = 'svg'"},
     {"reset", "%reset", "a fresh, empty session (the executor is restarted)"},
     {"runs", "%runs [EXPERIMENT] [by METRIC [desc]]", "the runs of an experiment (default: the current one) as a table, best first by METRIC (desc: higher is better)"},
@@ -198,6 +201,115 @@ static int parse_file_magic(const char *code, cell_magics *m)
     return 1;
 }
 
+/* src as a C string literal (quotes and backslashes escaped) into out; "0" when empty and
+ * null_if_empty. */
+static void c_literal(const char *src, int null_if_empty, char *out, size_t size)
+{
+    size_t o = 0;
+    if (!src[0] && null_if_empty) {
+        snprintf(out, size, "0");
+        return;
+    }
+    out[o++] = '"';
+    for (const char *c = src; *c && o + 4 < size; c++) {
+        if (*c == '"' || *c == '\\')
+            out[o++] = '\\';
+        out[o++] = *c;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
+/* the next word of [*p, end) into out (a quoted one may hold spaces); 0 when none is left */
+static int next_word(const char **p, const char *end, char *out, size_t size)
+{
+    const char *s = *p;
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    if (s == end)
+        return 0;
+    const char *w = s, *e;
+    if ((*s == '"' || *s == '\'') && (e = memchr(s + 1, *s, (size_t)(end - s - 1))) != NULL) {
+        w = s + 1;
+        *p = e + 1;
+    } else {
+        e = s;
+        while (e < end && *e != ' ' && *e != '\t')
+            e++;
+        *p = e;
+    }
+    snprintf(out, size, "%.*s", (int)(e - w), w);
+    return 1;
+}
+
+static int is_identifier(const char *s)
+{
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_') || strlen(s) > 100)
+        return 0;
+    for (const char *c = s; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_')
+            return 0;
+    return 1;
+}
+
+/* `%onnx info PATH | load NAME PATH | reload NAME PATH | export NAME PATH [version N]` as the
+ * C it stands for: load declares NAME (nn_model *) and NAME_meta (onnx_meta) at top level, so
+ * both are session variables; reload and export use them. */
+static void onnx_call(cell_magics *m, const char *args, size_t alen, char *out, size_t size)
+{
+    static const char *usage = "%%onnx info PATH | load NAME PATH | reload NAME PATH | export NAME PATH [version N]%.*s";
+    const char *p = args, *end = args + alen;
+    char verb[16] = "", name[128] = "", path[600] = "", word[64] = "", num[32] = "", lit[1300];
+    if (!next_word(&p, end, verb, sizeof verb)) {
+        bad_magic(m, usage, "", 0);
+        return;
+    }
+    int info = !strcmp(verb, "info"), load = !strcmp(verb, "load"), reload = !strcmp(verb, "reload"),
+        export = !strcmp(verb, "export");
+    if (!info && !load && !reload && !export) {
+        bad_magic(m, "%%onnx: unknown action '%.*s'; use info PATH, load NAME PATH, reload NAME PATH or export NAME PATH [version N]",
+                  verb, strlen(verb));
+        return;
+    }
+    if (!info && (!next_word(&p, end, name, sizeof name) || !is_identifier(name))) {
+        bad_magic(m, "%%onnx %.*s needs the C name of the network first, e.g. %%onnx load net model.onnx", verb, strlen(verb));
+        return;
+    }
+    if (!next_word(&p, end, path, sizeof path)) {
+        bad_magic(m, "%%onnx %.*s needs the path of an .onnx file", verb, strlen(verb));
+        return;
+    }
+    long long version = 1;
+    if (export && next_word(&p, end, word, sizeof word)) {
+        char *e;
+        if (strcmp(word, "version") || !next_word(&p, end, num, sizeof num) || (version = strtoll(num, &e, 10)) < 1 || *e) {
+            bad_magic(m, "%%onnx export: after the path only 'version N' (N >= 1) may follow%.*s", "", 0);
+            return;
+        }
+    }
+    if (next_word(&p, end, word, sizeof word)) {
+        bad_magic(m, "%%onnx: unexpected '%.*s' at the end (quote a path that holds spaces)", word, strlen(word));
+        return;
+    }
+    c_literal(path, 0, lit, sizeof lit);
+    if (info)
+        snprintf(out, size, "onnx_info(%s);", lit);
+    else if (load)
+        snprintf(out, size,
+                 "onnx_meta %s_meta; nn_model *%s = onnx_import(%s, &%s_meta); "
+                 "printf(\"%%s: %%s, model version %%lld, %%d layers, %%ld parameters\\n\", \"%s\", %s, "
+                 "(long long)%s_meta.version, nn_layer_count(%s), nn_param_count(%s));",
+                 name, name, lit, name, name, lit, name, name, name);
+    else if (reload)
+        snprintf(out, size, "onnx_reload(&%s, &%s_meta, %s);", name, name, lit);
+    else
+        snprintf(out, size,
+                 "{ onnx_meta onnx_magic_meta = onnx_meta_defaults(); onnx_magic_meta.version = %lld; "
+                 "snprintf(onnx_magic_meta.name, sizeof onnx_magic_meta.name, \"%s\"); "
+                 "if (!onnx_export(%s, %s, onnx_magic_meta)) printf(\"%s written to %%s (model version %lld)\\n\", %s); }",
+                 version, name, name, lit, name, version, lit);
+}
+
 /* `%runs [EXPERIMENT] [by METRIC [desc|asc]]` as the C statement it stands for. */
 static void runs_call(cell_magics *m, const char *args, size_t alen, char *out, size_t size)
 {
@@ -222,31 +334,19 @@ static void runs_call(cell_magics *m, const char *args, size_t alen, char *out, 
         bad_magic(m, "%%runs: 'by' needs a metric, e.g. %%runs by loss or %%runs my-exp by acc desc%.*s", "", 0);
         return;
     }
-    /* C string literals of both (quotes and backslashes escaped) */
     char lit[2][600];
-    const char *src[2] = {exp, order};
-    for (int k = 0; k < 2; k++) {
-        size_t o = 0;
-        if (!src[k][0]) {
-            snprintf(lit[k], sizeof lit[k], "0");
-            continue;
-        }
-        lit[k][o++] = '"';
-        for (const char *c = src[k]; *c && o + 3 < sizeof lit[k]; c++) {
-            if (*c == '"' || *c == '\\')
-                lit[k][o++] = '\\';
-            lit[k][o++] = *c;
-        }
-        lit[k][o++] = '"';
-        lit[k][o] = '\0';
-    }
+    c_literal(exp, 1, lit[0], sizeof lit[0]);
+    c_literal(order, 1, lit[1], sizeof lit[1]);
     snprintf(out, size, "track_runs_show(%s, %s);", lit[0], lit[1]);
 }
 
 int magics_parse(const char *code, cell_magics *m)
 {
-    char runs[1400] = "";
-    size_t runs_at = 0;
+    struct { /* magic lines that stand for C: the text goes where the line was */
+        size_t at;
+        char text[2600];
+    } *cl = NULL;
+    int ncl = 0, nruns = 0;
     memset(m, 0, sizeof *m);
     size_t total = strlen(code);
     m->code = malloc(total + 1);
@@ -332,11 +432,20 @@ int magics_parse(const char *code, cell_magics *m)
                 add_action(m, MAGIC_CLUSTER, args, alen);
             else if (magic_is(line, llen, "magic", &args, &alen))
                 add_action(m, MAGIC_HELP, args, alen);
-            else if (magic_is(line, llen, "runs", &args, &alen)) {
-                if (runs[0])
+            else if (magic_is(line, llen, "runs", &args, &alen) || magic_is(line, llen, "onnx", &args, &alen)) {
+                int runs = line[0] == 'r';
+                void *grown = ncl < MAGIC_ACTIONS_MAX ? realloc(cl, (size_t)(ncl + 1) * sizeof *cl) : NULL;
+                if (runs && nruns++)
                     bad_magic(m, "one %%runs per cell%.*s", "", 0);
-                runs_at = (size_t)(p - m->code);
-                runs_call(m, args, alen, runs, sizeof runs);
+                else if (!grown)
+                    bad_magic(m, "too many magic lines in one cell%.*s", "", 0);
+                else {
+                    cl = grown;
+                    cl[ncl].at = (size_t)(p - m->code);
+                    cl[ncl].text[0] = '\0';
+                    (runs ? runs_call : onnx_call)(m, args, alen, cl[ncl].text, sizeof cl[ncl].text);
+                    ncl++;
+                }
             }
             else if (magic_is(line, llen, "lsmagic", &args, &alen) || magic_is(line, llen, "history", &args, &alen) ||
                      magic_is(line, llen, "reset", &args, &alen))
@@ -352,18 +461,21 @@ int magics_parse(const char *code, cell_magics *m)
             break;
         p = eol + 1;
     }
-    if (runs[0]) { /* the %runs line (now blanks) holds its call: same line numbers below */
-        size_t rl = strlen(runs), total_now = strlen(m->code);
+    for (int i = ncl - 1; i >= 0 && !m->bad[0]; i--) { /* the line (now blanks) holds its C: same line numbers below */
+        size_t rl = strlen(cl[i].text), total_now = strlen(m->code), at = cl[i].at;
         char *grown = malloc(total_now + rl + 1);
-        if (!grown)
+        if (!grown) {
+            free(cl);
             return -1;
-        memcpy(grown, m->code, runs_at);
-        memcpy(grown + runs_at, runs, rl);
-        memcpy(grown + runs_at + rl, m->code + runs_at, total_now - runs_at + 1);
+        }
+        memcpy(grown, m->code, at);
+        memcpy(grown + at, cl[i].text, rl);
+        memcpy(grown + at + rl, m->code + at, total_now - at + 1);
         free(m->code);
         m->code = grown;
         m->has_code = 1;
     }
+    free(cl);
     if (m->undo && (m->has_code || m->who || m->whos || m->time || m->timeit || m->seed_set || m->nactions))
         bad_magic(m, "%%undo must be alone in its cell%.*s", "", 0);
     if (m->time && m->timeit)

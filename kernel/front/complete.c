@@ -48,6 +48,7 @@ static const magic_doc magics[] = {
     {"%time", "Time the C code on the magic's line and below it once (%%time: the whole cell)."},
     {"%timeit", "Time the C code on the magic's line and below it over repeated runs (%%timeit: the whole cell)."},
     {"%cflags", "Show or set extra compiler flags for later cells."},
+    {"%onnx", "An ONNX file: %onnx info PATH | load NAME PATH | reload NAME PATH | export NAME PATH [version N]."},
 };
 
 static int ident_char(char c)

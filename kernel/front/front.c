@@ -735,6 +735,10 @@ static int run_front_magic(front *f, pending *p, const char *code)
                        "  %env [NAME[=V]]   list, read or set environment variables\n"
                        "  %cd [DIR]         show or change the working directory\n"
                        "  %plot [png|svg] [scale S]  format and pixel scale of inline figures\n"
+                       "  %runs [EXP] [by METRIC]  the runs of an experiment, best first\n"
+                       "  %cluster [start N|stop]  the session's MPI job for dmat operations\n"
+                       "  %onnx info PATH | load NAME PATH | reload NAME PATH | export NAME PATH [version N]\n"
+                       "                    list an .onnx file, import it as NAME, swap in a newer one, export NAME\n"
                        "  %%file [-a] PATH  (first line) write the rest of the cell to PATH\n"
                        "  %magic            what each magic does, in more detail\n");
     } else if (which == 1) {

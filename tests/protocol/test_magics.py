@@ -243,19 +243,20 @@ def test_timeit_undo_help(k):
     check(r.result_text == '"before"', "%undo keeps settings made before the undone cell only", r)
 
     r = run(k, "%magic")
-    for name in ("%cd", "%env", "%lib", "%include", "%threads", "%plot", "%timeit", "%undo", "%%file"):
+    for name in ("%cd", "%env", "%lib", "%include", "%threads", "%plot", "%timeit", "%undo", "%%file", "%onnx"):
         check(re.search(r"^  " + re.escape(name) + r"\b.*\S", r.stdout, re.M) is not None,
               "%magic explains " + name, r.stdout)
 
     r = run(k, "%lsmagic")
-    for name in ("%lib", "%include", "%threads", "%env", "%cd", "%plot", "%%file", "%magic", "%timeit", "%undo"):
+    for name in ("%lib", "%include", "%threads", "%env", "%cd", "%plot", "%%file", "%magic", "%timeit", "%undo",
+                 "%runs", "%cluster", "%onnx"):
         check(re.search(r"(^  |, )" + re.escape(name) + r"\b", r.stdout, re.M) is not None, "%lsmagic lists " + name, r.stdout)
 
     r = run(k, "%frobnicate 3")
     ev = (r.error or {}).get("evalue", "")
     check(r.status == "error" and r.error["ename"] == "UsageError" and "unknown magic %frobnicate" in ev,
           "an unknown magic is a UsageError naming it", r)
-    for name in ("%cd", "%lib", "%timeit", "%whos", "%%file", "%lsmagic"):
+    for name in ("%cd", "%lib", "%timeit", "%whos", "%%file", "%lsmagic", "%onnx"):
         check(name in ev, "the unknown-magic message lists " + name, ev)
     r = run(k, "%%bash\nls")
     check(r.status == "error" and "unknown cell magic %%bash" in r.error["evalue"], "an unknown cell magic", r)

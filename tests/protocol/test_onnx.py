@@ -7,6 +7,8 @@
   newer version replaces the live model and says which version is live, an older one keeps it.
 - Refused files (an unsupported operator, a corrupt file) end the cell with the operator or
   the reason named, and the live model and every variable keep their values.
+- The %onnx magic: export with a version, info, load (defines NAME and NAME_meta), reload,
+  and its errors (UsageError for a bad action; a refused file keeps the loaded model).
 """
 import os
 import tempfile
@@ -86,6 +88,37 @@ class OnnxTests(SessionTest):
                 self.assertIn(n, msg, code)
         self.assertEqual(self.value("live.version"), "2")
         self.assertEqual(self.value("nn_layer_count(served)"), "6")
+
+    def test_4_onnx_magic(self):
+        v5, v6 = self.path("magic v5.onnx"), self.path("magic_v6.onnx")
+        r = self.ok('%%onnx export net "%s" version 5' % v5)
+        self.assertIn("net written to %s (model version 5)" % v5, r.stdout)
+        r = self.ok('%%onnx info "%s"' % v5)
+        shown = [m for m in r.outputs if m["msg_type"] == "display_data"]
+        self.assertTrue(shown, r.outputs)
+        self.assertIn("Conv x1", shown[0]["content"]["data"]["text/plain"])
+        self.assertIn("model version 5", shown[0]["content"]["data"]["text/plain"])
+        # load defines net2 and net2_meta as session variables; a C line may follow the magic
+        r = self.ok('%%onnx load net2 "%s"\nint net2_layers = nn_layer_count(net2);' % v5)
+        self.assertIn("net2: %s, model version 5, 6 layers, %d parameters" % (v5, 4 * 9 + 4 + 676 * 10 + 10), r.stdout)
+        self.assertEqual(self.value("net2_meta.version"), "5")
+        self.assertEqual(self.value("net2_layers"), "6")
+        same = self.value("mat a2 = nn_predict(net, Xs), b2 = nn_predict(net2, Xs); mat_max_all(mat_abs(mat_sub(a2, b2)))")
+        self.assertEqual(float(same), 0.0)
+        self.ok('%%onnx export net %s version 6' % v6)
+        r = self.ok('%%onnx reload net2 %s' % v6)
+        self.assertIn("version 6 is now live (was version 5)", r.stdout + str(r.outputs))
+        self.assertEqual(self.value("net2_meta.version"), "6")
+        # errors: a bad action is a UsageError; a file that fails to load keeps the session
+        r = self.k.execute("%onnx frob x.onnx")
+        self.assertEqual(r.status, "error")
+        self.assertEqual(r.error.get("ename"), "UsageError")
+        self.assertIn("unknown action 'frob'", r.error.get("evalue", ""))
+        r = self.k.execute('%%onnx load net2 "%s/onnx_bad_op.onnx"' % FIXTURES)
+        self.assertEqual(r.status, "error")
+        self.assertIn("operator LRN", (r.error or {}).get("evalue", ""))
+        self.assertEqual(self.value("net2_meta.version"), "6")
+        self.assertEqual(self.value("nn_layer_count(net2)"), "6")
 
 
 if __name__ == "__main__":

@@ -215,5 +215,39 @@ int main(void)
     CHECK(strstr(m.bad, "'by' needs a metric") != NULL);
     magics_free(&m);
 
+    /* %onnx lines become the calls they stand for, each on its own line, in order */
+    magics_parse("%onnx info \"my dir/m.onnx\"\n%onnx load net m.onnx\nint k = 1;", &m);
+    CHECK(!m.bad[0] && m.has_code && strncmp(m.code, "onnx_info(\"my dir/m.onnx\");", 27) == 0);
+    {
+        const char *l2 = strchr(m.code, '\n');
+        const char *load = "onnx_meta net_meta; nn_model *net = onnx_import(\"m.onnx\", &net_meta);";
+        CHECK(l2 && strncmp(l2 + 1, load, strlen(load)) == 0);
+        CHECK(l2 && strchr(l2 + 1, '\n') && !strcmp(strchr(l2 + 1, '\n'), "\nint k = 1;"));
+    }
+    magics_free(&m);
+    magics_parse("%onnx reload net v2.onnx\n%onnx export net 'out.onnx' version 3", &m);
+    CHECK(!m.bad[0] && strstr(m.code, "onnx_reload(&net, &net_meta, \"v2.onnx\");") == m.code);
+    CHECK(strstr(m.code, "onnx_magic_meta.version = 3;") && strstr(m.code, "onnx_export(net, \"out.onnx\", onnx_magic_meta)"));
+    magics_free(&m);
+    magics_parse("%onnx export net out.onnx", &m); /* version 1 by default */
+    CHECK(!m.bad[0] && strstr(m.code, "onnx_magic_meta.version = 1;"));
+    magics_free(&m);
+    static const struct {
+        const char *cell, *error;
+    } bad_onnx[] = {{"%onnx", "%onnx info PATH | load NAME PATH"},
+                    {"%onnx show m.onnx", "unknown action 'show'"},
+                    {"%onnx load 2net m.onnx", "%onnx load needs the C name of the network first"},
+                    {"%onnx load net", "%onnx load needs the path of an .onnx file"},
+                    {"%onnx info a b.onnx", "unexpected 'b.onnx' at the end"},
+                    {"%onnx export net o.onnx version 0", "only 'version N' (N >= 1)"},
+                    {"%onnx export net o.onnx v 2", "only 'version N' (N >= 1)"}};
+    for (size_t i = 0; i < sizeof bad_onnx / sizeof *bad_onnx; i++) {
+        magics_parse(bad_onnx[i].cell, &m);
+        CHECK(strstr(m.bad, bad_onnx[i].error) != NULL);
+        if (!strstr(m.bad, bad_onnx[i].error))
+            fprintf(stderr, "%s -> %s\n", bad_onnx[i].cell, m.bad);
+        magics_free(&m);
+    }
+
     return check_summary("exec_magic");
 }
