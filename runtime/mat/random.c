@@ -49,6 +49,21 @@ void rng_seed(uint64_t seed)
     have_spare_normal = 0;
 }
 
+rng_snapshot rng_save(void)
+{
+    rng_snapshot s = {{state[0], state[1], state[2], state[3]}, seeded, have_spare_normal, spare_normal};
+    return s;
+}
+
+void rng_restore(rng_snapshot snap)
+{
+    for (int i = 0; i < 4; i++)
+        state[i] = snap.state[i];
+    seeded = snap.seeded;
+    have_spare_normal = snap.have_spare_normal;
+    spare_normal = snap.spare_normal;
+}
+
 uint64_t rng_next_u64(void)
 {
     if (!seeded)

@@ -1,26 +1,31 @@
-/* track_sweep.c — grid search, seeded random search and successive halving, each trial
- * in its own forked process.
+/* track_sweep.c — grid search, seeded random search and successive halving, the trials in
+ * forked trial processes that crash alone.
  *
  * A trial is a C function of the notebook (`void objective(track_trial *t)`), so it can do
  * anything a cell can, including crash. Like a cell, it runs in a fork() of the calling
  * process: a trial that segfaults, divides by zero, runs out of memory (the cell's
  * RLIMIT_AS applies), fails with a runtime error or reports NaN is recorded FAILED with the
- * reason, and the sweep goes on. Up to opt.processes trials run at once; each child gets
- * the BLAS threads divided among them (openblas_set_num_threads), so two trials of a
- * GEMM-heavy objective on two cores do not fight over four threads.
+ * reason, and the sweep goes on. Up to opt.processes trial processes run at once; each one
+ * runs trials one after another as they are handed out (a fork per process, not per trial:
+ * fork and its page faults cost ~10 ms of CPU per 100 MB of session here), gets a new
+ * process after a crash, and restores the session generator before each trial. The BLAS
+ * threads are divided among them (openblas_set_num_threads before the forks), so two
+ * trials of a GEMM-heavy objective on two cores do not fight over four threads.
  *
  * Every trial is an MLflow run (params, a trial_budget param under halving, the metrics it
  * reported or logged, status), a child of one parent run per sweep (tag
  * mlflow.parentRunId, as MLflow nests runs), so the MLflow UI groups them. The trial's
  * run is the active run inside the child: track_log_metric there logs a curve per trial.
  *
- * In the child, before the trial: the fatal-signal handlers revert to the default (the
- * cell process's handlers would write the cell's crash report page, shared with the
- * executor), SIGINT is ignored (the parent owns the interrupt and kills the children),
- * the error handler reports through the result pipe and _exits, displays go to stdout
- * (the cell's socket to the front must carry only the cell's own frames), and
- * PR_SET_PDEATHSIG kills the trial if the cell dies. Results come back over a pipe as
- * lines: "M <name> <value>" per reported metric, "E <message>" for an error, "D" when done.
+ * In a trial process, before its first trial: the fatal-signal handlers revert to the
+ * default (the cell process's handlers would write the cell's crash report page, shared
+ * with the executor), SIGINT is ignored (the parent owns the interrupt and kills the
+ * children), the error handler reports through the socket and _exits, displays go to
+ * stdout (the cell's socket to the front must carry only the cell's own frames), and
+ * PR_SET_PDEATHSIG kills it if the cell dies. Trials go to it over a socketpair as a
+ * trial_msg (the run the parent created, the parameter values, the budget); results come
+ * back as lines: "M <name> <value>" per reported metric, "E <message>" for an error,
+ * then "D" (done, ready for another) or "Q" (done, and the process ends).
  *
  * Interrupt (the runtime's interrupt flag, set by the kernel on SIGINT): running trials
  * are killed and recorded KILLED, no new trial starts, the finished ones are kept, and
@@ -41,16 +46,20 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cairn/alloc.h"
 #include "cairn/display.h"
 #include "cairn/error.h"
 #include "cairn/progress.h"
+#include "cairn/random.h"
 
 enum { SPACE_VALUES, SPACE_RANGE, SPACE_LOG };
 #define TRIAL_METRICS 16
@@ -343,7 +352,36 @@ static int blas_threads(void)
     return get ? get() : 1;
 }
 
-static void run_child(track_trial_fn fn, track_trial *t, track_run_state *run, int fd, int threads)
+/* A trial process ("worker"): forked once per slot, it runs trials the parent sends over
+ * its socket until the socket closes. Before each trial the session generator is put back
+ * to its state at the fork, so a trial's random numbers do not depend on which trials ran
+ * before it in the same process. After a trial that crashed (the process is gone), asked
+ * for a fresh process (opt.fresh_process), or left runtime memory allocated (a leaking
+ * trial would grow the worker), the worker ends and the parent forks a new one. */
+typedef struct trial_msg {
+    int index;
+    int nparams;
+    double budget;
+    track_run_state run; /* made by the parent: plain data, its metric files not open yet */
+    double values[64];
+} trial_msg;
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void worker_main(track_trial_fn fn, const sweep_space *space, int fd, int fresh)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
@@ -351,34 +389,51 @@ static void run_child(track_trial_fn fn, track_trial *t, track_run_state *run, i
         signal(fatal[i], SIG_DFL);
     signal(SIGINT, SIG_IGN);
     signal(SIGALRM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
     result_fd = fd;
     cairn_set_error_handler(child_error);
     display_set_sink(NULL);
-    set_blas_threads(threads);
     track_run_state *parent_active = track_active_run();
     if (parent_active)
         run_close_metrics(parent_active, 0);
-    track_set_active_run(run);
-    fn(t);
-    log_reported(run, t);
-    run_close_metrics(run, 1);
-    strbuf b = {0};
-    for (int i = 0; i < t->nmetrics; i++)
-        strbuf_printf(&b, "M %s %.17g\n", t->names[i], t->metrics[i]);
-    strbuf_printf(&b, "D\n");
-    if (b.s)
-        write_all(fd, b.s, b.len);
-    fflush(stdout);
-    fflush(stderr);
-    _exit(0);
+    rng_snapshot rng = rng_save();
+    size_t bytes = cairn_bytes_in_use();
+    static trial_msg m;
+    static track_run_state run;
+    for (;;) {
+        if (read_full(fd, &m, offsetof(trial_msg, values)) != 0 || m.nparams < 0 || m.nparams > 64 ||
+            read_full(fd, m.values, (size_t)m.nparams * sizeof m.values[0]) != 0)
+            _exit(0); /* the parent closed the socket: no more trials */
+        rng_restore(rng);
+        run = m.run;
+        track_trial t = {space, m.values, m.budget, {{0}}, {0}, 0};
+        track_set_active_run(&run);
+        fn(&t);
+        log_reported(&run, &t);
+        run_close_metrics(&run, 1);
+        track_set_active_run(NULL);
+        int last = fresh || cairn_bytes_in_use() != bytes;
+        strbuf b = {0};
+        for (int i = 0; i < t.nmetrics; i++)
+            strbuf_printf(&b, "M %s %.17g\n", t.names[i], t.metrics[i]);
+        strbuf_printf(&b, last ? "Q\n" : "D\n");
+        fflush(stdout);
+        fflush(stderr);
+        if (b.s)
+            write_all(fd, b.s, b.len);
+        free(b.s);
+        if (last)
+            _exit(0);
+    }
 }
 
 /* ---- running a batch of trials ---- */
 
 typedef struct slot {
-    pid_t pid;
-    int fd;
-    int index; /* into result->t */
+    pid_t pid;    /* the worker process, 0 when none */
+    int fd;       /* socket to it (trials out, results in), -1 when closed */
+    int index;    /* trial it runs (into result->t), -1 when idle */
+    int retiring; /* it said it ends after this trial: send it no more */
     track_run_state run;
     strbuf out;
     double started;
@@ -443,7 +498,7 @@ static void finish_trial(sweep_result *res, slot *s, int wstatus, track_run_stat
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
-        if (line[0] == 'D')
+        if (line[0] == 'D' || line[0] == 'Q') /* done (Q: and the worker ends) */
             done = 1;
         else if (line[0] == 'E' && line[1] == ' ')
             snprintf(t->error, sizeof t->error, "%s", line + 2);
@@ -515,7 +570,102 @@ static void after_trial(const sweep_result *res, progress *bar, const char *live
     }
 }
 
-/* Run trials [first, res->n) of res, at most `procs` at a time. */
+/* Is s->out one whole trial record (its last line "D", or "Q" when the worker ends after it)? */
+static int record_complete(const strbuf *out, int *quit)
+{
+    if (!out->s || out->len < 2 || out->s[out->len - 1] != '\n')
+        return 0;
+    char c = out->s[out->len - 2];
+    if ((c != 'D' && c != 'Q') || (out->len > 2 && out->s[out->len - 3] != '\n'))
+        return 0;
+    *quit = c == 'Q';
+    return 1;
+}
+
+/* A trial's record arrived: the trial finished (its metrics decide FINISHED or FAILED). */
+static void take_record(sweep_result *res, slot *s, int quit, track_run_state *parent, int *busy)
+{
+    s->killed_for = 0;
+    finish_trial(res, s, 0, parent);
+    free(s->out.s);
+    memset(&s->out, 0, sizeof s->out);
+    s->index = -1;
+    s->retiring |= quit;
+    --*busy;
+}
+
+/* Append what the worker wrote; returns 0 at end of file or error (or, with `drain`,
+ * when nothing more is there: a process the trial forked may still hold the socket). */
+static int read_some(slot *s, int drain)
+{
+    char buf[4096];
+    ssize_t n = recv(s->fd, buf, sizeof buf, drain ? MSG_DONTWAIT : 0);
+    if (n > 0) {
+        strbuf_printf(&s->out, "%.*s", (int)n, buf);
+        return 1;
+    }
+    return n < 0 && (errno == EINTR || (!drain && errno == EAGAIN));
+}
+
+/* The run of trial i, nested under the sweep's run: the notebook's parameters (read with
+ * param_double & co. before the sweep), then the trial's own parameters, which replace a
+ * notebook parameter of the same name, and its budget. */
+static int trial_run_create(sweep_result *res, int i, const sweep_space *space, track_run_state *parent,
+                            track_run_state *run)
+{
+    trial_rec *t = &res->t[i];
+    char name[64];
+    snprintf(name, sizeof name, "trial %d", i + 1);
+    if (run_create("sweep", run, parent->exp_id, name, parent->id) != 0)
+        return -1;
+    snprintf(t->run_id, sizeof t->run_id, "%s", run->id);
+    params_log_to(run);
+    char v[64];
+    for (int k = 0; k < space->n; k++) {
+        track_format_number(t->values[k], v, sizeof v);
+        run_param("sweep", run, space->p[k].name, v);
+    }
+    if (t->budget > 0) {
+        track_format_number(t->budget, v, sizeof v);
+        run_param("sweep", run, "trial_budget", v);
+    }
+    return 0;
+}
+
+/* Fork the worker of slot k; 0 or -1 (cairn_error). */
+static int start_worker(slot *slots, int procs, int k, track_trial_fn fn, const sweep_space *space, int fresh)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        cairn_error("sweep", "socketpair: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        cairn_error("sweep", "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        for (int i = 0; i < procs; i++)
+            if (slots[i].pid > 0 && slots[i].fd >= 0)
+                close(slots[i].fd);
+        worker_main(fn, space, sv[1], fresh);
+    }
+    close(sv[1]);
+    slots[k].pid = pid;
+    slots[k].fd = sv[0];
+    slots[k].index = -1;
+    slots[k].retiring = 0;
+    return 0;
+}
+
+/* Run trials [first, res->n) of res, at most `procs` at a time, in worker processes that
+ * each run trials one after another (a fork per worker, not per trial: on this kind of
+ * machine fork and the page faults after it cost ~10 ms of CPU for a 100 MB session). */
 static void run_batch(sweep_result *res, int first, const sweep_space *space, track_trial_fn fn, const sweep_options *opt,
                       track_run_state *parent, progress *bar, const char *live_id, int *finished, int total)
 {
@@ -530,94 +680,119 @@ static void run_batch(sweep_result *res, int first, const sweep_space *space, tr
         cairn_error("sweep", "out of memory");
         return;
     }
-    int next = first, running = 0;
-    while ((next < res->n && !res->interrupted) || running > 0) {
+    for (int i = 0; i < procs; i++) {
+        slots[i].fd = -1;
+        slots[i].index = -1;
+    }
+    int next = first;
+    if (opt->in_process) {
+        slot *s = &slots[0];
+        for (; next < res->n && !cairn_interrupted(); next++) {
+            trial_rec *t = &res->t[next];
+            if (trial_run_create(res, next, space, parent, &s->run) != 0) {
+                res->n = next;
+                break;
+            }
+            track_trial tr = {space, t->values, t->budget, {{0}}, {0}, 0};
+            track_run_state *saved = track_active_run();
+            track_set_active_run(&s->run);
+            fn(&tr);
+            log_reported(&s->run, &tr);
+            track_set_active_run(saved);
+            strbuf b = {0};
+            for (int i = 0; i < tr.nmetrics; i++)
+                strbuf_printf(&b, "M %s %.17g\n", tr.names[i], tr.metrics[i]);
+            strbuf_printf(&b, "D\n");
+            s->out = b;
+            s->index = next;
+            finish_trial(res, s, 0, parent);
+            free(s->out.s);
+            memset(&s->out, 0, sizeof s->out);
+            (*finished)++;
+            after_trial(res, bar, live_id, *finished, total);
+        }
+        if (next < res->n && cairn_interrupted())
+            res->interrupted = 1;
+        free(slots);
+        if (res->interrupted) {
+            for (int i = next; i < res->n; i++)
+                free(res->t[i].values);
+            res->n = next;
+        }
+        return;
+    }
+    /* The children inherit the divided thread count: set here once, not in each child,
+     * where openblas_set_num_threads would first restart the pool the fork shut down. */
+    int saved_threads = blas_threads();
+    if (threads != saved_threads)
+        set_blas_threads(threads);
+    int busy = 0, live = 0;
+    for (;;) {
         if (cairn_interrupted() && !res->interrupted) {
             res->interrupted = 1;
             for (int i = 0; i < procs; i++)
                 if (slots[i].pid > 0) {
                     kill(slots[i].pid, SIGKILL);
-                    slots[i].killed_for = 2;
+                    slots[i].killed_for = slots[i].index >= 0 ? 2 : 0;
                 }
         }
-        /* start trials */
-        while (!res->interrupted && next < res->n && running < procs) {
-            int k = 0;
-            while (slots[k].pid > 0)
-                k++;
+        /* hand out trials: to idle workers first, else fork one in a free slot */
+        while (!res->interrupted && next < res->n) {
+            int k = -1;
+            for (int i = 0; i < procs && k < 0; i++)
+                if (slots[i].pid > 0 && slots[i].index < 0 && !slots[i].retiring && slots[i].fd >= 0)
+                    k = i;
+            for (int i = 0; i < procs && k < 0; i++)
+                if (slots[i].pid == 0)
+                    k = i;
+            if (k < 0)
+                break;
             slot *s = &slots[k];
-            trial_rec *t = &res->t[next];
-            char name[64];
-            snprintf(name, sizeof name, "trial %d", next + 1);
-            if (run_create("sweep", &s->run, parent->exp_id, name, parent->id) != 0) {
+            if (trial_run_create(res, next, space, parent, &s->run) != 0) {
                 res->n = next; /* the store is failing: stop here, keep what finished */
                 break;
             }
-            snprintf(t->run_id, sizeof t->run_id, "%s", s->run.id);
-            char v[64];
-            for (int i = 0; i < space->n; i++) {
-                track_format_number(t->values[i], v, sizeof v);
-                run_param("sweep", &s->run, space->p[i].name, v);
+            if (s->pid == 0) {
+                if (start_worker(slots, procs, k, fn, space, opt->fresh_process) != 0) {
+                    run_tag("sweep", &s->run, "cairn.error", "could not start a trial process");
+                    run_finish("sweep", &s->run, RUN_FAILED);
+                    res->n = next;
+                    break;
+                }
+                live++;
             }
-            if (t->budget > 0) {
-                track_format_number(t->budget, v, sizeof v);
-                run_param("sweep", &s->run, "trial_budget", v);
+            trial_rec *t = &res->t[next];
+            static trial_msg m;
+            memset(&m, 0, sizeof m);
+            m.index = next;
+            m.nparams = space->n;
+            m.budget = t->budget;
+            m.run = s->run;
+            memcpy(m.values, t->values, (size_t)space->n * sizeof m.values[0]);
+            size_t len = offsetof(trial_msg, values) + (size_t)space->n * sizeof m.values[0];
+            /* A worker that died meanwhile shows as this trial's failure when it is reaped. */
+            for (size_t sent = 0; sent < len;) {
+                ssize_t w = send(s->fd, (char *)&m + sent, len - sent, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    break;
+                sent += (size_t)w;
             }
-            track_trial tr = {space, t->values, t->budget, {{0}}, {0}, 0};
-            if (opt->in_process) {
-                track_run_state *saved = track_active_run();
-                track_set_active_run(&s->run);
-                fn(&tr);
-                log_reported(&s->run, &tr);
-                track_set_active_run(saved);
-                strbuf b = {0};
-                for (int i = 0; i < tr.nmetrics; i++)
-                    strbuf_printf(&b, "M %s %.17g\n", tr.names[i], tr.metrics[i]);
-                strbuf_printf(&b, "D\n");
-                s->out = b;
-                s->index = next++;
-                finish_trial(res, s, 0, parent);
-                free(s->out.s);
-                memset(s, 0, sizeof *s);
-                (*finished)++;
-                after_trial(res, bar, live_id, *finished, total);
-                continue;
-            }
-            int p[2];
-            if (pipe2(p, O_CLOEXEC) != 0) {
-                cairn_error("sweep", "pipe: %s", strerror(errno));
-                res->n = next;
-                break;
-            }
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid < 0) {
-                close(p[0]);
-                close(p[1]);
-                run_tag("sweep", &s->run, "cairn.error", strerror(errno));
-                run_finish("sweep", &s->run, RUN_FAILED);
-                cairn_error("sweep", "fork: %s", strerror(errno));
-                res->n = next;
-                break;
-            }
-            if (pid == 0) {
-                close(p[0]);
-                for (int i = 0; i < procs; i++)
-                    if (slots[i].pid > 0)
-                        close(slots[i].fd);
-                run_child(fn, &tr, &s->run, p[1], threads);
-            }
-            close(p[1]);
-            s->pid = pid;
-            s->fd = p[0];
             s->index = next++;
             s->started = now_s();
             s->killed_for = 0;
-            memset(&s->out, 0, sizeof s->out);
-            running++;
+            busy++;
         }
-        if (running == 0)
-            continue;
+        /* nothing left to hand out: idle workers end when their socket closes */
+        if (next >= res->n || res->interrupted)
+            for (int i = 0; i < procs; i++)
+                if (slots[i].pid > 0 && slots[i].index < 0 && slots[i].fd >= 0) {
+                    close(slots[i].fd);
+                    slots[i].fd = -1;
+                }
+        if (live == 0)
+            break;
         /* wait for output or an end */
         struct pollfd pf[64];
         int map[64], np = 0;
@@ -627,25 +802,26 @@ static void run_batch(sweep_result *res, int first, const sweep_space *space, tr
                 pf[np].events = POLLIN;
                 map[np++] = i;
             }
-        poll(pf, (nfds_t)np, 50);
+        poll(pf, (nfds_t)np, np ? 50 : 5);
         for (int j = 0; j < np; j++) {
             if (!(pf[j].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             slot *s = &slots[map[j]];
-            char buf[4096];
-            ssize_t n = read(s->fd, buf, sizeof buf);
-            if (n > 0)
-                strbuf_printf(&s->out, "%.*s", (int)n, buf);
-            else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+            int quit;
+            if (!read_some(s, 0)) {
                 close(s->fd);
                 s->fd = -1;
+            } else if (s->index >= 0 && record_complete(&s->out, &quit)) {
+                take_record(res, s, quit, parent, &busy);
+                (*finished)++;
+                after_trial(res, bar, live_id, *finished, total);
             }
         }
         for (int i = 0; i < procs; i++) {
             slot *s = &slots[i];
             if (s->pid <= 0)
                 continue;
-            if (opt->timeout > 0 && !s->killed_for && now_s() - s->started > opt->timeout) {
+            if (opt->timeout > 0 && s->index >= 0 && !s->killed_for && now_s() - s->started > opt->timeout) {
                 kill(s->pid, SIGKILL);
                 s->killed_for = 1;
             }
@@ -653,21 +829,35 @@ static void run_batch(sweep_result *res, int first, const sweep_space *space, tr
             pid_t w = waitpid(s->pid, &ws, WNOHANG);
             if (w != s->pid)
                 continue;
-            if (s->fd >= 0) { /* what the child wrote before it ended */
-                char buf[4096];
-                ssize_t n;
-                while ((n = read(s->fd, buf, sizeof buf)) > 0)
-                    strbuf_printf(&s->out, "%.*s", (int)n, buf);
+            if (s->fd >= 0) { /* what the worker wrote before it ended */
+                while (read_some(s, 1) > 0)
+                    ;
                 close(s->fd);
+                s->fd = -1;
             }
-            finish_trial(res, s, ws, parent);
+            if (s->index >= 0) {
+                int quit;
+                if (record_complete(&s->out, &quit) && WIFEXITED(ws)) {
+                    take_record(res, s, quit, parent, &busy);
+                } else {
+                    finish_trial(res, s, ws, parent);
+                    free(s->out.s);
+                    memset(&s->out, 0, sizeof s->out);
+                    s->index = -1;
+                    busy--;
+                }
+                (*finished)++;
+                after_trial(res, bar, live_id, *finished, total);
+            }
             free(s->out.s);
             memset(s, 0, sizeof *s);
-            running--;
-            (*finished)++;
-            after_trial(res, bar, live_id, *finished, total);
+            s->fd = -1;
+            s->index = -1;
+            live--;
         }
     }
+    if (threads != saved_threads)
+        set_blas_threads(saved_threads);
     if (res->interrupted) { /* trials that never started are not part of the result */
         for (int i = next; i < res->n; i++)
             free(res->t[i].values);
@@ -675,6 +865,7 @@ static void run_batch(sweep_result *res, int first, const sweep_space *space, tr
     }
     free(slots);
 }
+
 
 /* ---- the three searches ---- */
 

@@ -8,7 +8,10 @@
  *                              another in this process: "sweep2 SECONDS", "sequential
  *                              SECONDS", "maxreldiff X" (largest relative difference of
  *                              the 16 inertias between the two), and the CPU seconds of each
- *                              ("cpu2": the trial processes', "cpu1": this process's) per repeat
+ *                              ("cpu2": the trial processes', "cpu1": this process's) per repeat,
+ *                              split into user / system seconds and minor page faults
+ *                              ("user2", "sys2", "faults2"; "user1", "sys1", "faults1") and
+ *                              the sweep process's own CPU and faults ("parent_cpu2", ...)
  *   bench_track figures 0 DIR  the README's figures: a 16-trial random search over k-means
  *                              settings (k, max_iter, tol) on the same data, each trial
  *                              logging its inertia per iteration; writes DIR/track_*.png and
@@ -26,6 +29,20 @@
 #define FASHION "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
 static mat Z; /* the data every trial clusters */
+
+/* user and system CPU seconds and minor page faults of `who`, to tell where a trial's time goes */
+typedef struct usage {
+    double user, sys;
+    long faults;
+} usage;
+
+static usage usage_of(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (usage){(double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6, (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6,
+                   ru.ru_minflt};
+}
 
 static void kmeans_trial(track_trial *t)
 {
@@ -134,11 +151,17 @@ int main(int argc, char **argv)
         sweep_space *s = sweep_space_new();
         sweep_space_range(s, "k", 5, 20, 1);
         for (int r = 0; r < reps; r++) {
+            usage uc0 = usage_of(RUSAGE_CHILDREN), us0 = usage_of(RUSAGE_SELF);
             double c0 = cpu_seconds(RUSAGE_CHILDREN), t0 = now();
             sweep_result *a = sweep_grid(s, kmeans_trial, (sweep_options){.metric = "inertia", .processes = 2, .quiet = 1});
             double t1 = now(), c1 = cpu_seconds(RUSAGE_CHILDREN), s1 = cpu_seconds(RUSAGE_SELF);
+            usage uc1 = usage_of(RUSAGE_CHILDREN), us1 = usage_of(RUSAGE_SELF);
             sweep_result *b = sweep_grid(s, kmeans_trial, (sweep_options){.metric = "inertia", .in_process = 1, .quiet = 1});
             double t2 = now(), s2 = cpu_seconds(RUSAGE_SELF);
+            usage us2 = usage_of(RUSAGE_SELF);
+            printf("user2 %.6f\nsys2 %.6f\nfaults2 %ld\nparent_cpu2 %.6f\nparent_faults2 %ld\n", uc1.user - uc0.user,
+                   uc1.sys - uc0.sys, uc1.faults - uc0.faults, us1.user - us0.user + us1.sys - us0.sys, us1.faults - us0.faults);
+            printf("user1 %.6f\nsys1 %.6f\nfaults1 %ld\n", us2.user - us1.user, us2.sys - us1.sys, us2.faults - us1.faults);
             printf("cpu2 %.6f\ncpu1 %.6f\n", c1 - c0, s2 - s1);
             double worst = 0;
             for (int i = 0; i < 16; i++) {

@@ -77,6 +77,12 @@ def main():
         c2, c1 = statistics.median(v["cpu2"]), statistics.median(v["cpu1"])
         print("   CPU time: trial processes %.3f s, sequential %.3f s (the same work); with two free cores the "
               "2-process wall time is bounded below by %.2f of the sequential one" % (c2, c1, c2 / 2 / c1))
+        med = {k: statistics.median(v[k]) for k in ("user2", "sys2", "faults2", "parent_cpu2", "parent_faults2",
+                                                     "user1", "sys1", "faults1")}
+        print("   per trial (16): trial processes user %.1f ms + system %.1f ms, %.0f page faults; the sweep process "
+              "%.1f ms, %.0f faults | sequential user %.1f ms + system %.1f ms, %.0f page faults"
+              % (med["user2"] / 16e-3, med["sys2"] / 16e-3, med["faults2"] / 16, med["parent_cpu2"] / 16e-3,
+                 med["parent_faults2"] / 16, med["user1"] / 16e-3, med["sys1"] / 16e-3, med["faults1"] / 16))
         print("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
 
 

@@ -30,6 +30,19 @@ int main(void)
     rng_seed(42);
     CHECK(rng_normal() == n0);
 
+    /* A snapshot replays the stream from where it was taken, the cached normal included:
+     * seed 42, one normal (caches the second), snapshot; the next values are the
+     * reference stream's second normal and then its third. */
+    rng_seed(42);
+    (void)rng_normal();
+    rng_snapshot snap = rng_save();
+    double second = rng_normal(), third = rng_normal();
+    CHECK_NEAR(second, fx_rng42_normal[1], 1e-15);
+    rng_seed(99); /* move far away, then come back */
+    (void)rng_uniform();
+    rng_restore(snap);
+    CHECK(rng_normal() == second && rng_normal() == third);
+
     rng_seed(7);
     for (int i = 0; i < 12; i++)
         CHECK(rng_int(0, 10) == fx_rng7_randint_0_10[i]);

@@ -507,6 +507,29 @@ static void blas_probe(track_trial *t)
     trial_report(t, "blas_threads", get ? get() : -1);
 }
 
+/* Reports its process and the session generator's next number; x = 3 also leaks a
+ * runtime matrix, which retires its trial process. */
+static void process_probe(track_trial *t)
+{
+    trial_report(t, "loss", trial_param(t, "x"));
+    trial_report(t, "pid", getpid());
+    trial_report(t, "draw", rng_uniform());
+    if (trial_param(t, "x") == 3)
+        (void)mat_zeros(10, 10);
+}
+
+static int distinct(const sweep_result *r, const char *metric)
+{
+    int n = 0;
+    for (int i = 0; i < sweep_count(r); i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= sweep_metric(r, j, metric) == sweep_metric(r, i, metric);
+        n += !seen;
+    }
+    return n;
+}
+
 static void sleepy(track_trial *t)
 {
     usleep(trial_param(t, "x") == 1 ? 50000 : 3000000); /* the first is quick, the rest slow */
@@ -562,6 +585,13 @@ static void test_sweeps(void)
         free(v);
         v = slurpf("%s/metrics/%s", dir, "curve");
         CHECK(v && strstr(v, " 0 0\n") && strstr(v, " 2 2\n")); /* logged with track_log_metric inside the trial */
+        free(v);
+        /* the notebook parameters read before the sweep (test_params) are the trial's too */
+        v = slurpf("%s/params/%s", dir, "epochs");
+        CHECK(v && strcmp(v, "12") == 0);
+        free(v);
+        v = slurpf("%s/params/%s", dir, "model");
+        CHECK(v && strcmp(v, "cnn") == 0);
         free(v);
         v = slurpf("%s/tags/%s", dir, "mlflow.parentRunId");
         CHECK(v && strlen(v) == 32);
@@ -636,6 +666,43 @@ static void test_sweeps(void)
     }
     sweep_space_free(s);
 
+    /* Trial processes run several trials each (a fork per process, not per trial), but
+     * every trial starts from the session generator as it was when the sweep began; a
+     * trial that leaves runtime memory allocated (x = 3) ends its process; and
+     * fresh_process gives every trial its own. */
+    s = sweep_space_new();
+    sweep_space_range(s, "x", 1, 8, 1);
+    rng_seed(2024);
+    rng_snapshot before = rng_save();
+    double first_draw = rng_uniform();
+    rng_restore(before);
+    g = sweep_grid(s, process_probe, (sweep_options){.metric = "loss", .processes = 2, .quiet = 1});
+    CHECK(g && sweep_count(g) == 8);
+    if (g) {
+        int same_draw = 1, fin = 0;
+        for (int i = 0; i < 8; i++) {
+            same_draw &= sweep_metric(g, i, "draw") == first_draw;
+            fin += strcmp(sweep_status(g, i), "FINISHED") == 0;
+        }
+        CHECK(fin == 8 && same_draw);
+        if (fin != 8 || !same_draw)
+            for (int i = 0; i < 8; i++)
+                fprintf(stderr, "  trial %d: %s %s draw %.17g (want %.17g)\n", i, sweep_status(g, i), sweep_error(g, i), sweep_metric(g, i, "draw"), first_draw);
+        int procs = distinct(g, "pid");
+        CHECK(procs >= 2 && procs <= 4); /* 2 processes, one more after the leaking trial (maybe 2) */
+        /* the trial after the leaking one in its process ran elsewhere */
+        int after_leak = 1;
+        for (int i = 3; i < 8; i++)
+            after_leak &= sweep_metric(g, i, "pid") != sweep_metric(g, 2, "pid");
+        CHECK(after_leak);
+    }
+    CHECK(rng_uniform() == first_draw); /* the sweep did not move this process's generator */
+    sweep_free(g);
+    g = sweep_grid(s, process_probe, (sweep_options){.metric = "loss", .processes = 2, .fresh_process = 1, .quiet = 1});
+    CHECK(g && sweep_count(g) == 8 && distinct(g, "pid") == 8);
+    sweep_free(g);
+    sweep_space_free(s);
+
     /* empty grids and bad options */
     s = sweep_space_new();
     CHECK(sweep_grid(s, quadratic, (sweep_options){.quiet = 1}) == NULL && error_has("empty grid"));
@@ -690,6 +757,16 @@ static void test_sweeps(void)
         CHECK(sweep_count(h) == 27 + 9 + 3 + 1);
         CHECK(sweep_total_budget(h) == 108);
         CHECK(sweep_total_budget(full) == 27 * 27 && sweep_total_budget(h) < sweep_total_budget(full));
+        /* the swept lr replaces the notebook's lr (0.5, read in test_params) in the trial's run */
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/%s/%s", root, track_experiment_id(), sweep_run_id(h, hb));
+        char *v = slurpf("%s/params/%s", dir, "lr"), want[64];
+        snprintf(want, sizeof want, "%.17g", sweep_param(h, hb, "lr"));
+        CHECK(v && strtod(v, NULL) == sweep_param(h, hb, "lr") && strcmp(v, "0.5") != 0);
+        free(v);
+        v = slurpf("%s/params/%s", dir, "seed");
+        CHECK(v && strcmp(v, "7") == 0);
+        free(v);
     }
     (void)budget_spent;
     sweep_free(h);

@@ -12,6 +12,19 @@
 /** Seed the session's generator; the same seed reproduces the same stream. */
 void rng_seed(uint64_t seed);
 
+/** The generator's whole state: rng_restore(rng_save()) replays the stream from here. */
+typedef struct rng_snapshot {
+    uint64_t state[4];
+    int seeded, have_spare_normal;
+    double spare_normal;
+} rng_snapshot;
+
+/** Snapshot of the session generator (a sweep's trial process restores it before each trial). */
+rng_snapshot rng_save(void);
+
+/** Put the session generator back to a snapshot taken with rng_save. */
+void rng_restore(rng_snapshot snap);
+
 /** Next 64 random bits. */
 uint64_t rng_next_u64(void);
 

@@ -13,7 +13,7 @@
  *
  * A run whose process dies (crash, SIGKILL after an interrupt, %undo of the cell that
  * started it) is marked FAILED or KILLED by a small watcher process; see
- * runtime/track/README.md. Sweeps run each trial in its own forked process:
+ * runtime/track/README.md. Sweeps run the trials in forked trial processes:
  *
  *     void objective(track_trial *t) {
  *         double lr = trial_param(t, "lr");
@@ -129,6 +129,7 @@ typedef struct sweep_options {
     int maximize;           /* 1: higher metric is better (default 0: lower is better) */
     int processes;          /* trial processes at once (0: 1) */
     int in_process;         /* 1: run trials in this process, one after another (no crash isolation) */
+    int fresh_process;      /* 1: a new process for every trial (default: a trial process runs several, see runtime/track/README.md) */
     int trials;             /* random search / halving: number of configurations (0: 10) */
     uint64_t seed;          /* random search / halving: sampling seed */
     double min_budget;      /* halving: budget of the first rung (0: 1) */
