@@ -35,6 +35,7 @@
 #include "cairn/random.h"
 #include "cluster_internal.h"
 #include "kmeans_internal.h"
+#include "../track/track_autolog.h"
 
 #include <math.h>
 #include <string.h>
@@ -537,6 +538,7 @@ kmeans_result *kmeans_fit(mat X, int k, const kmeans_options *opt)
                         km->interrupted ? " (interrupted: best so far)" : "");
         progress_finish(bar);
     }
+    track_autolog_kmeans(km, k, &o, n_init, max_iter); /* to the active run, if any */
     km_kpp_free(&kw);
     cairn_free(init);
     km_work_free(&w);

@@ -21,6 +21,7 @@
 #include "cairn/error.h"
 #include "cairn/plot.h"
 #include "cairn/progress.h"
+#include "../track/track_autolog.h"
 
 static double now(void)
 {
@@ -207,6 +208,7 @@ nn_history nn_fit(nn_model *m, mat X, mat y, nn_fit_options o)
     for (int i = 0; i < ntrain; i++)
         idx[i] = i;
 
+    track_autolog_nn_start(m, &o, ntrain, mat_is_empty(Xv) ? 0 : Xv.rows); /* to the active run, if any */
     live v = {NULL, NULL, 0};
     if (o.verbose)
         live_start(&v, (long)o.epochs * steps, !mat_is_empty(Xv));
@@ -291,6 +293,7 @@ nn_history nn_fit(nn_model *m, mat X, mat y, nn_fit_options o)
             *mat_ptr(h.val_acc, 0, epoch) = va;
         }
         h.epochs_run = epoch + 1;
+        track_autolog_nn_epoch(&h, epoch);
         if (v.fig) {
             double x = epoch + 1;
             plot_append(plot_subplot(v.fig, 0), 1, x, tl);

@@ -76,7 +76,7 @@ int run_create(const char *func, track_run_state *r, const char *exp_id, const c
 /** Write meta.yaml with a final status and end_time, close the metric files; 0 or -1. */
 int run_finish(const char *func, track_run_state *r, int status);
 
-/** Append a metric point (buffered). */
+/** Append a metric point (buffered); func NULL reports no error (the runtime's autologging never fails its caller). */
 int run_metric(const char *func, track_run_state *r, const char *key, double value, long step);
 
 /** Write a param file (an existing different value is an error). */

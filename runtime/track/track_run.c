@@ -233,7 +233,8 @@ static FILE *metric_open(const char *func, track_run_state *r, const char *key)
         if (strcmp(r->metrics[i].key, key) == 0)
             return r->metrics[i].f;
     if (!store_key_ok(key)) {
-        cairn_error(func, "'%s' is not a valid metric name (letters, digits, _ - . / and spaces; no '..')", key ? key : "(null)");
+        if (func) /* NULL: the runtime's autologging, which never fails its caller */
+            cairn_error(func, "'%s' is not a valid metric name (letters, digits, _ - . / and spaces; no '..')", key ? key : "(null)");
         return NULL;
     }
     if (r->nmetrics >= METRICS_OPEN_MAX)
@@ -242,7 +243,8 @@ static FILE *metric_open(const char *func, track_run_state *r, const char *key)
         int cap = r->cap ? r->cap * 2 : 8;
         metric_file *g = realloc(r->metrics, (size_t)cap * sizeof *g);
         if (!g) {
-            cairn_error(func, "out of memory");
+            if (func)
+                cairn_error(func, "out of memory");
             return NULL;
         }
         r->metrics = g;
@@ -253,13 +255,15 @@ static FILE *metric_open(const char *func, track_run_state *r, const char *key)
     char *slash = strrchr(path, '/');
     *slash = '\0';
     if (store_mkdirs(path) != 0) {
-        cairn_error(func, "cannot create %s: %s", path, strerror(errno));
+        if (func)
+            cairn_error(func, "cannot create %s: %s", path, strerror(errno));
         return NULL;
     }
     *slash = '/';
     FILE *f = fopen(path, "ae");
     if (!f) {
-        cairn_error(func, "cannot open %s: %s", path, strerror(errno));
+        if (func)
+            cairn_error(func, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     setvbuf(f, NULL, _IOFBF, METRIC_BUFFER);
@@ -279,7 +283,7 @@ int run_metric(const char *func, track_run_state *r, const char *key, double val
     int n;
     if (isnan(value)) {
         n = snprintf(line, sizeof line, "%lld nan %ld\n", now, step);
-        if (!r->nan_warned) {
+        if (!r->nan_warned && func) {
             r->nan_warned = 1;
             fprintf(stderr, "%s: metric '%s' is NaN at step %ld (recorded as nan, as MLflow does)\n", func, key, step);
         }
@@ -287,7 +291,8 @@ int run_metric(const char *func, track_run_state *r, const char *key, double val
         n = snprintf(line, sizeof line, "%lld %.17g %ld\n", now, value, step);
     }
     if (fwrite(line, 1, (size_t)n, f) != (size_t)n) {
-        cairn_error(func, "cannot write metric '%s' of run %s: %s", key, r->id, strerror(errno));
+        if (func)
+            cairn_error(func, "cannot write metric '%s' of run %s: %s", key, r->id, strerror(errno));
         return -1;
     }
     if (now - r->last_flush_ms >= FLUSH_INTERVAL_MS) {

@@ -802,6 +802,163 @@ static void test_sweeps(void)
     sweep_space_free(s);
 }
 
+/* Points of a metric file as (value, step) pairs in order; returns how many (at most max). */
+static int read_points(const char *run_dir, const char *metric, double *values, long *steps, int max)
+{
+    char *text = slurpf("%s/metrics/%s", run_dir, metric);
+    int n = 0;
+    for (char *l = text; l && *l && n < max;) {
+        long long ts;
+        double v;
+        long st;
+        if (sscanf(l, "%lld %lf %ld", &ts, &v, &st) != 3)
+            break;
+        values[n] = v;
+        steps[n++] = st;
+        char *nl = strchr(l, '\n');
+        l = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return n;
+}
+
+/* k-means and nn_fit log to the active run by themselves (MLflow's autologging): the
+ * params they ran with and their curves, point for point what the fit returned. */
+static void test_autolog(void)
+{
+    CHECK(track_set_experiment("autolog") == 0);
+    /* two blobs of 40 points in 3-D, k = 2 */
+    rng_seed(5);
+    mat X = mat_randn(80, 3);
+    for (int i = 40; i < 80; i++)
+        for (int j = 0; j < 3; j++)
+            *mat_ptr(X, i, j) += 6;
+    kmeans_options ko = kmeans_defaults();
+    ko.seed = 3;
+    ko.progress = 0;
+    ko.tol = 0; /* run until no label changes: a few iterations */
+    /* no active run: nothing written, no error */
+    int runs_before = track_runs_count(NULL);
+    long errors = cairn_error_count();
+    kmeans_result *km = kmeans_fit(X, 2, &ko);
+    CHECK(km && track_runs_count(NULL) == runs_before && cairn_error_count() == errors);
+    kmeans_free(km);
+
+    CHECK(track_start_run("kmeans autolog") != NULL);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", track_run_dir());
+    km = kmeans_fit(X, 2, &ko);
+    CHECK(km && km->n_iter >= 1);
+    track_flush();
+    double v[400];
+    long st[400];
+    int n = read_points(dir, "kmeans.inertia", v, st, 400);
+    CHECK(km && n == km->inertia_history.cols && n == km->n_iter);
+    int same = km != NULL;
+    for (int i = 0; km && i < n && i < km->inertia_history.cols; i++)
+        same &= v[i] == km->inertia_history.data[i] && st[i] == i;
+    CHECK(same);
+    CHECK(read_points(dir, "kmeans.n_iter", v, st, 4) == 1 && km && v[0] == km->n_iter);
+    char *p = slurpf("%s/params/%s", dir, "kmeans.k");
+    CHECK(p && strcmp(p, "2") == 0);
+    free(p);
+    p = slurpf("%s/params/%s", dir, "kmeans.max_iter");
+    CHECK(p && strcmp(p, "300") == 0);
+    free(p);
+    p = slurpf("%s/params/%s", dir, "kmeans.seed");
+    CHECK(p && strcmp(p, "3") == 0);
+    free(p);
+    kmeans_free(km);
+    /* a second fit in the same run with another k: no error (params keep the first fit's) */
+    errors = cairn_error_count();
+    km = kmeans_fit(X, 3, &ko);
+    CHECK(km && cairn_error_count() == errors);
+    p = slurpf("%s/params/%s", dir, "kmeans.k");
+    CHECK(p && strcmp(p, "2") == 0);
+    free(p);
+    kmeans_free(km);
+    track_end_run(NULL);
+
+    /* turned off: nothing */
+    track_autolog(0);
+    CHECK(track_start_run("autolog off") != NULL);
+    snprintf(dir, sizeof dir, "%s", track_run_dir());
+    km = kmeans_fit(X, 2, &ko);
+    track_flush();
+    CHECK(read_points(dir, "kmeans.inertia", v, st, 400) == 0);
+    p = slurpf("%s/params/%s", dir, "kmeans.k");
+    CHECK(p == NULL);
+    kmeans_free(km);
+    track_end_run(NULL);
+    track_autolog(1);
+
+    /* nn_fit: params at the start, the history's curves epoch by epoch */
+    nn_model *net = nn_model_new(1, 1, 3, 7);
+    CHECK(net != NULL);
+    if (net) {
+        nn_flatten(net);
+        nn_dense(net, 8);
+        nn_relu(net);
+        nn_dense(net, 2);
+        nn_compile(net, NN_LOSS_CROSS_ENTROPY, nn_adam(0.01));
+        mat y = mat_zeros(80, 1);
+        for (int i = 40; i < 80; i++)
+            y.data[i] = 1;
+        mat order = mat_zeros(80, 1); /* mix the classes so the validation rows hold both */
+        for (int i = 0; i < 80; i++)
+            order.data[i] = i % 2 ? 40 + i / 2 : i / 2;
+        mat Xs = mat_zeros(80, 3), ys = mat_zeros(80, 1);
+        for (int i = 0; i < 80; i++) {
+            int r = (int)order.data[i];
+            for (int j = 0; j < 3; j++)
+                *mat_ptr(Xs, i, j) = *mat_ptr(X, r, j);
+            ys.data[i] = y.data[r];
+        }
+        mat_set_image_shape(&Xs, 1, 1, 3);
+        nn_fit_options fo = nn_fit_defaults();
+        fo.epochs = 4;
+        fo.batch_size = 16;
+        fo.validation_split = 0.25;
+        fo.verbose = 0;
+        CHECK(track_start_run("nn autolog") != NULL);
+        snprintf(dir, sizeof dir, "%s", track_run_dir());
+        nn_history h = nn_fit(net, Xs, ys, fo);
+        track_flush();
+        CHECK(h.epochs_run == 4);
+        static const char *const keys[] = {"nn.train_loss", "nn.train_acc", "nn.val_loss", "nn.val_acc", "nn.lr"};
+        const mat *curves[] = {&h.train_loss, &h.train_acc, &h.val_loss, &h.val_acc, &h.lr};
+        for (int c = 0; c < 5; c++) {
+            int m = read_points(dir, keys[c], v, st, 400);
+            int ok = m == h.epochs_run;
+            for (int e = 0; ok && e < m; e++)
+                ok = v[e] == curves[c]->data[e] && st[e] == e;
+            CHECK(ok);
+            if (!ok)
+                fprintf(stderr, "  %s: %d points for %d epochs\n", keys[c], m, h.epochs_run);
+        }
+        p = slurpf("%s/params/%s", dir, "nn.epochs");
+        CHECK(p && strcmp(p, "4") == 0);
+        free(p);
+        p = slurpf("%s/params/%s", dir, "nn.optimizer");
+        CHECK(p && strcmp(p, "adam") == 0);
+        free(p);
+        p = slurpf("%s/params/%s", dir, "nn.lr");
+        CHECK(p && strcmp(p, "0.01") == 0);
+        free(p);
+        p = slurpf("%s/params/%s", dir, "nn.val_rows");
+        CHECK(p && strcmp(p, "20") == 0);
+        free(p);
+        track_end_run(NULL);
+        nn_history_free(&h);
+        mat_free(&y);
+        mat_free(&order);
+        mat_free(&Xs);
+        mat_free(&ys);
+        nn_model_free(net);
+    }
+    mat_free(&X);
+}
+
 static void test_compare(void)
 {
     CHECK(track_set_experiment("compare") == 0);
@@ -861,6 +1018,7 @@ int main(void)
     test_dead_process();
     test_params();
     test_sweeps();
+    test_autolog();
     test_compare();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -79,6 +79,9 @@ int track_log_figure(figure *fig, const char *name);
 /** Save a matrix as artifact `name` (.npy, readable by numpy.load); returns 0 or -1. */
 int track_log_matrix(mat A, const char *name);
 
+/** k-means and nn_fit log their settings and curves to the active run by themselves (1, the default) or not (0). */
+void track_autolog(int on);
+
 /** Write buffered metric points of the active run to disk now; returns 0 or -1. */
 int track_flush(void);
 
