@@ -1,11 +1,15 @@
 // jupyter_server.mjs — a private Jupyter Notebook server and headless Chromium for one test file.
 //
-// start({ notebooks, env }) installs a kernelspec for the built kernel (CAIRN_KERNEL) into a
-// temporary prefix, copies the given notebooks into a temporary notebook root, starts
+// start({ notebooks, env, shots }) installs a kernelspec for the built kernel (CAIRN_KERNEL)
+// into a temporary prefix, copies the given notebooks into a temporary notebook root, starts
 // `jupyter notebook` on 127.0.0.1 with a token and every Jupyter directory in the temporary
-// tree, and opens Chromium (playwright-core, /usr/bin/chromium) on it. stop() closes the
-// browser and stops the server and what it started, each by its own pid. Small helpers for
-// polling and screenshots come with it.
+// tree, and opens Chromium (playwright-core, /usr/bin/chromium) on it. stopServer() stops the
+// server alone (SIGTERM: it shuts its kernels down itself); stop() closes the browser, stops
+// the server and kills what it left behind, each by its own pid. Small helpers for polling
+// and screenshots come with it.
+//
+// The timeouts are generous on purpose: the tests run niced on a 2-core machine shared with
+// other builds, where loading Notebook's page alone can take half a minute.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -48,7 +52,8 @@ function freePort() {
   });
 }
 
-function alive(pid) {
+/** Is `pid` a live (not zombie) process? */
+export function alive(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
@@ -57,7 +62,8 @@ function alive(pid) {
   }
 }
 
-function descendants(pid) {
+/** Every live descendant pid of `pid` (read from /proc). */
+export function descendants(pid) {
   const parent = new Map();
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
@@ -75,9 +81,12 @@ function descendants(pid) {
   return out;
 }
 
-/** Start server and browser; returns { page, port, token, root, shot(name), open(notebook), stop() }. */
+/** Start server and browser; returns { page, port, token, root, serverPid, shot(name),
+ *  open(notebook), stopServer(), stop() }. Screenshots go to `shots`, emptied first so no
+ *  stale picture from an earlier run remains. */
 export async function start({ notebooks = [], env: extraEnv = {}, shots }) {
   if (!fs.existsSync(KERNEL)) throw new Error(`built kernel not found: ${KERNEL} (set CAIRN_KERNEL)`);
+  fs.rmSync(shots, { recursive: true, force: true });
   const token = 'cairn-browser-' + process.pid + '-' + Date.now().toString(36);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-browser-'));
   const dirs = {};
@@ -87,6 +96,8 @@ export async function start({ notebooks = [], env: extraEnv = {}, shots }) {
   }
   const inst = spawnSync(KERNEL, ['install', '--prefix', dirs.prefix], { encoding: 'utf8' });
   if (inst.status !== 0) throw new Error('cairn-kernel install: ' + inst.stderr);
+  const spec = JSON.parse(fs.readFileSync(path.join(dirs.prefix, 'share/jupyter/kernels/cairn/kernel.json'), 'utf8'));
+  if (spec.argv[0] !== KERNEL) throw new Error(`the kernelspec runs ${spec.argv[0]}, not the kernel under test ${KERNEL}`);
   for (const nb of notebooks) fs.copyFileSync(nb, path.join(dirs.root, path.basename(nb)));
 
   const port = await freePort();
@@ -112,16 +123,22 @@ export async function start({ notebooks = [], env: extraEnv = {}, shots }) {
   fs.closeSync(log);
   let context = null, page = null;
 
+  let kids = [];
+  /** SIGTERM the server (it shuts its kernels down first), SIGKILL it after 15 s. */
+  async function stopServer() {
+    if (!server.pid || !alive(server.pid)) return;
+    kids = descendants(server.pid);
+    server.kill('SIGTERM');
+    const end = Date.now() + 15000;
+    while (alive(server.pid) && Date.now() < end) await sleep(100);
+    if (alive(server.pid)) server.kill('SIGKILL');
+    await until(() => !alive(server.pid), 'the server to exit', 5000).catch(() => {});
+  }
+
   async function stop() {
     if (context) await Promise.race([context.close().catch(() => {}), sleep(10000)]);
-    let kids = [];
-    if (server.pid && alive(server.pid)) {
-      kids = descendants(server.pid);
-      server.kill('SIGTERM');
-      const end = Date.now() + 15000;
-      while (alive(server.pid) && Date.now() < end) await sleep(100);
-      if (alive(server.pid)) server.kill('SIGKILL');
-    }
+    await stopServer();
+    // Kernel processes the server started and left behind (by pid, nothing else).
     for (const pid of kids) if (alive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -131,7 +148,7 @@ export async function start({ notebooks = [], env: extraEnv = {}, shots }) {
       if (server.exitCode !== null) throw new Error('server exited: ' + fs.readFileSync(serverLog, 'utf8'));
       const r = await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`);
       return r.ok && (await r.json()).kernelspecs.cairn;
-    }, 'the Jupyter server to answer with the cairn kernelspec', 60000, 200);
+    }, 'the Jupyter server to answer with the cairn kernelspec', 120000, 200);
     context = await chromium.launchPersistentContext(dirs.profile, {
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
@@ -140,7 +157,7 @@ export async function start({ notebooks = [], env: extraEnv = {}, shots }) {
       timeout: 60000,
     });
     page = context.pages()[0] || await context.newPage();
-    page.setDefaultTimeout(20000);
+    page.setDefaultTimeout(60000);
   } catch (e) {
     await stop();
     throw e;
@@ -151,10 +168,14 @@ export async function start({ notebooks = [], env: extraEnv = {}, shots }) {
     await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
   }
 
+  /** Open notebook `name` of the root and wait until its kernel is idle. Only the HTML is
+   *  waited for: the idle indicator shows once Notebook's scripts have run and the kernel
+   *  answered, which is what matters (the 'load' event also waits for every image and font). */
   async function open(name) {
-    await page.goto(`http://127.0.0.1:${port}/notebooks/${name}?token=${token}`);
-    await until(() => page.locator('#kernel_indicator_icon.kernel_idle_icon').count(), 'the cairn kernel to start (idle)', 60000);
+    await page.goto(`http://127.0.0.1:${port}/notebooks/${name}?token=${token}`,
+      { waitUntil: 'domcontentloaded', timeout: 120000 });
+    await until(() => page.locator('#kernel_indicator_icon.kernel_idle_icon').count(), 'the cairn kernel to start (idle)', 120000);
   }
 
-  return { page, port, token, root: dirs.root, shot, open, stop };
+  return { page, port, token, root: dirs.root, serverPid: server.pid, shot, open, stopServer, stop };
 }

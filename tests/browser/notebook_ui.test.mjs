@@ -9,96 +9,24 @@
 // completion, the Shift-Tab tooltip and the interrupt button. Screenshots of every step
 // go to tests/output/browser/ so a person can look at what was asserted.
 //
-// Everything runs in temporary directories (HOME, JUPYTER_CONFIG_DIR, JUPYTER_DATA_DIR,
-// JUPYTER_PATH, the notebook root, the browser profile); the server and browser are
-// stopped by their own pids in `after`, also when a check fails.
+// The server, the browser and their temporary directories come from jupyter_server.mjs
+// (shared with cnn_primer.test.mjs); they are stopped by their own pids in `after`, also
+// when a check fails.
 //
 // Run: node --test notebook_ui.test.mjs (CAIRN_KERNEL = path of the built cairn-kernel;
 // run.sh beside this file does that for meson).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ROOT, alive, descendants, sleep, start, until } from './jupyter_server.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
 const SHOTS = path.join(ROOT, 'tests', 'output', 'browser');
-const KERNEL = path.resolve(process.env.CAIRN_KERNEL || path.join(ROOT, 'build', 'kernel', 'cairn-kernel'));
-const CHROMIUM = process.env.CAIRN_CHROMIUM || '/usr/bin/chromium';
-const JUPYTER = '/usr/bin/jupyter';
-const TOKEN = 'cairn-browser-' + process.pid + '-' + Date.now().toString(36);
+const NOTEBOOK = 'cairn_ui.ipynb';
 
-let tmp, server, serverLog, port, context, page;
+let jp, page;
 
-// ---------- small helpers ----------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll fn() until it returns a truthy value; fail naming `what` after `timeout` ms. */
-async function until(fn, what, timeout = 20000, every = 100) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`);
-    await sleep(every);
-  }
-}
-
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Every live descendant pid of `pid` (read from /proc). */
-function descendants(pid) {
-  const parent = new Map();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone meanwhile */ }
-  }
-  const out = [];
-  const todo = [pid];
-  while (todo.length) {
-    const p = todo.pop();
-    for (const [child, pp] of parent) if (pp === p && !out.includes(child)) { out.push(child); todo.push(child); }
-  }
-  return out;
-}
-
-async function shot(name) {
-  if (!page) return;
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
-}
+const shot = (name) => jp.shot(name);
 
 // ---------- the notebook, as seen on the page ----------
 
@@ -163,92 +91,22 @@ const outPrompt = (cell) => cell.locator('.output_prompt').first().innerText();
 // ---------- setup and teardown ----------
 
 before(async () => {
-  assert.ok(fs.existsSync(KERNEL), `built kernel not found: ${KERNEL} (set CAIRN_KERNEL)`);
-  fs.rmSync(SHOTS, { recursive: true, force: true });   // no stale pictures from an earlier run
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-browser-'));
-  const dirs = {};
-  for (const d of ['home', 'config', 'data', 'runtime', 'prefix', 'root', 'profile']) {
-    dirs[d] = path.join(tmp, d);
-    fs.mkdirSync(dirs[d]);
-  }
-  const inst = spawnSync(KERNEL, ['install', '--prefix', dirs.prefix], { encoding: 'utf8' });
-  assert.equal(inst.status, 0, 'cairn-kernel install: ' + inst.stderr);
-  const spec = JSON.parse(fs.readFileSync(path.join(dirs.prefix, 'share/jupyter/kernels/cairn/kernel.json'), 'utf8'));
-  assert.equal(spec.argv[0], KERNEL, 'the kernelspec runs the kernel under test');
-
-  fs.writeFileSync(path.join(dirs.root, 'cairn_ui.ipynb'), JSON.stringify({
+  jp = await start({ shots: SHOTS });   // the server and browser (jupyter_server.mjs)
+  page = jp.page;
+  fs.writeFileSync(path.join(jp.root, NOTEBOOK), JSON.stringify({
     cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: [] }],
     metadata: { kernelspec: { name: 'cairn', display_name: 'C (cairn)', language: 'c' } },
     nbformat: 4, nbformat_minor: 5,
   }));
-
-  port = await freePort();
-  const env = {
-    PATH: process.env.PATH || '/usr/bin:/bin',
-    LANG: 'C.UTF-8',
-    HOME: dirs.home,
-    JUPYTER_CONFIG_DIR: dirs.config,
-    JUPYTER_DATA_DIR: dirs.data,
-    JUPYTER_RUNTIME_DIR: dirs.runtime,
-    JUPYTER_PATH: path.join(dirs.prefix, 'share', 'jupyter'),
-    IPYTHONDIR: path.join(dirs.home, '.ipython'),
-    PYDEVD_DISABLE_FILE_VALIDATION: '1',
-  };
-  const args = ['notebook', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0',
-    `--NotebookApp.token=${TOKEN}`, `--notebook-dir=${dirs.root}`, '--NotebookApp.open_browser=False'];
-  if (process.getuid && process.getuid() === 0) args.push('--allow-root');
-  serverLog = path.join(tmp, 'server.log');
-  const log = fs.openSync(serverLog, 'w');
-  server = spawn(JUPYTER, args, { cwd: dirs.root, env, stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  await until(async () => {
-    if (server.exitCode !== null) throw new Error('server exited: ' + fs.readFileSync(serverLog, 'utf8'));
-    const r = await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${TOKEN}`);
-    if (!r.ok) return false;
-    const specs = await r.json();
-    assert.ok(specs.kernelspecs.cairn, 'the server sees the cairn kernelspec: ' + JSON.stringify(Object.keys(specs.kernelspecs)));
-    return true;
-  }, 'the Jupyter server to answer', 60000, 200);
-
-  context = await chromium.launchPersistentContext(dirs.profile, {
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1200, height: 900 },
-    timeout: 60000,
-  });
-  page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20000);
-  await page.goto(`http://127.0.0.1:${port}/notebooks/cairn_ui.ipynb?token=${TOKEN}`);
-  await until(kernelIdle, 'the cairn kernel to start (idle indicator)', 60000);
+  await jp.open(NOTEBOOK);
   const kname = await page.locator('.kernel_indicator_name').innerText();
   assert.match(kname, /cairn/, 'the header names the cairn kernel');
 });
 
-let serverKids = [];
-
-/** SIGTERM the server (it shuts its kernels down first), SIGKILL it after 15 s. */
-async function stopServer() {
-  if (!server || !server.pid || !alive(server.pid)) return;
-  serverKids = descendants(server.pid);
-  server.kill('SIGTERM');
-  const end = Date.now() + 15000;
-  while (alive(server.pid) && Date.now() < end) await sleep(100);
-  if (alive(server.pid)) server.kill('SIGKILL');
-  await until(() => !alive(server.pid), 'the server to exit', 5000).catch(() => {});
-}
-
 after(async () => {
-  try {
-    if (page) await shot('99_final');
-  } catch { /* the page may be gone */ }
-  if (context) {
-    await Promise.race([context.close().catch(() => {}), sleep(10000)]);
-  }
-  await stopServer();
-  // Kernel processes the server started and left behind (by pid, nothing else).
-  for (const pid of serverKids) if (alive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  if (!jp) return;
+  await shot('99_final').catch(() => { /* the page may be gone */ });
+  await jp.stop();
 });
 
 // ---------- what a person does, in order (cells share one session) ----------
@@ -536,7 +394,7 @@ step('8. I,I in command mode stops a progress loop cleanly, keeping its work', a
 step('8b. Ctrl-S saves the outputs the page shows into the .ipynb', async () => {
   await page.keyboard.press('Escape');
   await page.keyboard.press('Control+s');
-  const file = path.join(tmp, 'root', 'cairn_ui.ipynb');
+  const file = path.join(jp.root, NOTEBOOK);
   const nb = await until(() => {
     const j = JSON.parse(fs.readFileSync(file, 'utf8'));
     return j.cells.length > 5 ? j : null;
@@ -582,8 +440,8 @@ step('8c. Kernel > Restart starts a fresh session', async () => {
 });
 
 test('9. stopping the server leaves no kernel process behind', async () => {
-  const kids = descendants(server.pid);
+  const kids = descendants(jp.serverPid);
   assert.ok(kids.length > 0, 'the server has started a kernel');
-  await stopServer();
+  await jp.stopServer();
   await until(() => kids.every((pid) => !alive(pid)), 'every process the server started to be gone', 15000);
 });

@@ -5,84 +5,14 @@ kernelspec installed into a temporary prefix. The numbers the notebooks print ar
 against identities (solve, eigenvalues vs determinant) and against scikit-learn computed in
 this test from the same Fashion-MNIST file; every figure must be a decodable PNG.
 """
-import base64
 import gzip
-import json
 import os
 import re
-import struct
-import subprocess
 import tempfile
 import unittest
-import zlib
 
-import harness
-
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-FASHION = "/usr/share/datasets/fashion-mnist"
-
-
-def run_notebook(name, tmp, cell_timeout=120, **extra_env):
-    """Execute notebooks/NAME with the kernelspec installed under TMP; extra_env (e.g.
-    CAIRN_QUICK="1") reaches the kernel and so the cells' getenv."""
-    env = dict(os.environ, JUPYTER_PATH=os.path.join(tmp, "share", "jupyter"), **extra_env)
-    out = os.path.join(tmp, name)
-    r = subprocess.run(["/usr/bin/jupyter", "nbconvert", "--to", "notebook", "--execute",
-                        "--allow-errors", "--ExecutePreprocessor.timeout=%d" % cell_timeout,
-                        os.path.join(ROOT, "notebooks", name), "--output", out],
-                       env=env, capture_output=True, text=True, timeout=900)
-    if r.returncode != 0:
-        raise AssertionError(r.stderr[-3000:])
-    with open(out) as f:
-        return [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
-
-
-def text_of(output):
-    if output["output_type"] == "stream":
-        v = output["text"]
-    else:
-        v = output.get("data", {}).get("text/plain", "")
-    return "".join(v) if isinstance(v, list) else v
-
-
-def result_text(cell):
-    res = [o for o in cell["outputs"] if o["output_type"] == "execute_result"]
-    return text_of(res[-1]) if res else None
-
-
-def errors(cells):
-    return [(i, o["ename"], o["evalue"]) for i, c in enumerate(cells)
-            for o in c["outputs"] if o["output_type"] == "error"]
-
-
-def png_size(b64):
-    """Width and height of a PNG, after checking its signature and that every chunk's CRC holds."""
-    data = base64.b64decode(b64)
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, size = 8, None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        crc, = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
-        assert zlib.crc32(kind + body) == crc, "bad CRC in chunk %r" % kind
-        if kind == b"IHDR":
-            size = struct.unpack(">II", body[:8])
-        pos += 12 + length
-    return size
-
-
-def figures(cells):
-    return [o for c in cells for o in c["outputs"]
-            if o["output_type"] in ("display_data", "execute_result") and "image/png" in o.get("data", {})]
-
-
-def by_id(cells):
-    """The executed code cells by their cell id (nbconvert keeps the ids)."""
-    return {c["id"]: c for c in cells}
-
-
-def stdout_of(cell):
-    return "".join(text_of(o) for o in cell["outputs"] if o["output_type"] == "stream")
+from notebook_harness import (FASHION, ROOT, errors, figures, install_kernel, png_size, result_text, run_notebook,
+                              text_of)
 
 
 class CommittedFormat(unittest.TestCase):
@@ -113,8 +43,7 @@ class PrimerTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        subprocess.run([harness.kernel_binary(), "install", "--prefix", cls.tmp.name], check=True,
-                       stdout=subprocess.DEVNULL)
+        install_kernel(cls.tmp.name)
 
     @classmethod
     def tearDownClass(cls):

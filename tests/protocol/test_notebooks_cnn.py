@@ -7,47 +7,21 @@ the same rows span over several seeds (tests/fixtures/primer_cnn.json, made once
 tests/fixtures/gen_primer_fixtures.py), with a margin for the different random streams.
 The summary, the history, the saved-and-loaded model and every figure are checked too.
 """
-import json
-import os
-import re
-import subprocess
-import tempfile
 import unittest
 
-import harness
-from test_notebooks import FASHION, ROOT, by_id, errors, figures, png_size, run_notebook, stdout_of, text_of
-from test_notebooks_kmeans import number
-
-FIXTURE = os.path.join(ROOT, "tests", "fixtures", "primer_cnn.json")
+from notebook_harness import PrimerCase, figures, number, stdout_of, text_of
 
 
-@unittest.skipUnless(os.path.exists(FASHION + "/train-images-idx3-ubyte.gz"),
-                     "Debian package dataset-fashion-mnist is not installed")
-class CnnPrimer(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        subprocess.run([harness.kernel_binary(), "install", "--prefix", cls.tmp.name], check=True,
-                       stdout=subprocess.DEVNULL)
-        cls.cells = run_notebook("05-fashion-mnist-cnn.ipynb", cls.tmp.name, cell_timeout=300,
-                                 CAIRN_QUICK="1", TMPDIR=cls.tmp.name)
-        cls.cell = by_id(cls.cells)
-        with open(FIXTURE) as f:
-            cls.ref = json.load(f)
+class CnnPrimer(PrimerCase):
+    NOTEBOOK = "05-fashion-mnist-cnn.ipynb"
+    FIXTURE = "primer_cnn.json"
 
     @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
-    def within(self, value, samples, margin):
-        lo, hi = min(samples) - margin, max(samples) + margin
-        self.assertTrue(lo <= value <= hi, "%.4f outside [%.4f, %.4f]" % (value, lo, hi))
+    def notebook_env(cls):
+        return dict(super().notebook_env(), TMPDIR=cls.tmp.name)   # the saved model goes there
 
     def test_runs_clean_in_quick_mode(self):
-        self.assertEqual(errors(self.cells), [])
-        self.assertIn("quick run: 4000 training images, 2000 test images, 2 epochs",
-                      stdout_of(self.cell["quick-mode"]))
-        self.assertRegex(stdout_of(self.cell["run-time"]), r"^quick run took \d+\.\d s\n$")
+        self.check_runs_clean("quick-mode", "quick run: 4000 training images, 2000 test images, 2 epochs")
 
     def test_summary(self):
         summary = "".join(text_of(o) for o in self.cell["build"]["outputs"])
@@ -79,14 +53,8 @@ class CnnPrimer(unittest.TestCase):
         self.within(number(r"specificity ([\d.]+)", out), self.ref["footwear_specificity"], 0.03)
 
     def test_figures_decode(self):
-        figs = figures(self.cells)
-        owners = [c["id"] for c in self.cells for o in c["outputs"] if o in figs]
-        self.assertEqual(owners, ["fit", "history", "evaluate", "misclassified", "feature-maps",
-                                  "feature-maps", "filters", "binary-fit"])
-        for f in figs:
-            w, h = png_size(f["data"]["image/png"])
-            self.assertGreater(w, 300)
-            self.assertGreater(h, 250)
+        figs = self.check_figures(["fit", "history", "evaluate", "misclassified", "feature-maps",
+                                   "feature-maps", "filters", "binary-fit"], 300, 250)
         text = [text_of(f) for f in figs]
         self.assertIn("confusion 10x10", text[2])
         self.assertIn("image 28x28 ×12", text[3])

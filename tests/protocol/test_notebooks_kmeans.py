@@ -7,53 +7,18 @@ scores (adjusted Rand, NMI, purity) lie in the range 20 seeds of scikit-learn's 
 the nearest-neighbour accuracy matches KNeighborsClassifier; the elbow and silhouette sweep,
 the classification report and every figure are checked too.
 """
-import json
-import os
 import re
-import subprocess
-import tempfile
 import unittest
 
-import harness
-from test_notebooks import FASHION, ROOT, by_id, errors, figures, png_size, run_notebook, stdout_of, text_of
-
-FIXTURE = os.path.join(ROOT, "tests", "fixtures", "primer_kmeans.json")
+from notebook_harness import PrimerCase, figures, number, stdout_of, text_of
 
 
-def number(pattern, text):
-    m = re.search(pattern, text)
-    if not m:
-        raise AssertionError("%r not found in:\n%s" % (pattern, text))
-    return float(m.group(1))
-
-
-@unittest.skipUnless(os.path.exists(FASHION + "/train-images-idx3-ubyte.gz"),
-                     "Debian package dataset-fashion-mnist is not installed")
-class KmeansPrimer(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        subprocess.run([harness.kernel_binary(), "install", "--prefix", cls.tmp.name], check=True,
-                       stdout=subprocess.DEVNULL)
-        cls.cells = run_notebook("04-fashion-mnist-kmeans.ipynb", cls.tmp.name, cell_timeout=300,
-                                 CAIRN_QUICK="1")
-        cls.cell = by_id(cls.cells)
-        with open(FIXTURE) as f:
-            cls.ref = json.load(f)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+class KmeansPrimer(PrimerCase):
+    NOTEBOOK = "04-fashion-mnist-kmeans.ipynb"
+    FIXTURE = "primer_kmeans.json"
 
     def test_runs_clean_in_quick_mode(self):
-        self.assertEqual(errors(self.cells), [])
-        self.assertIn("quick run: k-means on 2000 images, nearest neighbours 5000 -> 1000 images",
-                      stdout_of(self.cell["quick-mode"]))
-        self.assertRegex(stdout_of(self.cell["run-time"]), r"^quick run took \d+\.\d s\n$")
-
-    def within(self, value, samples, margin):
-        lo, hi = min(samples) - margin, max(samples) + margin
-        self.assertTrue(lo <= value <= hi, "%.4f outside [%.4f, %.4f]" % (value, lo, hi))
+        self.check_runs_clean("quick-mode", "quick run: k-means on 2000 images, nearest neighbours 5000 -> 1000 images")
 
     def test_kmeans_against_labels(self):
         out = stdout_of(self.cell["scores"])
@@ -91,13 +56,7 @@ class KmeansPrimer(unittest.TestCase):
         self.assertAlmostEqual(number(r"accuracy +([\d.]+) +1000", report), acc, delta=0.005)
 
     def test_figures_decode(self):
-        figs = figures(self.cells)
-        owners = [c["id"] for c in self.cells for o in c["outputs"] if o in figs]
-        self.assertEqual(owners, ["centres", "confusion", "elbow", "pca-map", "knn-confusion"])
-        for f in figs:
-            w, h = png_size(f["data"]["image/png"])
-            self.assertGreater(w, 300)
-            self.assertGreater(h, 300)
+        figs = self.check_figures(["centres", "confusion", "elbow", "pca-map", "knn-confusion"], 300, 300)
         self.assertIn("image 28x28 ×10", text_of(figs[0]))
         self.assertIn("scatter 2000 points ×2", text_of(figs[3]))
 

@@ -9,48 +9,29 @@ curves; the k sweep's best k is one whose scikit-learn silhouette is near the be
 a CAIRN_PARAM_ override reaches the parameters cell. References: tests/fixtures/primer_tuning.json
 (tests/fixtures/gen_primer_fixtures.py tuning).
 """
-import json
 import os
 import re
-import subprocess
-import tempfile
 import unittest
 
-import harness
-from test_notebooks import FASHION, ROOT, by_id, errors, figures, png_size, run_notebook, stdout_of, text_of
-
-FIXTURE = os.path.join(ROOT, "tests", "fixtures", "primer_tuning.json")
+from notebook_harness import PrimerCase, stdout_of, text_of
 
 
 def mean(values):
     return sum(values) / len(values)
 
 
-@unittest.skipUnless(os.path.exists(FASHION + "/train-images-idx3-ubyte.gz"),
-                     "Debian package dataset-fashion-mnist is not installed")
-class TuningPrimer(unittest.TestCase):
+class TuningPrimer(PrimerCase):
+    NOTEBOOK = "06-tuning.ipynb"
+    FIXTURE = "primer_tuning.json"
+
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        subprocess.run([harness.kernel_binary(), "install", "--prefix", cls.tmp.name], check=True,
-                       stdout=subprocess.DEVNULL)
+    def notebook_env(cls):
         cls.store = os.path.join(cls.tmp.name, "mlruns")
         # n_kmeans is overridden as a batch run would (the quick default is 1500 too).
-        cls.cells = run_notebook("06-tuning.ipynb", cls.tmp.name, cell_timeout=300, CAIRN_QUICK="1",
-                                 MLFLOW_TRACKING_URI=cls.store, CAIRN_PARAM_n_kmeans="1500")
-        cls.cell = by_id(cls.cells)
-        with open(FIXTURE) as f:
-            cls.ref = json.load(f)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+        return dict(super().notebook_env(), MLFLOW_TRACKING_URI=cls.store, CAIRN_PARAM_n_kmeans="1500")
 
     def test_runs_clean_in_quick_mode(self):
-        self.assertEqual(errors(self.cells), [])
-        self.assertIn("quick run: 3000 training and 1000 validation images, 1 epochs, 2 trials at once",
-                      stdout_of(self.cell["parameters"]))
-        self.assertRegex(stdout_of(self.cell["run-time"]), r"^quick run took \d+\.\d s\n$")
+        self.check_runs_clean("parameters", "quick run: 3000 training and 1000 validation images, 1 epochs, 2 trials at once")
 
     def test_best_configuration(self):
         out = stdout_of(self.cell["failed"])
@@ -123,13 +104,7 @@ class TuningPrimer(unittest.TestCase):
         self.assertLess(abs(s - means[k]), 0.03)
 
     def test_figures_decode(self):
-        figs = figures(self.cells)
-        owners = [c["id"] for c in self.cells for o in c["outputs"] if o in figs]
-        self.assertEqual(owners, ["plot-param", "plot-parallel", "best-curves", "kmeans-plot"])
-        for f in figs:
-            w, h = png_size(f["data"]["image/png"])
-            self.assertGreater(w, 300)
-            self.assertGreater(h, 300)
+        figs = self.check_figures(["plot-param", "plot-parallel", "best-curves", "kmeans-plot"], 300, 300)
         self.assertIn("val_acc vs lr (8 runs)", text_of(figs[0]))
         self.assertIn("silhouette vs k (11 runs)", text_of(figs[3]))
         runs = "".join(text_of(o) for o in self.cell["runs-magic"]["outputs"])
