@@ -2,6 +2,11 @@
 // Notebook's web UI, in headless Chromium, in its quick mode (CAIRN_QUICK=1 reaches the
 // kernel through the server's environment).
 //
+// The quick mode trains 2 epochs, about 2 s on a quiet machine: too short to see the curve
+// redrawn (once a second) and still press the button in time. So the test first adds
+// `epochs = EPOCHS;` to the quick-mode cell, as a teacher would to demonstrate an interrupt;
+// the training is interrupted long before it ends, on a fast machine or a loaded one.
+//
 // The cells before training run first; then the training cell is run with Shift-Enter and
 // the page is watched: the loss-curve image in that cell's output must change while the
 // cell still runs (the live update reaches the real page, not only nbconvert), and the
@@ -16,6 +21,8 @@ import path from 'node:path';
 import { ROOT, start, until, sleep } from './jupyter_server.mjs';
 
 const NOTEBOOK = '05-fashion-mnist-cnn.ipynb';
+const EPOCHS = 30;           // 30 x 57 steps: minutes of training, never reached
+const STEPS = EPOCHS * 57;   // ceil(3600 / 64) = 57 steps per epoch
 let jp, page;
 
 before(async () => {
@@ -47,13 +54,19 @@ async function indexOf(id) {
     || (c.toJSON && c.toJSON().id === want)), id);
   if (i >= 0) return i;
   // Notebook 6 may not keep ids in the page: find the cell by its first line instead.
-  const first = { fit: 'nn_fit_options fit = nn_fit_defaults();' }[id];
+  const first = { fit: 'nn_fit_options fit = nn_fit_defaults();', 'quick-mode': '#include <stdlib.h>' }[id];
   return page.evaluate((line) => Jupyter.notebook.get_cells().findIndex((c) => c.get_text().startsWith(line)), first);
 }
 
 test('the cells before training run', { timeout: 240000 }, async () => {
   const fit = await indexOf('fit');
   assert.ok(fit > 3, 'the training cell is found: ' + fit);
+  const quick = await indexOf('quick-mode');
+  assert.ok(quick > 0 && quick < fit, 'the quick-mode cell is found: ' + quick);
+  await page.evaluate(([i, n]) => {
+    const c = Jupyter.notebook.get_cell(i);
+    c.set_text(c.get_text() + `\nepochs = ${n};   // long enough to interrupt (the browser test)`);
+  }, [quick, EPOCHS]);
   await page.evaluate((n) => Jupyter.notebook.execute_cell_range(0, n), fit);
   const code = await page.evaluate((n) => Jupyter.notebook.get_cells().slice(0, n)
     .map((c, i) => (c.cell_type === 'code' ? i : -1)).filter((i) => i >= 0), fit);
@@ -82,7 +95,8 @@ test('training shows a live loss curve; interrupt keeps the model', { timeout: 3
   assert.ok(running, 'the cell was still running when the curve had changed');
   assert.ok(seen.size >= 2, `the curve image changed while running (${seen.size} versions seen)`);
   const bar = await cell.locator('.output_subarea').allInnerTexts();
-  assert.ok(bar.some((t) => /fit .*epoch \d+\/2 step \d+\/57/.test(t)), 'the progress bar shows epoch and step: ' + bar.join(' | '));
+  assert.ok(bar.some((t) => new RegExp(`fit .*epoch \\d+/${EPOCHS} step \\d+/57`).test(t)),
+    'the progress bar shows epoch and step: ' + bar.join(' | '));
   console.log(`# live loss curve: ${seen.size} versions of the image seen while training ran`);
   await jp.shot('01_training_live');
 
@@ -111,7 +125,7 @@ test('training shows a live loss curve; interrupt keeps the model', { timeout: 3
   const m = out.match(/interrupted (\d+), steps (\d+), parameters (\d+), accuracy ([\d.]+)/);
   assert.ok(m, 'probe output: ' + out);
   assert.equal(m[1], '1');
-  assert.ok(Number(m[2]) > 0 && Number(m[2]) < 114, 'some steps ran, not all: ' + m[2]);
+  assert.ok(Number(m[2]) > 0 && Number(m[2]) < STEPS, 'some steps ran, not all: ' + m[2]);
   assert.equal(m[3], '108618');
   assert.ok(Number(m[4]) > 0.2, 'the kept model is better than chance (0.1): ' + m[4]);
   await until(kernelIdle, 'kernel idle');
