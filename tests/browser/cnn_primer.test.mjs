@@ -124,6 +124,7 @@ test('training shows a live loss curve; interrupt keeps the model', { timeout: 3
   const out = await probe.locator('.output_subarea.output_stdout').innerText();
   const m = out.match(/interrupted (\d+), steps (\d+), parameters (\d+), accuracy ([\d.]+)/);
   assert.ok(m, 'probe output: ' + out);
+  console.log('# after the interrupt: ' + out.trim());
   assert.equal(m[1], '1');
   assert.ok(Number(m[2]) > 0 && Number(m[2]) < STEPS, 'some steps ran, not all: ' + m[2]);
   assert.equal(m[3], '108618');
