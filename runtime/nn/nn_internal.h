@@ -64,7 +64,8 @@ struct nn_model {
     nn_real *dbuf[2];        /* gradient ping-pong, batch_cap x max layer size */
     nn_real *work;           /* shared im2col workspace */
     nn_real *scratch;        /* shared conv output/gradient reorder buffer */
-    nn_real *wt;             /* a conv's weights transposed (C·k·k x F), for the column gradient */
+    nn_real *wt;             /* a conv's weights transposed (C·k·k x F), for the column gradient;
+                              * before that, a fused conv's bias sums per image (B x F) */
     size_t work_size, scratch_size;
     char *summary;
 };

@@ -129,6 +129,11 @@ static const nn_real *layer_input(const nn_model *m, int i) { return i ? m->laye
 
 /* ---- convolution ---- */
 
+/* The rows copied here are short (the output width, 5..30 values): a memcpy call per row cost
+ * more than the copy, so GCC is told not to turn the copy loops into memcpy calls. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 static void im2col_range(const nn_layer *l, const nn_real *x, int batch, int b0, int b1, nn_real *col)
 {
     int k = l->k, s = l->stride, pad = l->pad, H = l->in_h, W = l->in_w, OH = l->out_h, OW = l->out_w;
@@ -151,10 +156,11 @@ static void im2col_range(const nn_layer *l, const nn_real *x, int batch, int b0,
                             int lo = pad - kj, hi = W + pad - kj; /* ow with 0 <= ow - pad + kj < W */
                             lo = lo < 0 ? 0 : lo;
                             hi = hi > OW ? OW : hi;
+                            const nn_real *xo = xr - pad + kj;
                             for (int ow = 0; ow < lo; ow++)
                                 dst[ow] = 0;
-                            if (hi > lo)
-                                memcpy(dst + lo, xr + lo - pad + kj, (size_t)(hi - lo) * sizeof(nn_real));
+                            for (int ow = lo; ow < hi; ow++)
+                                dst[ow] = xo[ow];
                             for (int ow = hi > lo ? hi : lo; ow < OW; ow++)
                                 dst[ow] = 0;
                         } else {
@@ -274,18 +280,12 @@ static void conv_forward(nn_model *m, const nn_layer *l, const nn_real *x, int b
     nn_parallel(conv_out_part, &j, batch > 1 ? (size_t)F * BP * (size_t)(1 + fused) : 0);
 }
 
-static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, const nn_real *dout, nn_real *dx)
+/* the rest of a conv's backward once its output gradient is in scratch (F x B·P) and its
+ * bias gradient is taken: dW, and dx (NULL for the first layer) */
+static void conv_backward_scratch(nn_model *m, const nn_layer *l, const nn_real *x, int batch, nn_real *dx)
 {
     int F = l->out_c, ckk = l->in_c * l->k * l->k;
     size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)batch * P;
-    run_split(conv_grad_part, m, l, NULL, dout, NULL, NULL, batch, (size_t)F * BP);
-    for (int f = 0; f < F && l->bias; f++) {
-        const nn_real *row = m->scratch + f * BP;
-        nn_real s = 0;
-        for (size_t p = 0; p < BP; p++)
-            s += row[p];
-        m->grads[l->b_off + f] += s;
-    }
     im2col(l, x, batch, m->work);
     nn_gemm_nt_acc(F, ckk, (int)BP, m->scratch, (int)BP, m->work, (int)BP, m->grads + l->w_off, ckk);
     if (!dx)
@@ -296,6 +296,124 @@ static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int 
             m->wt[(size_t)c * F + f] = W[(size_t)f * ckk + c];
     nn_gemm_nn(ckk, (int)BP, F, m->wt, F, m->scratch, (int)BP, m->work, (int)BP);
     col2im(l, m->work, batch, dx);
+}
+
+static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, const nn_real *dout, nn_real *dx)
+{
+    int F = l->out_c;
+    size_t BP = (size_t)batch * l->out_h * l->out_w;
+    run_split(conv_grad_part, m, l, NULL, dout, NULL, NULL, batch, (size_t)F * BP);
+    for (int f = 0; f < F && l->bias; f++) {
+        const nn_real *row = m->scratch + f * BP;
+        nn_real s = 0;
+        for (size_t p = 0; p < BP; p++)
+            s += row[p];
+        m->grads[l->b_off + f] += s;
+    }
+    conv_backward_scratch(m, l, x, batch, dx);
+}
+
+/* ---- conv -> relu -> maxpool(2, 2), fused for training ----
+ * The pattern of most small CNNs. Unfused, it takes five passes over the conv's full-size
+ * output forward (reorder with bias, ReLU read and write, pool read) and five backward (pool
+ * scatter into a zeroed buffer, ReLU mask, reorder into scratch). Since relu is monotone,
+ * maxpool(relu(z)) = relu(maxpool(z)) with the same argmax wherever the gradient is not
+ * zero, so in training one pass goes from the GEMM result (scratch, F x B·P) straight to
+ * the pooled output and its argmax, and one pass scatters the pooled gradient straight into
+ * scratch, masked where the pooled value is 0. The conv's and the relu's own outputs are not
+ * written (nothing reads them in training; inference takes the plain path, so feature maps
+ * are whole). */
+
+static int fused_conv_relu_pool(const nn_model *m, int i, int upto)
+{
+    if (i < 0 || i + 2 >= upto)
+        return 0;
+    const nn_layer *c = &m->layers[i], *r = c + 1, *p = c + 2;
+    return c->kind == L_CONV && r->kind == L_RELU && p->kind == L_MAXPOOL && p->k == 2 && p->stride == 2;
+}
+
+static void fused_forward_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    const nn_layer *l = j->l, *pl = l + 2;
+    BATCH_RANGE(j, part, parts);
+    int F = l->out_c, W = l->out_w, OH = pl->out_h, OW = pl->out_w;
+    size_t P = (size_t)l->out_h * W, BP = (size_t)j->batch * P, oplane = (size_t)OH * OW;
+    for (int b = b0; b < b1; b++)
+        for (int f = 0; f < F; f++) {
+            const nn_real *xp = j->m->scratch + f * BP + b * P;
+            nn_real bias = l->bias ? j->m->params[l->b_off + f] : 0;
+            nn_real *op = pl->out + ((size_t)b * F + f) * oplane;
+            int32_t *ap = (int32_t *)pl->aux + ((size_t)b * F + f) * oplane;
+            for (int oh = 0; oh < OH; oh++) {
+                const nn_real *r0 = xp + (size_t)(2 * oh) * W, *r1 = r0 + W;
+                for (int ow = 0; ow < OW; ow++) {
+                    int jj = 2 * ow, at = jj;
+                    nn_real best = r0[jj] + bias, v;
+                    if ((v = r0[jj + 1] + bias) > best)
+                        best = v, at = jj + 1;
+                    if ((v = r1[jj] + bias) > best)
+                        best = v, at = W + jj;
+                    if ((v = r1[jj + 1] + bias) > best)
+                        best = v, at = W + jj + 1;
+                    op[oh * OW + ow] = best > 0 ? best : 0;
+                    ap[oh * OW + ow] = (int32_t)(2 * oh * W + at);
+                }
+            }
+        }
+}
+
+static void fused_backward_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    const nn_layer *l = j->l, *pl = l + 2;
+    BATCH_RANGE(j, part, parts);
+    int F = l->out_c;
+    size_t P = (size_t)l->out_h * l->out_w, BP = (size_t)j->batch * P, oplane = (size_t)pl->out_h * pl->out_w;
+    for (int b = b0; b < b1; b++)
+        for (int f = 0; f < F; f++) {
+            nn_real *dp = j->m->scratch + f * BP + b * P;
+            size_t o0 = ((size_t)b * F + f) * oplane;
+            const nn_real *py = pl->out + o0, *dy = j->dy + o0;
+            const int32_t *ap = (const int32_t *)pl->aux + o0;
+            nn_real part_sum[8] = {0, 0, 0, 0, 0, 0, 0, 0}; /* eight lanes: the sum vectorises, same order on any split */
+            memset(dp, 0, P * sizeof(nn_real));
+            for (size_t o = 0; o < oplane; o++) {
+                nn_real g = py[o] > 0 ? dy[o] : 0;
+                dp[ap[o]] = g;
+                part_sum[o & 7] += g;
+            }
+            j->m->wt[(size_t)b * F + f] = ((part_sum[0] + part_sum[1]) + (part_sum[2] + part_sum[3])) +
+                                          ((part_sum[4] + part_sum[5]) + (part_sum[6] + part_sum[7]));
+        }
+}
+
+static void fused_forward(nn_model *m, int i, const nn_real *x, int batch)
+{
+    const nn_layer *l = &m->layers[i];
+    int F = l->out_c, ckk = l->in_c * l->k * l->k;
+    size_t BP = (size_t)batch * l->out_h * l->out_w;
+    im2col(l, x, batch, m->work);
+    nn_gemm_nn(F, (int)BP, ckk, m->params + l->w_off, ckk, m->work, (int)BP, m->scratch, (int)BP);
+    run_split(fused_forward_part, m, l, NULL, NULL, NULL, NULL, batch, (size_t)F * BP);
+}
+
+/* dy: gradient of the pool's output; dx: of the conv's input (NULL for the first layer) */
+static void fused_backward(nn_model *m, int i, int batch, const nn_real *dy, nn_real *dx)
+{
+    const nn_layer *l = &m->layers[i];
+    int F = l->out_c;
+    size_t BP = (size_t)batch * l->out_h * l->out_w;
+    /* fused_backward_part leaves each image's and filter's bias gradient in wt (B x F; sized for
+     * it in nn_reserve), used for the weights' transpose only afterwards */
+    run_split(fused_backward_part, m, l, NULL, dy, NULL, NULL, batch, (size_t)F * BP);
+    for (int f = 0; f < F && l->bias; f++) {
+        nn_real s = 0;
+        for (int b = 0; b < batch; b++)
+            s += m->wt[(size_t)b * F + f];
+        m->grads[l->b_off + f] += s;
+    }
+    conv_backward_scratch(m, l, layer_input(m, i), batch, dx);
 }
 
 /* ---- pooling ---- */
@@ -416,15 +534,30 @@ static void pool_backward(const nn_layer *l, int batch, const nn_real *dout, nn_
     run_split(pool_backward_part, NULL, l, NULL, dout, NULL, dx, batch, (size_t)batch * nn_layer_in_size(l));
 }
 
-/* ---- batch normalisation: statistics per channel over batch and pixels ---- */
+/* ---- batch normalisation: statistics per channel over batch and pixels ----
+ * Channels are independent, so the two threads take halves of them; each channel's sums run
+ * in the same order either way, so the split never changes a result. */
 
-static void batchnorm_forward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, int training)
+typedef struct bn_job {
+    nn_model *m;
+    const nn_layer *l;
+    const nn_real *x, *dout;
+    nn_real *dx;
+    int batch, training;
+} bn_job;
+
+static void batchnorm_forward_part(void *ctx, int part, int parts)
 {
-    int C = l->out_c;
+    const bn_job *j = ctx;
+    nn_model *m = j->m;
+    const nn_layer *l = j->l;
+    const nn_real *x = j->x;
+    int C = l->out_c, batch = j->batch, training = j->training;
+    int c0 = (int)nn_split((size_t)C, part, parts), c1 = (int)nn_split((size_t)C, part + 1, parts);
     size_t S = (size_t)l->out_h * l->out_w, n = (size_t)batch * S;
     const nn_real *gamma = m->params + l->w_off, *beta = m->params + l->b_off;
     nn_real *rmean = m->state + l->state_off, *rvar = rmean + C, *xhat = l->aux, *stat = l->aux2;
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         double mean, var;
         if (training) {
             double s = 0, s2 = 0;
@@ -463,13 +596,19 @@ static void batchnorm_forward(nn_model *m, const nn_layer *l, const nn_real *x, 
     }
 }
 
-static void batchnorm_backward(nn_model *m, const nn_layer *l, int batch, const nn_real *dout, nn_real *dx)
+static void batchnorm_backward_part(void *ctx, int part, int parts)
 {
-    int C = l->out_c;
+    const bn_job *j = ctx;
+    nn_model *m = j->m;
+    const nn_layer *l = j->l;
+    const nn_real *dout = j->dout;
+    nn_real *dx = j->dx;
+    int C = l->out_c, batch = j->batch;
+    int c0 = (int)nn_split((size_t)C, part, parts), c1 = (int)nn_split((size_t)C, part + 1, parts);
     size_t S = (size_t)l->out_h * l->out_w;
     double n = (double)batch * (double)S;
     const nn_real *gamma = m->params + l->w_off, *xhat = l->aux, *stat = l->aux2;
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         double dg = 0, db = 0;
         for (int b = 0; b < batch; b++) {
             size_t o = ((size_t)b * C + c) * S;
@@ -490,6 +629,18 @@ static void batchnorm_backward(nn_model *m, const nn_layer *l, int batch, const 
                 dx[o + p] = scale * (nn_ * dout[o + p] - dbs - xhat[o + p] * dgs);
         }
     }
+}
+
+static void batchnorm_forward(nn_model *m, const nn_layer *l, const nn_real *x, int batch, int training)
+{
+    bn_job j = {m, l, x, NULL, NULL, batch, training};
+    nn_parallel(batchnorm_forward_part, &j, l->out_c > 1 ? (size_t)batch * nn_layer_out_size(l) : 0);
+}
+
+static void batchnorm_backward(nn_model *m, const nn_layer *l, int batch, const nn_real *dout, nn_real *dx)
+{
+    bn_job j = {m, l, NULL, dout, dx, batch, 0};
+    nn_parallel(batchnorm_backward_part, &j, l->out_c > 1 ? (size_t)batch * nn_layer_out_size(l) : 0);
 }
 
 /* ---- dispatch ---- */
@@ -657,15 +808,34 @@ nn_real *nn_run_forward(nn_model *m, int batch, int upto, int training, uint64_t
 {
     const nn_real *x = m->input;
     for (int i = 0; i < upto; i++) {
-        int fused = 0; /* at inference a conv's pointwise successors run in its output pass */
-        while (!training && m->layers[i].kind == L_CONV && i + fused + 1 < upto &&
-               is_pointwise(&m->layers[i + fused + 1]))
-            fused++;
-        layer_forward(m, i, x, batch, training, mask_seed, fused);
-        i += fused;
+        if (training && fused_conv_relu_pool(m, i, upto)) {
+            fused_forward(m, i, x, batch);
+            i += 2;
+        } else {
+            int fused = 0; /* at inference a conv's pointwise successors run in its output pass */
+            while (!training && m->layers[i].kind == L_CONV && i + fused + 1 < upto &&
+                   is_pointwise(&m->layers[i + fused + 1]))
+                fused++;
+            layer_forward(m, i, x, batch, training, mask_seed, fused);
+            i += fused;
+        }
         x = m->layers[i].out;
     }
     return (nn_real *)x;
+}
+
+/* whether layer i is the pool of a fused triple, found from the front as the forward pass does */
+static int fused_pool_at(const nn_model *m, int i, int upto)
+{
+    for (int j = 0; j < upto; j++) {
+        if (j == i - 2 && fused_conv_relu_pool(m, j, upto))
+            return 1;
+        if (j >= i - 2)
+            return 0;
+        if (fused_conv_relu_pool(m, j, upto))
+            j += 2;
+    }
+    return 0;
 }
 
 void nn_run_backward(nn_model *m, int batch, int upto, const nn_real *dout)
@@ -673,6 +843,13 @@ void nn_run_backward(nn_model *m, int batch, int upto, const nn_real *dout)
     memset(m->grads, 0, m->nparams * sizeof(nn_real));
     const nn_real *dy = dout;
     for (int i = upto - 1; i >= 0; i--) {
+        if (fused_pool_at(m, i, upto)) {
+            i -= 2;
+            nn_real *dx = i == 0 ? NULL : (dy == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
+            fused_backward(m, i, batch, dy, dx);
+            dy = dx;
+            continue;
+        }
         nn_real *dx = i == 0 ? NULL : (dy == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0]);
         layer_backward(m, i, batch, dy, dx);
         dy = dx;

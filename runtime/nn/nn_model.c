@@ -104,7 +104,8 @@ int nn_reserve(nn_model *m, int batch, const char *func)
             size_t p = (size_t)l->out_h * l->out_w;
             size_t w = (size_t)l->in_c * l->k * l->k * b * p, s = (size_t)l->out_c * b * p;
             work = w > work ? w : work;
-            size_t t = (size_t)l->in_c * l->k * l->k * l->out_c;
+            size_t t = (size_t)l->in_c * l->k * l->k * l->out_c, tb = b * (size_t)l->out_c; /* + fused bias sums */
+            t = tb > t ? tb : t;
             wt = t > wt ? t : wt;
             scratch = s > scratch ? s : scratch;
         }

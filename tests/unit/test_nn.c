@@ -67,6 +67,45 @@ static void test_parallel_identical(void)
 }
 
 /* the AVX2 convolution products give the gradient cblas_sgemm gives (shapes with remainders) */
+/* conv -> relu -> maxpool(2, 2) trains fused; leaky relu with slope 0 is the same function and
+ * takes the layer-by-layer path: same loss and gradient (summation order aside) */
+static void test_fused_conv_relu_pool(void)
+{
+    mat X = images(6, 2, 11, 11, 21), y = mat_alloc(6, 1);
+    for (int i = 0; i < 6; i++)
+        y.data[i] = i % 4;
+    nn_model *a = nn_model_new(2, 11, 11, 9), *b = nn_model_new(2, 11, 11, 9);
+    nn_conv2d(a, 5, 3, 1, 1, 1), nn_relu(a), nn_maxpool(a, 2, 2);
+    nn_conv2d(a, 6, 2, 1, 0, 1), nn_relu(a), nn_maxpool(a, 2, 2);
+    nn_conv2d(b, 5, 3, 1, 1, 1), nn_leaky_relu(b, 0), nn_maxpool(b, 2, 2);
+    nn_conv2d(b, 6, 2, 1, 0, 1), nn_leaky_relu(b, 0), nn_maxpool(b, 2, 2);
+    nn_flatten(a), nn_dense(a, 4), nn_flatten(b), nn_dense(b, 4);
+    nn_compile(a, NN_LOSS_CROSS_ENTROPY, nn_sgd(0.1, 0));
+    nn_compile(b, NN_LOSS_CROSS_ENTROPY, nn_sgd(0.1, 0));
+    mat p = nn_params(a);
+    nn_set_params(b, p);
+    mat ga, gb;
+    double la = nn_loss_gradient(a, X, y, &ga), lb = nn_loss_gradient(b, X, y, &gb);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < ga.cols && ga.cols == gb.cols; i++)
+        worst = fmax(worst, fabs(ga.data[i] - gb.data[i])), scale = fmax(scale, fabs(gb.data[i]));
+    CHECK(la == lb);
+    CHECK(ga.cols == gb.cols && scale > 0 && worst <= 1e-6 * scale);
+    /* the training-mode forward (fused) and the inference forward give the same logits: the
+     * loss of inference logits equals the training loss */
+    nn_eval e = nn_evaluate(a, X, y);
+    CHECK_NEAR(e.loss, la, 1e-6);
+    /* inference still fills the conv's and relu's own outputs: feature maps of the relu = max(conv, 0) */
+    mat fc = nn_feature_maps(a, 0, X, 2), fr = nn_feature_maps(a, 1, X, 2);
+    double bad = 0;
+    for (int j = 0; j < fc.cols; j++)
+        bad = fmax(bad, fabs(fmax(fc.data[j], 0) - fr.data[j]));
+    CHECK(fc.cols == 5 * 11 * 11 && bad == 0 && mat_max_all(fr) > 0);
+    nn_eval_free(&e);
+    mat_free(&fc), mat_free(&fr), mat_free(&ga), mat_free(&gb), mat_free(&p), mat_free(&X), mat_free(&y);
+    nn_model_free(a), nn_model_free(b);
+}
+
 static void test_conv_kernels(void)
 {
     mat X = images(3, 3, 9, 7, 12), y = mat_alloc(3, 1);
@@ -518,6 +557,7 @@ int main(void)
     test_conv_forward();
     test_inference_pointwise();
     test_conv_kernels();
+    test_fused_conv_relu_pool();
     test_parallel_identical();
     test_first_steps();
     test_overfit_and_reproducible();

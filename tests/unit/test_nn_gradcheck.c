@@ -76,6 +76,30 @@ int main(void)
     nn_dense(a, 3);
     check_net("conv/leaky_relu/maxpool/dense/CE", a, X, y3, NN_LOSS_CROSS_ENTROPY);
 
+    /* conv -> relu -> maxpool(2, 2), which training runs fused (one pass from the GEMM result
+     * to the pooled output and one back): two triples in a row (10 -> 5 -> 4 -> 2, the second
+     * with a column gradient), then an odd conv output (7 -> 5 -> 2: last row and column unused) */
+    mat X10 = images(4, 2, 10, 10, 4);
+    nn_model *a2 = nn_model_new(2, 10, 10, 17);
+    nn_conv2d(a2, 3, 3, 1, 1, 1);
+    nn_relu(a2);
+    nn_maxpool(a2, 2, 2);
+    nn_conv2d(a2, 4, 2, 1, 0, 1);
+    nn_relu(a2);
+    nn_maxpool(a2, 2, 2);
+    nn_flatten(a2);
+    nn_dense(a2, 3);
+    check_net("fused conv/relu/maxpool x2/dense/CE", a2, X10, y3, NN_LOSS_CROSS_ENTROPY);
+    mat X7 = images(4, 2, 7, 7, 5);
+    nn_model *a3 = nn_model_new(2, 7, 7, 19);
+    nn_conv2d(a3, 3, 3, 1, 0, 0);
+    nn_relu(a3);
+    nn_maxpool(a3, 2, 2);
+    nn_flatten(a3);
+    nn_dense(a3, 3);
+    check_net("fused conv (no bias, odd output)/relu/maxpool/dense/CE", a3, X7, y3, NN_LOSS_CROSS_ENTROPY);
+    mat_free(&X10), mat_free(&X7);
+
     /* conv (stride 2, no bias) -> tanh -> avgpool (overlapping) -> batchnorm (channels) -> GAP -> dense -> softmax folded into CE */
     nn_model *b = nn_model_new(2, 6, 6, 8);
     nn_conv2d(b, 4, 3, 2, 1, 0);
