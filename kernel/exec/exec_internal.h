@@ -256,6 +256,27 @@ void warm_forget(void);
 /* Options every cell's state gets (compile.c): lib path, output, include paths, -nostdlib, %cflags. */
 void compile_setup_state(struct TCCState *s);
 
+/* Like warm_prepare, in a spare cell process: parse all of it, never pausing for requests
+ * (they are the executor's). */
+void warm_prepare_unpaused(void);
+
+/* ---- spare.c ---- */
+/* In an executor with nothing to do: fork the next cell process ahead of its request.
+ * Returns 0 in the executor. Returns 1 in that process once a request came, with the
+ * request (owned), its report page and the executor's pid: it then runs the cell. */
+int spare_start(json_t **req, exec_report **report, pid_t *parent);
+/* Is a spare waiting? */
+int spare_live(void);
+/* Hand an execute request to the waiting spare: its pid (and *report), or 0 when there is
+ * none (then fork the plain way). */
+pid_t spare_hand_over(json_t *req, exec_report **report);
+/* The executor's state is about to change (or it ends): the spare is not a copy of it. */
+void spare_discard(void);
+
+/* ---- executor.c ---- */
+/* The first steps of a cell process (death signal, crash handlers, memory limit). */
+void cell_process_prepare(exec_report *r, pid_t parent);
+
 /* ---- magic.c ---- */
 /* Magics that change the executor, run in the order written (magics_run_action). */
 enum { MAGIC_LIB = 1, MAGIC_INCLUDE, MAGIC_THREADS, MAGIC_ENV, MAGIC_CD, MAGIC_PLOT, MAGIC_HELP };

@@ -1,7 +1,8 @@
 /* executor.c — the session's process chain: one fork per cell, one level of undo.
  *
  * The current executor S_k holds everything the first k cells made. For an `execute` it
- * forks a cell process C, which compiles and runs the cell in its copy of the session.
+ * hands the request to a cell process C, which compiles and runs the cell in its copy of
+ * the session: the spare it forked while idle (spare.c), or a process forked now.
  * If the cell compiles and runs, C commits the cell's names, reports `done` and carries
  * on AS the executor S_{k+1}; S_k stays blocked in waitpid(C) as the snapshot for %undo,
  * and C kills S_{k-1} (one level is kept; the front, a child subreaper, reaps it).
@@ -495,15 +496,22 @@ static void restore_executor_signals(void)
 
 /* Runs in the cell process. Returns only after the cell committed: the caller then
  * serves requests as the new executor. */
-static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t parent)
+void cell_process_prepare(exec_report *r, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
     crash_install(r);
+    limit_memory(r);
+}
+
+static void run_cell(exec_report *r, json_t *req, const run_options *opt, pid_t parent, int prepared)
+{
+    if (!prepared)
+        cell_process_prepare(r, parent);
     cairn_set_interrupted(0);
     guard_cell_start();
-    limit_memory(r);
+    guard_check_cwd(); /* here, so that the note is given once: this process goes on */
     const char *code = opt->code;
     int number = opt->number;
     int silent = json_is_true(json_object_get(req, "silent"));
@@ -712,6 +720,9 @@ static int execute(json_t *req)
         magics_free(&mg);
         return KEEP_SERVING;
     }
+    /* The spare is a copy of the executor as it is now: not after what these change. */
+    if (mg.nactions || mg.seed_set || mg.cflags || mg.cflags_show || mg.who || mg.whos)
+        spare_discard();
     /* Magics that read or set executor state run here, without a cell process, in the
      * order written; the next cell process forks from what they set. */
     for (int i = 0; i < mg.nactions; i++) {
@@ -745,29 +756,32 @@ static int execute(json_t *req)
 
     if (exec_g.parent_report)
         exec_g.parent_report->busy = 1;
-    exec_report *r = report_new();
-    if (!r) {
-        send_done(done_error("OSError", "cannot map the report page for a cell process", NULL));
-        magics_free(&mg);
-        return KEEP_SERVING;
-    }
-    prelude_prepare();
-    guard_check_cwd();
-    fflush(NULL);
-    pid_t me = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        char ev[256];
-        snprintf(ev, sizeof ev, "cannot fork the cell process: %s", strerror(errno));
-        report_free(r);
-        magics_free(&mg);
-        send_done(done_error("OSError", ev, NULL));
-        return KEEP_SERVING;
-    }
+    fflush(NULL); /* what the executor printed goes out before the cell's output */
+    exec_report *r = NULL;
+    pid_t pid = spare_hand_over(req, &r);
     if (pid == 0) {
-        run_cell(r, req, &opt, me);
-        magics_free(&mg);
-        return KEEP_SERVING; /* we are the executor now */
+        r = report_new();
+        if (!r) {
+            send_done(done_error("OSError", "cannot map the report page for a cell process", NULL));
+            magics_free(&mg);
+            return KEEP_SERVING;
+        }
+        prelude_prepare();
+        pid_t me = getpid();
+        pid = fork();
+        if (pid < 0) {
+            char ev[256];
+            snprintf(ev, sizeof ev, "cannot fork the cell process: %s", strerror(errno));
+            report_free(r);
+            magics_free(&mg);
+            send_done(done_error("OSError", ev, NULL));
+            return KEEP_SERVING;
+        }
+        if (pid == 0) {
+            run_cell(r, req, &opt, me, 0);
+            magics_free(&mg);
+            return KEEP_SERVING; /* we are the executor now */
+        }
     }
 
     int status = 0;
@@ -818,6 +832,22 @@ static int execute(json_t *req)
     return rc;
 }
 
+/* In a spare cell process (spare.c) that received its request: run the cell as a forked
+ * cell process would. Returns only as the new executor. */
+static void execute_in_spare(json_t *req, exec_report *r, pid_t parent)
+{
+    const char *text = json_string_value(json_object_get(req, "code"));
+    int number = (int)json_integer_value(json_object_get(req, "execution_count"));
+    if (number <= 0)
+        number = exec_g.last_count + 1;
+    cell_magics mg;
+    if (magics_parse(text ? text : "", &mg) != 0)
+        leave_done(r, done_error("MemoryError", "out of memory reading the cell", NULL));
+    run_options opt = {mg.code, number, mg.time, mg.timeit, mg.timeit_loops, mg.timeit_runs};
+    run_cell(r, req, &opt, parent, 1);
+    magics_free(&mg);
+}
+
 /* Under callgrind a forked child starts with its parent's counts; zeroed, every process's
  * profile holds only its own instructions and they add up (tests/bench/bench_kernel.py
  * --callgrind). */
@@ -852,7 +882,17 @@ int executor_run(int exec_fd)
      * kernel_info itself and a first execute waits at most this long. */
     plot_init();
     for (;;) {
-        warm_prepare(); /* the next cell's compiler state, while nothing else waits */
+        json_t *spare_req;
+        exec_report *spare_report;
+        pid_t spare_parent;
+        if (spare_start(&spare_req, &spare_report, &spare_parent) == 1) {
+            /* This process is the spare, and its cell came: run it, then serve. */
+            execute_in_spare(spare_req, spare_report, spare_parent);
+            json_decref(spare_req);
+            continue;
+        }
+        if (!spare_live())
+            warm_prepare(); /* the next cell's compiler state, while nothing else waits */
         ipc_msg m;
         int got = ipc_recv(exec_fd, &exec_g.reader, &m);
         if (got < 0)
@@ -886,6 +926,7 @@ int executor_run(int exec_fd)
         if (rc == STOP_SERVING)
             break;
     }
+    spare_discard();
     if (exec_g.parent_report)
         exec_g.parent_report->shutdown = 1;
     fflush(NULL);

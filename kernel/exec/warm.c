@@ -76,6 +76,7 @@ static struct {
     void *opaque;
     int rc;
     int trouble;                /* the prelude gave a diagnostic, or the buffer was not as expected */
+    int unpaused;               /* a spare cell process: no requests to serve meanwhile */
 } warm;
 
 /* Switch back to the caller until resumed (tcc's lock is not held meanwhile). */
@@ -89,6 +90,8 @@ static void warm_suspend(int state)
 
 static int request_waiting(void)
 {
+    if (warm.unpaused)
+        return 0;
     struct pollfd p = {exec_g.fd, POLLIN, 0};
     return poll(&p, 1, 0) > 0;
 }
@@ -226,6 +229,12 @@ void warm_prepare(void)
     warm.parser.uc_link = &warm.caller;
     makecontext(&warm.parser, warm_parse, 0);
     warm_run();
+}
+
+void warm_prepare_unpaused(void)
+{
+    warm.unpaused = 1;
+    warm_prepare();
 }
 
 int warm_live(void)
