@@ -1064,6 +1064,34 @@ static int cmp_ranked(const void *pa, const void *pb)
     return a->index - b->index;
 }
 
+/* The next rung: the best `keep` finished trials of r->t[first, first + m) again at
+ * `budget` (fewer when fewer finished); returns how many went on. */
+static int promote(sweep_result *r, int first, int m, int keep, double budget)
+{
+    ranked *rk = malloc((size_t)(m > 0 ? m : 1) * sizeof *rk);
+    if (!rk)
+        return 0;
+    for (int i = 0; i < m; i++)
+        rk[i] = (ranked){first + i, rank_value(r, &r->t[first + i]), r};
+    qsort(rk, (size_t)m, sizeof *rk, cmp_ranked);
+    int alive = 0;
+    for (int i = 0; i < m; i++)
+        alive += !isnan(rk[i].value);
+    if (keep > alive)
+        keep = alive;
+    double values[64];
+    for (int i = 0; i < keep; i++) {
+        /* result_add may move r->t: copy the values out first */
+        memcpy(values, r->t[rk[i].index].values, (size_t)r->nparams * sizeof *values);
+        if (!result_add(r, values, budget)) {
+            keep = i;
+            break;
+        }
+    }
+    free(rk);
+    return keep;
+}
+
 sweep_result *sweep_halving(sweep_space *s, track_trial_fn fn, sweep_options opt)
 {
     if (check_args("sweep_halving", s, fn, &opt) != 0)
@@ -1133,29 +1161,104 @@ sweep_result *sweep_halving(sweep_space *s, track_trial_fn fn, sweep_options opt
         int m = r->n - first;
         if (r->interrupted || budget >= bmax || m <= 1)
             break;
-        ranked *rk = malloc((size_t)m * sizeof *rk);
-        if (!rk)
-            break;
-        for (int i = 0; i < m; i++)
-            rk[i] = (ranked){first + i, rank_value(r, &r->t[first + i]), r};
-        qsort(rk, (size_t)m, sizeof *rk, cmp_ranked);
-        int keep = (int)ceil(m / eta);
-        int alive = 0;
-        for (int i = 0; i < m; i++)
-            alive += !isnan(rk[i].value);
-        if (keep > alive)
-            keep = alive;
         budget = fmin(budget * eta, bmax);
         int next_first = r->n;
-        for (int i = 0; i < keep; i++) {
-            trial_rec *src = &r->t[rk[i].index];
-            memcpy(values, src->values, (size_t)r->nparams * sizeof *values);
-            result_add(r, values, budget);
-        }
-        free(rk);
-        if (keep == 0)
+        if (promote(r, first, m, (int)ceil(m / eta), budget) == 0)
             break;
         first = next_first;
+    }
+    sweep_end(&c, r);
+    return r;
+}
+
+/* Hyperband (Li, Jamieson, DeSalvo, Rostamizadeh & Talwalkar, JMLR 2018): successive
+ * halving in s_max + 1 brackets that trade the number of configurations against the
+ * budget each starts with, because which is better depends on how early the ranking of
+ * configurations settles, and that is not known in advance. With R = max_budget,
+ * r = min_budget and s_max = floor(log_eta(R / r)), bracket s (s_max down to 0) draws
+ * n = ceil((s_max + 1) / (s + 1) * eta^s) configurations and runs them at R * eta^-s;
+ * rung i keeps the best floor(n_i / eta) (at least 1) with eta times the budget, until R.
+ * Bracket s_max is the most aggressive halving; bracket 0 is random search at full
+ * budget. All configurations come from one seeded stream, bracket after bracket. */
+static int hyperband_rungs(int smax, double eta, int *sizes, int max_sizes)
+{
+    int count = 0;
+    for (int b = smax; b >= 0; b--) {
+        int n = (int)ceil((smax + 1.0) / (b + 1) * pow(eta, b) - 1e-9);
+        for (int i = 0; i <= b && count < max_sizes; i++) {
+            sizes[count++] = n;
+            n = (int)floor(n / eta) > 0 ? (int)floor(n / eta) : 1;
+        }
+    }
+    return count;
+}
+
+sweep_result *sweep_hyperband(sweep_space *s, track_trial_fn fn, sweep_options opt)
+{
+    if (check_args("sweep_hyperband", s, fn, &opt) != 0)
+        return NULL;
+    if (!opt.metric) {
+        cairn_error("sweep_hyperband", "needs opt.metric: the metric that decides which trials go on");
+        return NULL;
+    }
+    double r0 = opt.min_budget > 0 ? opt.min_budget : 1, bmax = opt.max_budget > 0 ? opt.max_budget : 27;
+    double eta = opt.eta > 0 ? opt.eta : 3;
+    if (bmax < r0 || eta <= 1 || s->n > 64) {
+        cairn_error("sweep_hyperband", "needs 0 < min_budget <= max_budget, eta > 1 and at most 64 parameters "
+                                       "(got %g, %g, %g, %d)", r0, bmax, eta, s->n);
+        return NULL;
+    }
+    int smax = (int)floor(log(bmax / r0) / log(eta) + 1e-9);
+    if (smax > 12) {
+        cairn_error("sweep_hyperband", "max_budget / min_budget = %g gives %d brackets; at most 13 (raise eta or min_budget)",
+                    bmax / r0, smax + 1);
+        return NULL;
+    }
+    int sizes[128], nrungs = hyperband_rungs(smax, eta, sizes, 128), total = 0;
+    for (int i = 0; i < nrungs; i++)
+        total += sizes[i];
+    if (total > 100000) {
+        cairn_error("sweep_hyperband", "the schedule has %d trials; raise eta or min_budget", total);
+        return NULL;
+    }
+    sweep_result *r = result_new("hyperband", s, &opt);
+    if (!r) {
+        cairn_error("sweep_hyperband", "out of memory");
+        return NULL;
+    }
+    sweep_ctx c;
+    if (sweep_begin("sweep_hyperband", &c, r, &opt, total) != 0) {
+        sweep_free(r);
+        return NULL;
+    }
+    char text[32];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)opt.seed);
+    run_param("sweep_hyperband", &c.parent, "seed", text);
+    snprintf(text, sizeof text, "%d", smax + 1);
+    run_param("sweep_hyperband", &c.parent, "brackets", text);
+    track_format_number(eta, text, sizeof text);
+    run_param("sweep_hyperband", &c.parent, "eta", text);
+    uint64_t state = opt.seed;
+    double values[64];
+    for (int b = smax; b >= 0 && !r->interrupted; b--) {
+        int n = (int)ceil((smax + 1.0) / (b + 1) * pow(eta, b) - 1e-9);
+        int first = r->n;
+        for (int k = 0; k < n; k++) {
+            sample(s, &state, values);
+            result_add(r, values, bmax * pow(eta, -b));
+        }
+        for (int i = 0;; i++) {
+            run_batch(r, first, s, fn, &opt, &c.parent, c.bar, opt.quiet ? NULL : c.live_id, &c.finished, c.total);
+            int m = r->n - first;
+            if (r->interrupted || i == b || m <= 0)
+                break;
+            int next_first = r->n;
+            int keep = (int)floor(m / eta) > 0 ? (int)floor(m / eta) : 1;
+            /* the last rung runs at exactly max_budget, whatever rounding the powers did */
+            if (promote(r, first, m, keep, i + 1 == b ? bmax : bmax * pow(eta, -(b - i - 1))) == 0)
+                break;
+            first = next_first;
+        }
     }
     sweep_end(&c, r);
     return r;

@@ -773,6 +773,48 @@ static void test_sweeps(void)
     sweep_free(full);
     sweep_space_free(s);
 
+    /* Hyperband (R = 27, r = 1, eta = 3): brackets s = 3..0 draw 27, 12, 6 and 4
+     * configurations at budgets 1, 3, 9, 27; their rungs are 27-9-3-1, 12-4-1, 6-2, 4:
+     * 69 trials, 108 + 99 + 108 + 108 = 423 budget units, 8 trials at the full budget.
+     * lr takes 11 values 10^-5, 10^-4.5, ..., 1: the known best is 10^-2.5, and since the
+     * ranking is the same at every budget, each bracket's best reaches the full budget. */
+    s = sweep_space_new();
+    double lrs[11];
+    for (int j = 0; j < 11; j++)
+        lrs[j] = pow(10, -5 + 0.5 * j);
+    sweep_space_values(s, "lr", lrs, 11);
+    sweep_options hbo = {.metric = "loss", .min_budget = 1, .max_budget = 27, .eta = 3, .seed = 5, .processes = 2, .quiet = 1};
+    sweep_result *hb = sweep_hyperband(s, budgeted, hbo);
+    hbo.processes = 0;
+    hbo.in_process = 1;
+    sweep_result *hb1 = sweep_hyperband(s, budgeted, hbo);
+    CHECK(hb && hb1);
+    if (hb && hb1) {
+        CHECK(sweep_count(hb) == 69 && sweep_total_budget(hb) == 423);
+        int top = 0, same = sweep_count(hb1) == sweep_count(hb), best_sampled = -1;
+        for (int i = 0; i < sweep_count(hb); i++) {
+            top += sweep_budget(hb, i) == 27;
+            same &= sweep_param(hb, i, "lr") == sweep_param(hb1, i, "lr") && sweep_budget(hb, i) == sweep_budget(hb1, i) &&
+                    sweep_metric(hb, i, "loss") == sweep_metric(hb1, i, "loss");
+            double d = fabs(log10(sweep_param(hb, i, "lr")) + 2.5);
+            if (best_sampled < 0 || d < fabs(log10(sweep_param(hb, best_sampled, "lr")) + 2.5))
+                best_sampled = i;
+        }
+        CHECK(top == 8 && same);
+        int b = sweep_best(hb);
+        CHECK(b >= 0 && sweep_budget(hb, b) == 27 && sweep_param(hb, b, "lr") == sweep_param(hb, best_sampled, "lr"));
+        CHECK(b >= 0 && fabs(sweep_param(hb, b, "lr") - pow(10, -2.5)) < 1e-15);
+        /* the first rung of bracket 3 is 27 draws at budget 1; bracket 0 is 4 draws at 27 */
+        CHECK(sweep_budget(hb, 0) == 1 && sweep_budget(hb, 26) == 1 && sweep_budget(hb, 27) == 3);
+        CHECK(sweep_budget(hb, 65) == 27 && sweep_budget(hb, 68) == 27);
+    }
+    sweep_free(hb);
+    sweep_free(hb1);
+    CHECK(sweep_hyperband(s, budgeted, (sweep_options){.quiet = 1}) == NULL && error_has("needs opt.metric"));
+    CHECK(sweep_hyperband(s, budgeted, (sweep_options){.metric = "loss", .min_budget = 5, .max_budget = 2, .quiet = 1}) == NULL &&
+          error_has("min_budget <= max_budget"));
+    sweep_space_free(s);
+
     /* interrupt: running trials are killed (KILLED), the finished ones kept */
     s = sweep_space_new();
     sweep_space_range(s, "x", 1, 8, 1);

@@ -133,11 +133,11 @@ typedef struct sweep_options {
     int processes;          /* trial processes at once (0: 1) */
     int in_process;         /* 1: run trials in this process, one after another (no crash isolation) */
     int fresh_process;      /* 1: a new process for every trial (default: a trial process runs several, see runtime/track/README.md) */
-    int trials;             /* random search / halving: number of configurations (0: 10) */
-    uint64_t seed;          /* random search / halving: sampling seed */
-    double min_budget;      /* halving: budget of the first rung (0: 1) */
-    double max_budget;      /* halving: budget of the last rung (0: 27); grid / random: every trial's budget */
-    double eta;             /* halving: keep 1/eta per rung and multiply the budget by eta (0: 3) */
+    int trials;             /* random search / halving: number of configurations (0: 10; hyperband: its schedule decides) */
+    uint64_t seed;          /* random search / halving / hyperband: sampling seed */
+    double min_budget;      /* halving / hyperband: the smallest budget of a rung (0: 1) */
+    double max_budget;      /* halving / hyperband: budget of the last rung (0: 27); grid / random: every trial's budget */
+    double eta;             /* halving / hyperband: keep 1/eta per rung and multiply the budget by eta (0: 3) */
     double timeout;         /* seconds per trial before it is killed and FAILED (0: none) */
     int quiet;              /* 1: no live table */
 } sweep_options;
@@ -165,6 +165,9 @@ sweep_result *sweep_random(sweep_space *s, track_trial_fn fn, sweep_options opt)
 
 /** Successive halving: opt.trials random configurations at min_budget, the best 1/eta go on with eta times the budget. */
 sweep_result *sweep_halving(sweep_space *s, track_trial_fn fn, sweep_options opt);
+
+/** Hyperband: brackets of successive halving from many configurations at min_budget to few at max_budget (seeded). */
+sweep_result *sweep_hyperband(sweep_space *s, track_trial_fn fn, sweep_options opt);
 
 /** Value of parameter `name` for this trial (an unknown name fails the trial with an error). */
 double trial_param(const track_trial *t, const char *name);
