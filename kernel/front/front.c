@@ -1150,12 +1150,33 @@ static void *heartbeat_main(void *arg)
     return NULL;
 }
 
+/* Listening sockets the launcher opened (launcher.c), in the order shell, control,
+ * stdin, heartbeat, IOPub; -1 where the socket binds itself. */
+static int listen_fds[5] = {-1, -1, -1, -1, -1};
+
+int front_use_listen_fds(const char *list)
+{
+    int fds[5];
+    if (sscanf(list, "%d,%d,%d,%d,%d", &fds[0], &fds[1], &fds[2], &fds[3], &fds[4]) != 5)
+        return -1;
+    for (int i = 0; i < 5; i++) {
+        if (fds[i] < 3 || fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0)
+            return -1;
+        listen_fds[i] = fds[i];
+    }
+    return 0;
+}
+
 static void *bind_socket(front *f, int type, const char *transport, const char *ip, int port,
-                         const char *what)
+                         const char *what, int listen_fd)
 {
     void *s = zmq_socket(f->zctx, type);
     if (!s)
         return NULL;
+    /* ZeroMQ listens on the launcher's socket (already accepting connections into its
+     * backlog) instead of making one; the endpoint below must name the same address. */
+    if (listen_fd >= 0 && strcmp(transport, "tcp") == 0)
+        zmq_setsockopt(s, ZMQ_USE_FD, &listen_fd, sizeof listen_fd);
     int linger = 1000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     if (type == ZMQ_ROUTER) {
@@ -1222,7 +1243,7 @@ static int open_sockets(front *f, json_t *conn)
         return -1;
     for (int i = 0; i < 3; i++) {
         int port = (int)json_integer_value(json_object_get(conn, port_keys[i]));
-        f->sockets[i] = bind_socket(f, ZMQ_ROUTER, transport, ip, port, channel_names[i]);
+        f->sockets[i] = bind_socket(f, ZMQ_ROUTER, transport, ip, port, channel_names[i], listen_fds[i]);
         if (!f->sockets[i])
             return -1;
     }
@@ -1233,7 +1254,7 @@ static int open_sockets(front *f, json_t *conn)
      * status messages of its first kernel_info_request go out before the subscription
      * arrived, are dropped, and the client starts over after 0.2 s + a second round. */
     f->iopub = bind_socket(f, ZMQ_XPUB, transport, ip,
-                           (int)json_integer_value(json_object_get(conn, "iopub_port")), "iopub");
+                           (int)json_integer_value(json_object_get(conn, "iopub_port")), "iopub", listen_fds[4]);
     /* PUB drops messages beyond the high-water mark: allow a long burst of output
      * (a slow client) before anything is lost. */
     int hwm = 100000, verbose = 1;
@@ -1242,7 +1263,7 @@ static int open_sockets(front *f, json_t *conn)
         zmq_setsockopt(f->iopub, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose); /* every subscriber is welcomed */
     }
     f->hb = bind_socket(f, ZMQ_REP, transport, ip,
-                        (int)json_integer_value(json_object_get(conn, "hb_port")), "heartbeat");
+                        (int)json_integer_value(json_object_get(conn, "hb_port")), "heartbeat", listen_fds[3]);
     if (!f->iopub || !f->hb)
         return -1;
     if (pthread_create(&f->hb_thread, NULL, heartbeat_main, f) != 0) {

@@ -213,5 +213,8 @@ void front_publish(front *f, const char *msg_type, const json_t *parent, json_t 
 
 /* Run the kernel for a connection file. Returns the process exit status. */
 int front_main(const char *connection_file);
+/* Listening sockets opened by the launcher, "shell,control,stdin,hb,iopub" descriptors
+ * (launcher.c): front_main hands them to ZeroMQ. Returns 0, or -1 when malformed. */
+int front_use_listen_fds(const char *list);
 
 #endif

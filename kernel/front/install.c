@@ -146,7 +146,11 @@ int install_main(int argc, char **argv)
     char dir[2 * PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%s", base, name);
     char binary[PATH_MAX];
-    if (!realpath("/proc/self/exe", binary)) {
+    /* The program Jupyter should start is the launcher that ran us (launcher.c). */
+    const char *launcher = getenv("CAIRN_LAUNCHER");
+    if (launcher && *launcher && access(launcher, X_OK) == 0 && strlen(launcher) < sizeof binary) {
+        strcpy(binary, launcher);
+    } else if (!realpath("/proc/self/exe", binary)) {
         fprintf(stderr, "cairn: install: cannot find this binary's path: %s\n", strerror(errno));
         return 1;
     }

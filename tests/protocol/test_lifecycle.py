@@ -99,6 +99,36 @@ class LifecycleTests(unittest.TestCase):
             # (the next cell's process, forked ahead: kernel/exec/spare.c)
             self.assertLessEqual(len(kids), 4, kids)
 
+    def test_launcher_hands_its_sockets_over(self):
+        # cairn-kernel (launcher.c) listens on the five TCP ports before the core's
+        # libraries load and execs the core with them; the core serves on exactly those
+        # sockets, and nothing below the front (executor, cells) holds one.
+        with Kernel() as k:
+            exe = os.readlink("/proc/%d/exe" % k.pid)
+            self.assertTrue(exe.endswith("/cairn-kernel-core"), exe)
+            with open("/proc/%d/cmdline" % k.pid, "rb") as f:
+                args = f.read().split(b"\0")
+            given = [a for a in args if a.startswith(b"--listen-fds=")]
+            self.assertEqual(len(given), 1, args)
+            fds = [int(x) for x in given[0][len(b"--listen-fds="):].split(b",")]
+            self.assertEqual(len(fds), 5)
+            ports = {int(p) for p in (k.km.shell_port, k.km.control_port,
+                                      k.km.stdin_port, k.km.hb_port, k.km.iopub_port)}
+            listening = set()
+            with open("/proc/net/tcp") as f:
+                inode_port = {l.split()[9]: int(l.split()[1].split(":")[1], 16)
+                              for l in list(f)[1:] if l.split()[3] == "0A"}  # 0A: LISTEN
+            for fd in fds:
+                target = os.readlink("/proc/%d/fd/%d" % (k.pid, fd))
+                self.assertTrue(target.startswith("socket:["), target)
+                listening.add(inode_port.get(target[8:-1]))
+            self.assertEqual(listening, ports, "the core listens on the launcher's sockets")
+            r = k.execute("#include <sys/socket.h>\nint listening = 0;\n"
+                          "for (int fd = 0; fd < 1024; fd++) { int on = 0; socklen_t n = sizeof on;\n"
+                          "  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &n) == 0 && on) listening++; }\n"
+                          "printf(\"%d\\n\", listening);")
+            self.assertEqual((r.status, r.stdout), ("ok", "0\n"), r)
+
     def test_front_killed_hard(self):
         # SIGKILL to the kernel's whole process group (what jupyter_client does when a
         # shutdown times out): the guardian still takes the spinning cell down.
