@@ -13,7 +13,14 @@
  *     (only a committed cell forks children). If it fails, the free is forgotten.
  *   - when no connection is left at all, the kernel is gone and the job stops itself.
  * The cluster is recorded in this library's globals, so the executor's children inherit
- * it, and CAIRN_DMAT_SOCKET lets any process attach to a job started by hand. */
+ * it, and CAIRN_DMAT_SOCKET lets any process attach to a job started by hand.
+ *
+ * The link is a Unix socket, or TCP when the cluster is started with `--listen HOST:PORT`
+ * among its options (rank 0 may then run on another host than the driver; port 0 takes a
+ * free one, which rank 0 prints to mpirun's log, where we read it). Every start makes a
+ * random token that the ranks get in CAIRN_DMAT_TOKEN and every connection's HELLO
+ * carries: rank 0 closes a connection that does not know it, which is what keeps other
+ * users off an open TCP port. */
 #include "dmat_internal.h"
 
 #include "cairn/display.h"
@@ -28,6 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,7 +53,8 @@
 
 static struct client {
     char dir[64];            /* private directory of the socket and mpirun's log */
-    char sock[100];
+    char sock[160];          /* Unix socket path, or tcp://HOST:PORT */
+    char token[40];          /* the HELLO secret of this cluster ("" when attached without one) */
     char log[128];
     pid_t mpirun;            /* launcher we started (0: attached through CAIRN_DMAT_SOCKET) */
     uint32_t cluster;        /* id rank 0 chose at start; 0 = none */
@@ -211,15 +223,58 @@ static void cluster_gone(const char *func, const char *doing)
                 doing, why, ranks > 0 ? ranks : 1);
 }
 
+static int is_tcp(const char *address) { return strncmp(address, "tcp://", 6) == 0; }
+
+static int connect_tcp(const char *hostport)
+{
+    char host[128];
+    const char *colon = strrchr(hostport, ':');
+    if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof host) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = 0;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, colon + 1, &hints, &res) != 0) {
+        errno = EHOSTUNREACH;
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            int e = errno;
+            close(fd);
+            fd = -1;
+            errno = e;
+        }
+    }
+    freeaddrinfo(res);
+    int one = 1;
+    if (fd >= 0) /* requests and replies are small and alternate: no Nagle delay */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
 static int connect_socket(const char *path)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
+    if (is_tcp(path))
+        return connect_tcp(path + 6);
     struct sockaddr_un a;
     memset(&a, 0, sizeof a);
     a.sun_family = AF_UNIX;
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    if (strlen(path) >= sizeof a.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(a.sun_path, path, strlen(path));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         int e = errno;
         close(fd);
@@ -234,6 +289,7 @@ static int hello(int fd, dmat_msg *rep)
 {
     dmat_msg req;
     dmat_msg_init(&req, DOP_HELLO);
+    dmat_msg_text(&req, "%s", cl.token);
     pid_t p = getpid();
     req.h.i[0] = p;
     for (int k = 1; k < 8; k++) {
@@ -255,6 +311,8 @@ static int connection(const char *func)
             return -1;
         }
         snprintf(cl.sock, sizeof cl.sock, "%s", env);
+        const char *tok = getenv("CAIRN_DMAT_TOKEN");
+        snprintf(cl.token, sizeof cl.token, "%s", tok ? tok : "");
     }
     if (cl.fd >= 0 && cl.fd_pid == getpid())
         return cl.fd;
@@ -301,7 +359,7 @@ static const char *op_name(int op)
         [DOP_SVD_THIN] = "running PDGESVD", [DOP_SVD_RANDOMIZED] = "computing a randomized SVD",
         [DOP_RECONSTRUCT] = "reconstructing from an SVD", [DOP_PCA_RANDOMIZED] = "fitting a PCA",
         [DOP_KMEANS] = "running k-means",   [DOP_READ] = "reading a file",
-        [DOP_RANDN] = "generating random numbers",
+        [DOP_RANDN] = "generating random numbers", [DOP_PHANTOM] = "generating a phantom volume",
     };
     if (op > 0 && op < (int)(sizeof names / sizeof names[0]) && names[op])
         return names[op];
@@ -370,6 +428,8 @@ int dmat_call(const char *func, dmat_msg *req, dmat_msg *rep)
 
 uint32_t dmat_cluster_id(void) { return cl.cluster; }
 
+const char *dmat_cluster_address(void) { return cl.cluster ? cl.sock : ""; }
+
 int dmat_cluster_ranks(void) { return cl.cluster ? cl.ranks : 0; }
 
 int dmat_check(const char *func, dmat A, const char *what)
@@ -398,7 +458,8 @@ static void remove_dir(void)
 {
     if (!cl.dir[0])
         return;
-    unlink(cl.sock);
+    if (!is_tcp(cl.sock))
+        unlink(cl.sock);
     unlink(cl.log);
     rmdir(cl.dir);
     cl.dir[0] = cl.sock[0] = cl.log[0] = 0;
@@ -441,6 +502,7 @@ static void exec_mpirun(char **argv, int pidpipe, int ranks)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_AS, &rl);
     }
+    setenv("CAIRN_DMAT_TOKEN", cl.token, 1);
     if (getuid() == 0) {
         setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
         setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
@@ -455,6 +517,23 @@ static void exec_mpirun(char **argv, int pidpipe, int ranks)
     execvp(argv[0], argv);
     dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
+}
+
+/* Rank 0's "listening on tcp://HOST:PORT" line in mpirun's log, into cl.sock. */
+static void tcp_address_from_log(void)
+{
+    FILE *f = fopen(cl.log, "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "listening on tcp://");
+        char addr[140];
+        if (p && sscanf(p + 13, "%139s", addr) == 1) {
+            snprintf(cl.sock, sizeof cl.sock, "%s", addr);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
 }
 
 int dmat_cluster_start(int ranks) { return dmat_cluster_start_with(ranks, NULL); }
@@ -496,6 +575,14 @@ int dmat_cluster_start_with(int ranks, const char *options)
     }
     snprintf(cl.sock, sizeof cl.sock, "%s/rank0.sock", cl.dir);
     snprintf(cl.log, sizeof cl.log, "%s/mpirun.log", cl.dir);
+    unsigned char secret[16];
+    if (getrandom(secret, sizeof secret, 0) != (ssize_t)sizeof secret) {
+        cairn_error(F, "no random bytes for the cluster's token: %s", strerror(errno));
+        remove_dir();
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof secret; k++)
+        snprintf(cl.token + 2 * k, 3, "%02x", secret[k]);
 
     const char *worker = getenv("CAIRN_DMAT_WORKER");
     if (!worker || !*worker)
@@ -515,15 +602,29 @@ int dmat_cluster_start_with(int ranks, const char *options)
     argv[argc++] = "none";
     argv[argc++] = "-x";
     argv[argc++] = "OPENBLAS_NUM_THREADS";
+    argv[argc++] = "-x";
+    argv[argc++] = "CAIRN_DMAT_TOKEN";
     argv[argc++] = "-np";
     argv[argc++] = np;
-    char *save = NULL;
-    for (char *t = strtok_r(opts, " \t", &save); t && argc < 70; t = strtok_r(NULL, " \t", &save))
+    char *save = NULL, *listen_addr = NULL;
+    for (char *t = strtok_r(opts, " \t", &save); t && argc < 70; t = strtok_r(NULL, " \t", &save)) {
+        if (strcmp(t, "--listen") == 0) { /* ours, not mpirun's: rank 0 serves on TCP */
+            listen_addr = strtok_r(NULL, " \t", &save);
+            if (!listen_addr) {
+                cairn_error(F, "--listen needs an address, e.g. --listen 127.0.0.1:0 or --listen 0.0.0.0:5555");
+                remove_dir();
+                return -1;
+            }
+            continue;
+        }
         argv[argc++] = t;
+    }
     argv[argc++] = (char *)worker;
-    argv[argc++] = "--socket";
-    argv[argc++] = cl.sock;
+    argv[argc++] = listen_addr ? "--listen" : "--socket";
+    argv[argc++] = listen_addr ? listen_addr : cl.sock;
     argv[argc] = NULL;
+    if (listen_addr)
+        cl.sock[0] = 0; /* known once rank 0 says where it listens */
 
     fflush(stdout);
     fflush(stderr);
@@ -566,7 +667,9 @@ int dmat_cluster_start_with(int ranks, const char *options)
     double t0 = now_seconds();
     int fd = -1;
     for (;;) {
-        fd = connect_socket(cl.sock);
+        if (listen_addr && !cl.sock[0])
+            tcp_address_from_log();
+        fd = cl.sock[0] ? connect_socket(cl.sock) : -1;
         if (fd >= 0)
             break;
         if (!process_alive(launcher) || cairn_interrupted() || now_seconds() - t0 > 120) {
@@ -610,12 +713,15 @@ int dmat_cluster_stop(void)
         return -1;
     }
     int fd = cl.cluster ? connect_socket(cl.sock) : -1;
-    if (fd >= 0) {
+    dmat_msg rep;
+    if (fd >= 0 && hello(fd, &rep) == 0) { /* a connection must say who it is first */
+        dmat_msg_free(&rep);
         dmat_msg req;
         dmat_msg_init(&req, DOP_SHUTDOWN);
         dmat_wire_send(fd, &req);
-        close(fd);
     }
+    if (fd >= 0)
+        close(fd);
     double until = now_seconds() + 5.0;
     while (cl.mpirun > 0 && process_alive(cl.mpirun) && now_seconds() < until)
         sleep_ms(10);
@@ -692,7 +798,7 @@ void dmat_cluster_show(void)
     mat info = cluster_info("dmat_cluster_show");
     if (mat_is_empty(info))
         return;
-    printf("cluster: %d rank%s (mpirun pid %d, socket %s)\n", cl.ranks, cl.ranks == 1 ? "" : "s", (int)cl.mpirun,
+    printf("cluster: %d rank%s (mpirun pid %d, link %s)\n", cl.ranks, cl.ranks == 1 ? "" : "s", (int)cl.mpirun,
            cl.sock);
     printf("  rank  host                  pid      dmat data   resident\n");
     const char *h = cl.hosts;

@@ -62,7 +62,7 @@ dmat dmat_scatter(mat X)
     return make(F, &req);
 }
 
-static dmat read_file(const char *func, const char *path, int kind)
+static dmat read_file(const char *func, const char *path, int kind, char delimiter, int has_header)
 {
     if (!path || !*path) {
         cairn_error(func, "no path given");
@@ -79,13 +79,20 @@ static dmat read_file(const char *func, const char *path, int kind)
     dmat_msg req;
     dmat_msg_init(&req, DOP_READ);
     req.h.i[0] = kind;
+    req.h.i[1] = delimiter ? delimiter : ',';
+    req.h.i[2] = has_header != 0;
     dmat_msg_text(&req, "%s", path);
     return make(func, &req);
 }
 
-dmat dmat_read_npy(const char *path) { return read_file("dmat_read_npy", path, 0); }
+dmat dmat_read_npy(const char *path) { return read_file("dmat_read_npy", path, 0, 0, 0); }
 
-dmat dmat_read_idx(const char *path) { return read_file("dmat_read_idx", path, 1); }
+dmat dmat_read_idx(const char *path) { return read_file("dmat_read_idx", path, 1, 0, 0); }
+
+dmat dmat_read_csv(const char *path, char delimiter, int has_header)
+{
+    return read_file("dmat_read_csv", path, 2, delimiter, has_header);
+}
 
 uint64_t dmat_random_block_seed(uint64_t seed, int block)
 {
@@ -108,6 +115,27 @@ dmat dmat_randn(int rows, int cols, uint64_t seed)
     req.h.i[0] = rows;
     req.h.i[1] = cols;
     req.h.i[4] = (int64_t)seed;
+    return make(F, &req);
+}
+
+dmat dmat_volume_shepp_logan(int n_slices, int height, int width, double noise_sigma, uint64_t seed)
+{
+    const char *F = "dmat_volume_shepp_logan";
+    if (n_slices < 1 || height < 1 || width < 1 || (long long)height * width > INT_MAX) {
+        cairn_error(F, "shape %d slices x %d x %d is invalid (each must be >= 1)", n_slices, height, width);
+        return dmat_none();
+    }
+    if (!(noise_sigma >= 0) || isinf(noise_sigma)) {
+        cairn_error(F, "noise_sigma must be finite and >= 0, got %g", noise_sigma);
+        return dmat_none();
+    }
+    dmat_msg req;
+    dmat_msg_init(&req, DOP_PHANTOM);
+    req.h.i[0] = n_slices;
+    req.h.i[1] = height;
+    req.h.i[2] = width;
+    req.h.i[4] = (int64_t)seed;
+    req.h.d[0] = noise_sigma;
     return make(F, &req);
 }
 
@@ -285,10 +313,6 @@ dsvd_result dmat_svd_thin(dmat A)
     const char *F = "dmat_svd_thin";
     if (dmat_check(F, A, "A") < 0)
         return dsvd_none();
-    if (A.rows < A.cols) {
-        cairn_error(F, "A is %d x %d: the distributed SVD needs rows >= cols (distribute Aᵀ instead)", A.rows, A.cols);
-        return dsvd_none();
-    }
     dmat_msg req;
     dmat_msg_init(&req, DOP_SVD_THIN);
     req.h.i[0] = (int64_t)A.id;

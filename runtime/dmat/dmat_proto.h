@@ -40,9 +40,10 @@ enum dmat_op {
     DOP_RECONSTRUCT, /* i[0] U, i[1] k, m[0] S, m[1] Vt → new id */
     DOP_PCA_RANDOMIZED, /* i[0] id, i[1] k, i[4] seed → m[0] components, m[1] mean, m[2] S; d[0] total variance */
     DOP_KMEANS,      /* i[0] id, i[1] max_iter, d[0] tol, m[0] centers → new id labels, m[0] centers, d[0] inertia, i[1] iterations */
-    DOP_READ,        /* i[0] kind (0 npy, 1 idx), text path → new id */
+    DOP_READ,        /* i[0] kind (0 npy, 1 idx, 2 csv: i[1] delimiter, i[2] header), text path → new id */
     DOP_RANDN,       /* i[0] rows, i[1] cols, i[4] seed → new id */
-    DOP_FREE_NOW     /* rank 0 → ranks only: free object i[0] now */
+    DOP_FREE_NOW,    /* rank 0 → ranks only: free object i[0] now */
+    DOP_PHANTOM      /* i[0] slices, i[1] height, i[2] width, d[0] noise sigma, i[4] seed → new id */
 };
 
 enum { DMAT_OK = 0, DMAT_ERROR = 1, DMAT_PROGRESS = 2 };

@@ -19,7 +19,7 @@
 static const char *RFUNC = "csv_read";
 
 /* Fields in the line [p, end) split by delim. */
-static int count_fields(const char *p, const char *end, char delim)
+int io_csv_count_fields(const char *p, const char *end, char delim)
 {
     int n = 1;
     for (; p < end; p++)
@@ -28,7 +28,7 @@ static int count_fields(const char *p, const char *end, char delim)
     return n;
 }
 
-static int blank(const char *p, const char *end)
+int io_csv_blank(const char *p, const char *end)
 {
     for (; p < end; p++)
         if (!isspace((unsigned char)*p))
@@ -37,7 +37,7 @@ static int blank(const char *p, const char *end)
 }
 
 /* Parse one field [p, end) into *v; -1 when it is not a number. */
-static int parse_field(const char *p, const char *end, double *v)
+int io_csv_parse_field(const char *p, const char *end, double *v)
 {
     while (p < end && isspace((unsigned char)*p))
         p++;
@@ -106,11 +106,11 @@ mat csv_read(const char *path, char delimiter, int has_header)
         if (!e)
             e = p + strlen(p);
         line++;
-        if (!blank(p, e)) {
+        if (!io_csv_blank(p, e)) {
             if (!skipped_header) {
                 skipped_header = 1;
             } else {
-                int n = count_fields(p, e, delim);
+                int n = io_csv_count_fields(p, e, delim);
                 if (rows == 0) {
                     cols = n;
                     first_line = line;
@@ -144,7 +144,7 @@ mat csv_read(const char *path, char delimiter, int has_header)
         if (!e)
             e = p + strlen(p);
         line++;
-        if (!blank(p, e)) {
+        if (!io_csv_blank(p, e)) {
             if (!skipped_header) {
                 skipped_header = 1;
             } else {
@@ -153,7 +153,7 @@ mat csv_read(const char *path, char delimiter, int has_header)
                     char *fe = q;
                     while (fe < e && *fe != delim)
                         fe++;
-                    if (parse_field(q, fe, mat_ptr(out, r, c)) < 0) {
+                    if (io_csv_parse_field(q, fe, mat_ptr(out, r, c)) < 0) {
                         int n = (int)(fe - q) < 40 ? (int)(fe - q) : 40;
                         cairn_error(RFUNC, "'%s' line %d column %d: '%.*s' is not a number", path, line, c + 1, n,
                                     q);

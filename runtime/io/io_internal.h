@@ -33,4 +33,16 @@ int io_read_exact(const char *func, const char *path, FILE *f, void *buf, size_t
 /* Check a writer's stream at the end (fflush/ferror/fclose) and report a failure with the path. */
 int io_close_write(const char *func, const char *path, FILE *f);
 
+/* CSV lines as csv_read sees them (the dmat workers read their rows with the same rules):
+ * a line [p, end) of only spaces is blank; fields are split by delim; a field is a number,
+ * or empty / "nan" / "NA" (NAN), after trimming spaces and one pair of double quotes.
+ * io_csv_parse_field returns 0, or -1 when the field is not a number. */
+int io_csv_blank(const char *p, const char *end);
+int io_csv_count_fields(const char *p, const char *end, char delim);
+int io_csv_parse_field(const char *p, const char *end, double *v);
+
+/* Slices first .. first+count-1 of volume_shepp_logan's clean phantom (no noise) added
+ * into out (count x height*width, row-major): the dmat workers make their own slices. */
+void volume_shepp_logan_add(double *out, int first, int count, int n_slices, int height, int width);
+
 #endif

@@ -10,6 +10,7 @@
 #include "cairn/volume.h"
 #include "cairn/error.h"
 #include "cairn/random.h"
+#include "io_internal.h"
 
 #include <limits.h>
 #include <math.h>
@@ -34,6 +35,36 @@ static const ellipsoid shepp_logan[10] = {
     {.1, .0230, .046, .020, .06, -.605, 0, 0, 0, 0},
 };
 
+void volume_shepp_logan_add(double *out, int first, int count, int n_slices, int height, int width)
+{
+    const double deg = M_PI / 180.0;
+    for (int e = 0; e < 10; e++) {
+        const ellipsoid *E = &shepp_logan[e];
+        double cph = cos(E->phi * deg), sph = sin(E->phi * deg);
+        double cth = cos(E->theta * deg), sth = sin(E->theta * deg);
+        double cps = cos(E->psi * deg), sps = sin(E->psi * deg);
+        /* Rotation into the ellipsoid's frame (z-x-z Euler angles). */
+        double R[3][3] = {{cps * cph - cth * sph * sps, cps * sph + cth * cph * sps, sps * sth},
+                          {-sps * cph - cth * sph * cps, -sps * sph + cth * cph * cps, cps * sth},
+                          {sth * sph, -sth * cph, cth}};
+        for (int s = first; s < first + count; s++) {
+            double z = -1.0 + (2.0 * s + 1.0) / n_slices - E->z0;
+            for (int i = 0; i < height; i++) {
+                double y = 1.0 - (2.0 * i + 1.0) / height - E->y0;
+                double *row = out + ((size_t)(s - first) * height + (size_t)i) * width;
+                for (int j = 0; j < width; j++) {
+                    double x = -1.0 + (2.0 * j + 1.0) / width - E->x0;
+                    double u = (R[0][0] * x + R[0][1] * y + R[0][2] * z) / E->a;
+                    double v = (R[1][0] * x + R[1][1] * y + R[1][2] * z) / E->b;
+                    double w = (R[2][0] * x + R[2][1] * y + R[2][2] * z) / E->c;
+                    if (u * u + v * v + w * w <= 1.0)
+                        row[j] += E->value;
+                }
+            }
+        }
+    }
+}
+
 mat volume_shepp_logan(int n_slices, int height, int width, double noise_sigma, uint64_t seed)
 {
     const char *func = "volume_shepp_logan";
@@ -48,32 +79,7 @@ mat volume_shepp_logan(int n_slices, int height, int width, double noise_sigma, 
     mat V = mat_zeros(n_slices, height * width);
     if (mat_is_empty(V))
         return V;
-    const double deg = M_PI / 180.0;
-    for (int e = 0; e < 10; e++) {
-        const ellipsoid *E = &shepp_logan[e];
-        double cph = cos(E->phi * deg), sph = sin(E->phi * deg);
-        double cth = cos(E->theta * deg), sth = sin(E->theta * deg);
-        double cps = cos(E->psi * deg), sps = sin(E->psi * deg);
-        /* Rotation into the ellipsoid's frame (z-x-z Euler angles). */
-        double R[3][3] = {{cps * cph - cth * sph * sps, cps * sph + cth * cph * sps, sps * sth},
-                          {-sps * cph - cth * sph * cps, -sps * sph + cth * cph * cps, cps * sth},
-                          {sth * sph, -sth * cph, cth}};
-        for (int s = 0; s < n_slices; s++) {
-            double z = -1.0 + (2.0 * s + 1.0) / n_slices - E->z0;
-            for (int i = 0; i < height; i++) {
-                double y = 1.0 - (2.0 * i + 1.0) / height - E->y0;
-                double *row = mat_ptr(V, s, i * width);
-                for (int j = 0; j < width; j++) {
-                    double x = -1.0 + (2.0 * j + 1.0) / width - E->x0;
-                    double u = (R[0][0] * x + R[0][1] * y + R[0][2] * z) / E->a;
-                    double v = (R[1][0] * x + R[1][1] * y + R[1][2] * z) / E->b;
-                    double w = (R[2][0] * x + R[2][1] * y + R[2][2] * z) / E->c;
-                    if (u * u + v * v + w * w <= 1.0)
-                        row[j] += E->value;
-                }
-            }
-        }
-    }
+    volume_shepp_logan_add(V.data, 0, n_slices, n_slices, height, width);
     if (noise_sigma > 0) {
         rng_seed(seed);
         for (int s = 0; s < n_slices; s++) {

@@ -2,15 +2,22 @@
  * against the single-process runtime on the same data: scatter/gather, elementwise,
  * column means, AᵀA, AᵀB, A·B, A·Bᵀ, PDGEMM, PDGESVD, randomized SVD (both power-iteration
  * paths), reconstruction, PCA, k-means (labels and inertia of scikit-learn's Lloyd run,
- * tests/fixtures/gen_dmat_fixtures.py), npy/IDX reads, seeded generation. Row counts never
+ * tests/fixtures/gen_dmat_fixtures.py; empty clusters relocated as runtime/cluster does),
+ * wide SVD, npy/IDX/CSV reads (CSV: values and errors as csv_read's), seeded generation and
+ * the phantom volume. Row counts never
  * divide evenly by the ranks. Then the transaction rules (objects of a process that ends
  * are freed; a free by a process that never proved it committed is forgotten, one that
  * did is applied), an interrupt that stops the workers within 1 s, a rank killed with
- * SIGKILL mid-operation (a clear error naming the rank; a new cluster starts), and the
- * errors that name their function. */
+ * SIGKILL mid-operation (a clear error naming the rank; a new cluster starts), rank 0
+ * serving on TCP (and closing connections without the cluster's token), and the errors
+ * that name their function. */
 #include "check.h"
 
 #include "cairn.h"
+#include "../../runtime/dmat/dmat_proto.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <signal.h>
 #include <sys/time.h>
@@ -175,6 +182,22 @@ static void test_svd(void)
     compare_svd(d, s, 23, 1e-9);
     dsvd_free(&d), svd_free(&s);
 
+    /* a wide A (PDGESVD of rows < cols): U rows x rows stays distributed, Vt rows x cols;
+     * 3 x 40 leaves a rank without rows on 4 ranks */
+    int wide_shape[2][2] = {{23, 131}, {3, 40}};
+    for (int t = 0; t < 2; t++) {
+        mat Aw = mat_randn(wide_shape[t][0], wide_shape[t][1]);
+        dmat dAw = dmat_scatter(Aw);
+        d = dmat_svd_thin(dAw);
+        s = svd_thin(Aw);
+        CHECK(d.U.rows == Aw.rows && d.U.cols == Aw.rows && d.Vt.rows == Aw.rows && d.Vt.cols == Aw.cols);
+        compare_svd(d, s, Aw.rows, 1e-9);
+        dmat Rw = dmat_svd_reconstruct(d, 0);
+        mat Rwm = dmat_gather(Rw);
+        CHECK(max_abs_diff(Rwm, Aw) < 1e-12 * Aw.cols);
+        dsvd_free(&d), svd_free(&s), dmat_free(&Rw), dmat_free(&dAw), mat_free(&Rwm), mat_free(&Aw);
+    }
+
     /* randomized, Gram path (N < 4·q·l) */
     mat L = low_rank(157, 30, 6, 11);
     dmat dL = dmat_scatter(L);
@@ -248,7 +271,30 @@ static void test_kmeans(void)
     CHECK(km && fabs(r.inertia - km->inertia) <= 1e-10 * km->inertia);
     CHECK(km && r.iterations == km->n_iter);
     kmeans_free(km);
-    dkmeans_free(&r), dmat_free(&dX);
+    dkmeans_free(&r);
+
+    /* Two initial centers far from every sample: both clusters are empty after the first
+     * assignment and take the farthest samples, as runtime/cluster relocates them. */
+    mat C6 = mat_alloc(6, X.cols);
+    for (int j = 0; j < 6; j++)
+        for (int c = 0; c < X.cols; c++)
+            *mat_ptr(C6, j, c) = j < 4 ? *mat_ptr(C0, j, c) : 1000.0 * (j - 3) + c;
+    dkmeans_result e = dmat_kmeans(dX, C6, 300, 1e-4);
+    o.init = C6;
+    km = kmeans_fit(X, 6, &o);
+    mat Le = dmat_gather(e.labels);
+    int used[6] = {0}, nused = 0;
+    for (int i = 0; i < Le.rows && !mat_is_empty(Le); i++)
+        used[(int)Le.data[i]] = 1;
+    for (int j = 0; j < 6; j++)
+        nused += used[j];
+    CHECK(nused == 6); /* without relocation the two far centers keep no sample */
+    CHECK(km && max_abs_diff(Le, km->labels) == 0);
+    CHECK(km && max_abs_diff(e.centers, km->centers) < 1e-10);
+    CHECK(km && fabs(e.inertia - km->inertia) <= 1e-10 * km->inertia);
+    CHECK(km && e.iterations == km->n_iter);
+    kmeans_free(km);
+    dkmeans_free(&e), mat_free(&C6), mat_free(&Le), dmat_free(&dX);
     mat_free(&X), mat_free(&C0), mat_free(&labels), mat_free(&C), mat_free(&info), mat_free(&L);
 }
 
@@ -283,6 +329,126 @@ static void test_files_and_random(void)
     dmat_free(&R), mat_free(&got);
 }
 
+/* Equal values, NaN equal to NaN (missing CSV fields). */
+static int same_values(mat a, mat b)
+{
+    if (a.rows != b.rows || a.cols != b.cols || mat_is_empty(a))
+        return 0;
+    for (int i = 0; i < a.rows; i++)
+        for (int j = 0; j < a.cols; j++) {
+            double x = *mat_ptr(a, i, j), y = *mat_ptr(b, i, j);
+            if (!(x == y || (isnan(x) && isnan(y))))
+                return 0;
+        }
+    return 1;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* dmat_read_csv against csv_read on the same file: the values, or the same error text
+ * (after the function's name). */
+static void check_csv(const char *path, char delim, int header)
+{
+    cairn_clear_error();
+    mat ref = csv_read(path, delim, header);
+    char ref_err[1024];
+    snprintf(ref_err, sizeof ref_err, "%s", mat_is_empty(ref) ? strchr(cairn_last_error(), ':') + 2 : "");
+    cairn_clear_error();
+    dmat d = dmat_read_csv(path, delim, header);
+    if (mat_is_empty(ref)) {
+        CHECK(dmat_is_empty(d) && strstr(cairn_last_error(), "dmat_read_csv: ") &&
+              strstr(cairn_last_error(), ref_err));
+        if (!strstr(cairn_last_error(), ref_err))
+            printf("csv_read: %s\ndmat_read_csv: %s\n", ref_err, cairn_last_error());
+    } else {
+        mat got = dmat_gather(d);
+        CHECK(d.rows == ref.rows && d.cols == ref.cols && same_values(got, ref));
+        mat_free(&got);
+    }
+    dmat_free(&d), mat_free(&ref);
+}
+
+static void test_csv(void)
+{
+    char path[] = "/tmp/cairn-dmat-csv-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    /* 103 x 7 through csv_write (uneven over every rank count), with a header */
+    rng_seed(21);
+    mat A = mat_randn(103, 7);
+    *mat_ptr(A, 50, 3) = NAN;
+    CHECK(csv_write(path, A, ';', "a;b;c;d;e;f;g") == 0);
+    check_csv(path, ';', 1);
+    dmat d = dmat_read_csv(path, ';', 1);
+    mat got = dmat_gather(d);
+    CHECK(same_values(got, A));
+    dmat_free(&d), mat_free(&got), mat_free(&A);
+    /* a byte order mark, CRLF, blank lines, quotes, NA and empty fields, spaces */
+    write_text(path, "\xEF\xBB\xBFx,y,z\r\n\r\n1,2,3\r\n  \n\"4\", 5 ,NA\r\n7,,9\n\n10,11,12e3\n13,-14,0x10");
+    check_csv(path, ',', 1);
+    check_csv(path, ',', 0); /* the header is then a row that is not numbers: an error */
+    /* tiny files: fewer bytes than ranks can split evenly, one long row */
+    write_text(path, "1\n2\n");
+    check_csv(path, 0, 0);
+    write_text(path, "h\n\n\n5");
+    check_csv(path, 0, 1);
+    char wide[4000] = "";
+    for (int j = 0; j < 500; j++)
+        snprintf(wide + strlen(wide), sizeof wide - strlen(wide), "%s%d", j ? "," : "", j);
+    write_text(path, wide);
+    check_csv(path, 0, 0);
+    /* errors, with csv_read's precedence: a wrong field count anywhere comes first */
+    write_text(path, "1,2\n3,x\n5,6\n7,8\n9,10\n11,12\n13,14\n15\n");
+    check_csv(path, 0, 0);
+    write_text(path, "1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n13,oops\n15,16\n");
+    check_csv(path, 0, 0);
+    write_text(path, "h1,h2\n\n  \n");
+    check_csv(path, 0, 1);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite("1,2\n3,\0\n", 1, 8, f);
+        fclose(f);
+    }
+    check_csv(path, 0, 0);
+    unlink(path);
+    check_csv("/nonexistent/x.csv", 0, 0);
+}
+
+/* The phantom volume made on the ranks: the clean part equals volume_shepp_logan; slice
+ * s's noise is mat_randn after its own seed. */
+static void test_phantom(void)
+{
+    mat ref = volume_shepp_logan(37, 12, 10, 0.0, 0);
+    dmat V = dmat_volume_shepp_logan(37, 12, 10, 0.0, 0);
+    mat got = dmat_gather(V);
+    CHECK(V.rows == 37 && V.cols == 120 && max_abs_diff(got, ref) == 0 && mat_max_all(ref) > 0.9);
+    dmat_free(&V), mat_free(&got);
+    V = dmat_volume_shepp_logan(37, 12, 10, 0.25, 9);
+    got = dmat_gather(V);
+    double worst = mat_is_empty(got) ? INFINITY : 0;
+    for (int sl = 0; sl < 37 && !mat_is_empty(got); sl++) {
+        rng_seed(dmat_random_block_seed(9, sl));
+        mat noise = mat_randn(1, 120);
+        for (int j = 0; j < 120; j++)
+            worst = fmax(worst, fabs(*mat_ptr(got, sl, j) - (*mat_ptr(ref, sl, j) + 0.25 * noise.data[j])));
+        mat_free(&noise);
+    }
+    CHECK(worst == 0);
+    cairn_clear_error();
+    dmat bad = dmat_volume_shepp_logan(0, 12, 10, 0.0, 0);
+    CHECK(dmat_is_empty(bad) && strstr(cairn_last_error(), "dmat_volume_shepp_logan"));
+    dmat_free(&V), mat_free(&got), mat_free(&ref);
+}
+
 static void test_on(int ranks)
 {
     double t0 = now_s();
@@ -298,6 +464,8 @@ static void test_on(int ranks)
     test_svd();
     test_kmeans();
     test_files_and_random();
+    test_csv();
+    test_phantom();
     CHECK(total_bytes() == base); /* every dmat above was freed */
     CHECK(dmat_cluster_stop() == 0);
     printf("%d rank%s: %.2f s\n", ranks, ranks == 1 ? "" : "s", now_s() - t0);
@@ -422,6 +590,70 @@ static void test_interrupt_and_kill(void)
     CHECK(dmat_cluster_stop() == 0);
 }
 
+/* Connect to "tcp://HOST:PORT" and send one message op with text; 1 when rank 0 then
+ * closes the connection without a reply. */
+static int tcp_rejected(const char *address, int op, const char *text)
+{
+    char host[64] = "";
+    int port = 0;
+    if (sscanf(address, "tcp://%63[^:]:%d", host, &port) != 2)
+        return 0;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    if (getaddrinfo(host, ps, &hints, &res) != 0)
+        return 0;
+    int fd = socket(res->ai_family, res->ai_socktype, 0), closed = 0;
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+        dmat_msg m, r;
+        dmat_msg_init(&m, op);
+        dmat_msg_text(&m, "%s", text);
+        if (dmat_wire_send(fd, &m) == 0) {
+            int rc = dmat_wire_recv(fd, &r);
+            if (rc == 1)
+                dmat_msg_free(&r);
+            closed = rc == 0;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return closed;
+}
+
+/* Rank 0 on TCP (`--listen 127.0.0.1:0`, the multi-host link): the operations, a forked
+ * "cell" whose objects are freed when it ends, and strangers without the token shut out. */
+static void test_tcp(void)
+{
+    CHECK(dmat_cluster_start_with(2, "--listen 127.0.0.1:0") == 0);
+    const char *a = dmat_cluster_address();
+    printf("tcp: rank 0 at %s\n", a);
+    CHECK(strncmp(a, "tcp://127.0.0.1:", 16) == 0 && atoi(a + 16) > 0);
+    if (dmat_cluster_ranks() != 2)
+        return;
+    CHECK(tcp_rejected(a, DOP_HELLO, "not the token"));
+    CHECK(tcp_rejected(a, DOP_INFO, ""));
+    test_products();
+    test_kmeans();
+    mat A = mat_ones(50, 4);
+    pid_t c = fork();
+    if (c == 0)
+        _exit(dmat_is_empty(dmat_scatter(A)) ? 1 : 0);
+    int st;
+    waitpid(c, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    double t = now_s(), b = -1;
+    while (now_s() - t < 3 && (b = total_bytes()) != 0)
+        usleep(20000);
+    CHECK(b == 0);
+    mat_free(&A);
+    CHECK(dmat_cluster_stop() == 0);
+    CHECK(strcmp(dmat_cluster_address(), "") == 0);
+}
+
 /* `test_dmat --two-hosts OPTIONS`: run by test_dmat_netns.py with the ranks in two network
  * namespaces (OPTIONS: the mpirun options of that set-up). */
 static void test_two_hosts(const char *options)
@@ -461,6 +693,7 @@ int main(int argc, char **argv)
     for (int ranks = 1; ranks <= 4; ranks++)
         test_on(ranks);
     test_generations();
+    test_tcp();
     test_interrupt_and_kill();
     cairn_clear_error();
     mat none = dmat_gather((dmat){1, 1, 2, 2});

@@ -77,6 +77,7 @@ int op_mul(const dmat_msg *req, dmat_msg *rep);
 int op_mul_nt(const dmat_msg *req, dmat_msg *rep);
 int op_reconstruct(const dmat_msg *req, dmat_msg *rep);
 int op_randn(const dmat_msg *req, dmat_msg *rep);
+int op_phantom(const dmat_msg *req, dmat_msg *rep);
 int op_read(const dmat_msg *req, dmat_msg *rep);
 int op_svd_randomized(const dmat_msg *req, dmat_msg *rep);
 int op_pca_randomized(const dmat_msg *req, dmat_msg *rep);

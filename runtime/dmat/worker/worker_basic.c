@@ -2,12 +2,14 @@
  * the products whose result is small (AᵀA, AᵀB: a local BLAS-3 product per rank, summed
  * with MPI_Reduce) or whose other factor is small (A·B, A·Bᵀ: B is broadcast with the
  * request, each rank multiplies its own rows, nothing else moves), reconstruction from an
- * SVD, seeded random numbers and the cluster's memory report. */
+ * SVD, seeded random numbers, the Shepp–Logan phantom volume (each rank makes its own
+ * slices) and the cluster's memory report. */
 #include "worker.h"
 
 #include "cairn/alloc.h"
 #include "cairn/dmat.h"
 #include "cairn/random.h"
+#include "../../io/io_internal.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -359,5 +361,26 @@ int op_randn(const dmat_msg *req, dmat_msg *rep)
             dst[j] = rng_normal();
     }
     w_created(rep, C);
+    return 0;
+}
+
+int op_phantom(const dmat_msg *req, dmat_msg *rep)
+{
+    int slices = (int)req->h.i[0], height = (int)req->h.i[1], width = (int)req->h.i[2], N = height * width;
+    double sigma = req->h.d[0];
+    uint64_t seed = (uint64_t)req->h.i[4];
+    dobj *V = new_result(req, slices, N);
+    if (!V)
+        return -1;
+    memset(V->data, 0, (size_t)V->count * N * sizeof(double));
+    volume_shepp_logan_add(V->data, V->first, V->count, slices, height, width);
+    /* Each slice's noise from its own seed, so no rank draws the slices before its own. */
+    for (int i = 0; i < V->count && sigma > 0; i++) {
+        rng_seed(dmat_random_block_seed(seed, V->first + i));
+        double *row = V->data + (size_t)i * N;
+        for (int j = 0; j < N; j++)
+            row[j] += sigma * rng_normal();
+    }
+    w_created(rep, V);
     return 0;
 }

@@ -7,14 +7,19 @@
  *   it stops when no label changed (strict convergence) or when the centers moved less
  *   than tol in total squared distance; without strict convergence the labels are
  *   assigned once more to the final centers; inertia is Σ ‖x - c(x)‖².
- * A center that loses all its samples stays where it was (scikit-learn relocates it to a
- * far sample; with a sensible init that does not happen). Only k x cols sums and k
- * counts cross the network per iteration. */
+ * A center that loses all its samples takes the sample farthest from its own center, as
+ * runtime/cluster/kmeans.c (relocate_empty) and scikit-learn's _relocate_empty_clusters do:
+ * empty clusters in index order, each the farthest sample left (the lowest global row on
+ * ties, which MPI_MAXLOC also picks); labels stay, the sample's row moves between the
+ * summed cluster sums. That costs one MAXLOC reduction and one broadcast of a row per
+ * empty cluster, and only in an iteration that left one empty.
+ * Otherwise only k x cols sums and k counts cross the network per iteration. */
 #include "worker.h"
 
 #include "cairn/alloc.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +59,74 @@ static long assign(const dobj *X, mat C, int *labels, double *dots, double *cnor
     return changed;
 }
 
+static double sq_dist(const double *a, const double *b, int n)
+{
+    double s = 0;
+    for (int t = 0; t < n; t++) {
+        double e = a[t] - b[t];
+        s += e * e;
+    }
+    return s;
+}
+
+/* The rank holding global row `row` of X. */
+static int row_owner(const dobj *X, int row)
+{
+    for (int r = 0; r < W.size; r++) {
+        int first, count;
+        dmat_partition(X->rows, W.size, r, &first, &count);
+        if (row >= first && row < first + count)
+            return r;
+    }
+    return 0;
+}
+
+/* Collective. Every cluster with no samples (counts, summed over the ranks) takes the
+ * sample farthest from its center in C, farthest first: sums (summed k x N) and counts
+ * change as in the single-process relocate_empty; labels stay. dist (X->count) and row
+ * (N + 1) are scratch. */
+static void relocate_empty(const dobj *X, mat C, const int *labels, mat sums, double *counts, double *dist,
+                           double *row)
+{
+    int k = C.rows, N = X->cols, n_empty = 0;
+    for (int j = 0; j < k; j++)
+        n_empty += counts[j] == 0;
+    if (!n_empty)
+        return;
+    for (int i = 0; i < X->count; i++)
+        dist[i] = sq_dist(X->data + (size_t)i * N, mat_ptr(C, labels[i], 0), N);
+    for (int j = 0; j < k; j++) {
+        if (counts[j] != 0)
+            continue;
+        struct {
+            double value;
+            int row;
+        } mine = {-HUGE_VAL, INT_MAX}, far;
+        for (int i = 0; i < X->count; i++)
+            if (dist[i] > mine.value) {
+                mine.value = dist[i];
+                mine.row = X->first + i;
+            }
+        MPI_Allreduce(&mine, &far, 1, MPI_DOUBLE_INT, MPI_MAXLOC, W.comm);
+        int owner = row_owner(X, far.row);
+        if (W.rank == owner) {
+            int i = far.row - X->first;
+            dist[i] = -1;
+            memcpy(row, X->data + (size_t)i * N, (size_t)N * sizeof(double));
+            row[N] = labels[i];
+        }
+        MPI_Bcast(row, N + 1, MPI_DOUBLE, owner, W.comm);
+        int old = (int)row[N];
+        double *so = mat_ptr(sums, old, 0), *sj = mat_ptr(sums, j, 0);
+        for (int t = 0; t < N; t++) {
+            so[t] -= row[t];
+            sj[t] = row[t];
+        }
+        counts[old] -= 1;
+        counts[j] = 1;
+    }
+}
+
 int op_kmeans(const dmat_msg *req, dmat_msg *rep)
 {
     dobj *X = w_object((uint64_t)req->h.i[0], "X");
@@ -66,8 +139,10 @@ int op_kmeans(const dmat_msg *req, dmat_msg *rep)
     int *labels = malloc(((size_t)X->count + 1) * sizeof(int));
     double *dots = malloc(((size_t)CHUNK * k + 1) * sizeof(double)), *cnorm = malloc((size_t)k * sizeof(double));
     double *counts = malloc((size_t)k * sizeof(double)), *all_counts = malloc((size_t)k * sizeof(double));
+    double *dist = malloc(((size_t)X->count + 1) * sizeof(double)), *row = malloc(((size_t)N + 1) * sizeof(double));
     mat mu = w_col_means(X);
-    if (!C.data || !Cn.data || !sums.data || !labels || !dots || !cnorm || !counts || !all_counts || !mu.data)
+    if (!C.data || !Cn.data || !sums.data || !labels || !dots || !cnorm || !counts || !all_counts || !dist || !row ||
+        !mu.data)
         w_fail("rank %d: out of memory for k-means", W.rank);
     int iterations = 0, rc = -1;
     if (w_agree())
@@ -100,6 +175,7 @@ int op_kmeans(const dmat_msg *req, dmat_msg *rep)
         MPI_Allreduce(sums.data, Cn.data, k * N, MPI_DOUBLE, MPI_SUM, W.comm);
         MPI_Allreduce(counts, all_counts, k, MPI_DOUBLE, MPI_SUM, W.comm);
         MPI_Allreduce(&changed, &changed_all, 1, MPI_LONG, MPI_SUM, W.comm);
+        relocate_empty(X, C, labels, Cn, all_counts, dist, row);
         double shift = 0;
         for (int j = 0; j < k; j++) {
             for (int c = 0; c < N; c++) {
@@ -124,9 +200,7 @@ int op_kmeans(const dmat_msg *req, dmat_msg *rep)
         assign(X, C, labels, dots, cnorm);
     double inertia_local = 0, inertia = 0;
     for (int i = 0; i < X->count; i++) {
-        const double *x = X->data + (size_t)i * N, *c = mat_ptr(C, labels[i], 0);
-        for (int j = 0; j < N; j++)
-            inertia_local += (x[j] - c[j]) * (x[j] - c[j]);
+        inertia_local += sq_dist(X->data + (size_t)i * N, mat_ptr(C, labels[i], 0), N);
     }
     MPI_Allreduce(&inertia_local, &inertia, 1, MPI_DOUBLE, MPI_SUM, W.comm);
     dobj *L = store_new((uint64_t)req->h.i[7], X->rows, 1);
@@ -147,6 +221,6 @@ int op_kmeans(const dmat_msg *req, dmat_msg *rep)
     rc = 0;
 out:
     mat_free(&C), mat_free(&Cn), mat_free(&sums), mat_free(&mu);
-    free(labels), free(dots), free(cnorm), free(counts), free(all_counts);
+    free(labels), free(dots), free(cnorm), free(counts), free(all_counts), free(dist), free(row);
     return rc;
 }

@@ -1,9 +1,13 @@
 /* worker_main.c — cairn-dmat-worker: the MPI program that holds a session's dmats.
  *
  *     mpirun -np N cairn-dmat-worker --socket PATH
+ *     mpirun -np N cairn-dmat-worker --listen HOST:PORT     (TCP, for a driver on another host)
  *
- * Rank 0 listens on the Unix socket PATH (runtime/dmat/dmat_client.c starts the job and
- * connects) and serves one request at a time: it broadcasts the request to all ranks,
+ * Rank 0 listens on the Unix socket PATH, or on TCP (port 0: any free one; it prints
+ * "listening on tcp://HOST:PORT" on stdout, which mpirun forwards to the driver's log),
+ * runtime/dmat/dmat_client.c starts the job and connects, and rank 0 serves one request
+ * at a time. When CAIRN_DMAT_TOKEN is set, a connection must first say HELLO with it or
+ * it is closed (a TCP port is open to other users and hosts, a private socket is not): it broadcasts the request to all ranks,
  * every rank runs the operation, rank 0 replies. Between operations rank 0 also keeps the
  * books of which connection owns which object (see dmat_client.c for why that is the
  * transaction rule) and frees objects collectively. When the last connection closes
@@ -21,6 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -193,6 +200,7 @@ static op_fn operation(int op)
     case DOP_MUL_NT: return op_mul_nt;
     case DOP_RECONSTRUCT: return op_reconstruct;
     case DOP_RANDN: return op_randn;
+    case DOP_PHANTOM: return op_phantom;
     case DOP_READ: return op_read;
     case DOP_SVD_RANDOMIZED: return op_svd_randomized;
     case DOP_PCA_RANDOMIZED: return op_pca_randomized;
@@ -250,6 +258,7 @@ typedef struct conn {
     int fd;
     uint64_t serial;
     int64_t pid;
+    int authed; /* said HELLO with the token (always, when there is none) */
 } conn;
 
 static conn conns[MAX_CONNS];
@@ -257,6 +266,18 @@ static int nconns;
 static uint64_t next_serial = 1, next_id = 1;
 static uint32_t cluster_id;
 static char hosts[DMAT_MAX_TEXT];
+static const char *token; /* CAIRN_DMAT_TOKEN, or NULL */
+static int ever;          /* a client has said HELLO */
+
+/* Same length and bytes, in time that does not depend on where they differ. */
+static int token_ok(const char *given)
+{
+    size_t n = strlen(token), m = strnlen(given, DMAT_MAX_TEXT);
+    unsigned char diff = n != m;
+    for (size_t k = 0; k < n && k < m; k++)
+        diff |= (unsigned char)(token[k] ^ given[k]);
+    return diff == 0;
+}
 
 static void free_now(uint64_t id)
 {
@@ -319,6 +340,7 @@ static int handle(int c, dmat_msg *m)
     int fd = conns[c].fd;
     switch (m->h.op) {
     case DOP_HELLO:
+        ever = 1;
         conns[c].pid = m->h.i[0];
         for (int k = 1; k < 8; k++)
             for (int d = 0; d < nconns; d++)
@@ -368,6 +390,57 @@ static int handle(int c, dmat_msg *m)
     return 0;
 }
 
+/* A TCP listener on "HOST:PORT" (an optional tcp:// before it); prints where it listens. */
+static int listen_tcp(const char *addr, const char *myhost)
+{
+    if (strncmp(addr, "tcp://", 6) == 0)
+        addr += 6;
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || (size_t)(colon - addr) >= sizeof host) {
+        fprintf(stderr, "cairn-dmat-worker: --listen %s: expected HOST:PORT\n", addr);
+        return -1;
+    }
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = 0;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int e = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+    if (e != 0) {
+        fprintf(stderr, "cairn-dmat-worker: --listen %s: %s\n", addr, gai_strerror(e));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        int one = 1;
+        if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+                        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0)) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        fprintf(stderr, "cairn-dmat-worker: cannot listen on tcp://%s: %s\n", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int port = sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+                                        : ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    /* a wildcard address is reached through this host's name */
+    int any = !host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+    printf("cairn-dmat-worker: listening on tcp://%s:%d\n", any ? myhost : host, port);
+    fflush(stdout);
+    return fd;
+}
+
 static int listen_on(const char *path)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -385,7 +458,6 @@ static int listen_on(const char *path)
 
 static void serve(int lfd)
 {
-    int ever = 0;
     for (;;) {
         struct pollfd p[MAX_CONNS + 1];
         p[0].fd = lfd;
@@ -401,11 +473,13 @@ static void serve(int lfd)
         if (n > 0 && (p[0].revents & POLLIN)) {
             int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
             if (fd >= 0 && nconns < MAX_CONNS) {
+                int one = 1;
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on Unix sockets */
                 conns[nconns].fd = fd;
                 conns[nconns].serial = next_serial++;
                 conns[nconns].pid = 0;
+                conns[nconns].authed = !token;
                 nconns++;
-                ever = 1;
             } else if (fd >= 0) {
                 close(fd);
             }
@@ -426,6 +500,14 @@ static void serve(int lfd)
                 conn_closed(c);
                 continue;
             }
+            if (!conns[c].authed) {
+                conns[c].authed = m.h.op == DOP_HELLO && token_ok(m.text);
+                if (!conns[c].authed) {
+                    dmat_msg_free(&m);
+                    conn_closed(c);
+                    continue;
+                }
+            }
             int stop = handle(c, &m);
             dmat_msg_free(&m);
             if (stop)
@@ -443,10 +525,16 @@ static void serve(int lfd)
 
 int main(int argc, char **argv)
 {
-    const char *socket_path = NULL;
-    for (int i = 1; i + 1 < argc; i++)
+    const char *socket_path = NULL, *listen_addr = NULL;
+    for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--socket") == 0)
             socket_path = argv[i + 1];
+        if (strcmp(argv[i], "--listen") == 0)
+            listen_addr = argv[i + 1];
+    }
+    token = getenv("CAIRN_DMAT_TOKEN");
+    if (token && !*token)
+        token = NULL;
     signal(SIGPIPE, SIG_IGN);
     MPI_Init(&argc, &argv);
     W.comm = MPI_COMM_WORLD;
@@ -475,10 +563,11 @@ int main(int argc, char **argv)
         cluster_id = (uint32_t)((uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid() * 40503u);
         if (!cluster_id)
             cluster_id = 1;
-        lfd = socket_path ? listen_on(socket_path) : -1;
+        name[len < MPI_MAX_PROCESSOR_NAME ? len : MPI_MAX_PROCESSOR_NAME - 1] = 0;
+        lfd = listen_addr ? listen_tcp(listen_addr, name) : socket_path ? listen_on(socket_path) : -1;
         ok = lfd >= 0;
-        if (!socket_path)
-            fprintf(stderr, "usage: mpirun -np N cairn-dmat-worker --socket PATH\n");
+        if (!socket_path && !listen_addr)
+            fprintf(stderr, "usage: mpirun -np N cairn-dmat-worker --socket PATH | --listen HOST:PORT\n");
     }
     MPI_Bcast(&ok, 1, MPI_INT, 0, W.comm);
     if (ok) {
@@ -489,7 +578,8 @@ int main(int argc, char **argv)
     }
     if (lfd >= 0) {
         close(lfd);
-        unlink(socket_path);
+        if (!listen_addr)
+            unlink(socket_path);
     }
     MPI_Finalize();
     return ok ? 0 : 1;

@@ -1,6 +1,10 @@
 /* worker_scalapack.c — the operations that need a 2-D block-cyclic layout: the product
  * of two dmats (PDGEMM) and the exact thin SVD (PDGESVD).
  *
+ * PDGESVD takes any shape: a wide A (rows < cols) gives a rows x rows U, which stays
+ * distributed like A, and a rows x cols Vt gathered on rank 0 (as svd_thin of a wide
+ * mat returns it; signs by the same rule, on U).
+ *
  * A dmat's rows are split in blocks of mb = ceil(rows / ranks) (dmat_partition), which
  * is ScaLAPACK's block distribution over a ranks x 1 process grid with row block mb.
  * ScaLAPACK stores local blocks column-major, a dmat row-major, so each rank transposes
@@ -156,19 +160,19 @@ int op_svd_thin(const dmat_msg *req, dmat_msg *rep)
     dobj *A = w_object((uint64_t)req->h.i[0], "A");
     if (w_agree())
         return -1;
-    int M = A->rows, N = A->cols;
+    int M = A->rows, N = A->cols, K = M < N ? M : N; /* a wide A has M x M U and M x N Vt */
     grid g1 = grid_make(W.size, 1), g2 = grid_2d(), g0 = grid_make(1, 1);
     dist a1 = {0}, a2 = {0}, u2 = {0}, vt2 = {0}, u1 = {0}, vt0 = {0};
-    double *S = malloc((size_t)N * sizeof(double)), *work = NULL;
+    double *S = malloc((size_t)K * sizeof(double)), *work = NULL;
     int mb = M > 0 ? (M + W.size - 1) / W.size : 1;
     if (!S)
         w_fail("rank %d: out of memory", W.rank);
     else if (dist_from_rows(&a1, g1, A) == 0 && dist_make(&a2, g2, M, N, BLOCK, BLOCK) == 0 &&
-             dist_make(&u2, g2, M, N, BLOCK, BLOCK) == 0 && dist_make(&vt2, g2, N, N, BLOCK, BLOCK) == 0 &&
-             dist_make(&u1, g1, M, N, mb, N) == 0) {
+             dist_make(&u2, g2, M, K, BLOCK, BLOCK) == 0 && dist_make(&vt2, g2, K, N, BLOCK, BLOCK) == 0 &&
+             dist_make(&u1, g1, M, K, mb, K) == 0) {
         /* Vt gathered on rank 0 alone (a 1 x 1 grid); the others only describe it */
         if (W.rank == 0) {
-            dist_make(&vt0, g0, N, N, N, N);
+            dist_make(&vt0, g0, K, N, K, N);
         } else {
             memset(vt0.desc, 0, sizeof vt0.desc);
             vt0.desc[1] = -1;
@@ -195,13 +199,13 @@ int op_svd_thin(const dmat_msg *req, dmat_msg *rep)
         w_fail("rank %d: PDGESVD of the %d x %d matrix failed (info %d)", W.rank, M, N, info);
     if (w_agree())
         goto out;
-    redistribute(&u2, &u1, M, N, g1.ctxt);
-    redistribute(&vt2, &vt0, N, N, g1.ctxt);
-    dobj *U = store_new((uint64_t)req->h.i[7], M, N);
+    redistribute(&u2, &u1, M, K, g1.ctxt);
+    redistribute(&vt2, &vt0, K, N, g1.ctxt);
+    dobj *U = store_new((uint64_t)req->h.i[7], M, K);
     mat Vt = mat_empty(), Sm = mat_empty();
     if (W.rank == 0) {
-        Vt = mat_alloc(N, N);
-        Sm = mat_alloc(1, N);
+        Vt = mat_alloc(K, N);
+        Sm = mat_alloc(1, K);
         if (!Vt.data || !Sm.data)
             w_fail("rank 0: out of memory");
     }
@@ -212,12 +216,12 @@ int op_svd_thin(const dmat_msg *req, dmat_msg *rep)
     }
     dist_to_rows(&u1, U);
     if (W.rank == 0) {
-        for (int i = 0; i < N; i++)
+        for (int i = 0; i < K; i++)
             for (int j = 0; j < N; j++)
-                *mat_ptr(Vt, i, j) = vt0.a[(size_t)j * N + i];
-        memcpy(Sm.data, S, (size_t)N * sizeof(double));
+                *mat_ptr(Vt, i, j) = vt0.a[(size_t)j * K + i];
+        memcpy(Sm.data, S, (size_t)K * sizeof(double));
     }
-    w_svd_flip(U->data, U->count, N, Vt);
+    w_svd_flip(U->data, U->count, K, Vt);
     w_created(rep, U);
     if (W.rank == 0) {
         rep->m[0] = Sm;

@@ -48,8 +48,11 @@ typedef struct dkmeans_result {
 /** Start an MPI job of `ranks` worker processes on this machine (mpirun --oversubscribe) for the session; 0 or -1. */
 int dmat_cluster_start(int ranks);
 
-/** Start the workers with extra mpirun options (e.g. "--hostfile hosts" on a real cluster); 0 or -1. */
+/** Start the workers with extra mpirun options (e.g. "--hostfile hosts" on a real cluster; "--listen HOST:PORT" makes rank 0 serve on TCP); 0 or -1. */
 int dmat_cluster_start_with(int ranks, const char *mpirun_options);
+
+/** Where rank 0 serves the session: its Unix socket's path, or tcp://HOST:PORT when started with "--listen HOST:PORT"; "" when no cluster runs. */
+const char *dmat_cluster_address(void);
 
 /** Stop the session's MPI job (every dmat becomes invalid); 0, or -1 when none runs. */
 int dmat_cluster_stop(void);
@@ -79,6 +82,12 @@ dmat dmat_read_npy(const char *path);
 
 /** Each rank reads its own rows (images, flattened) of an IDX file, plain or gzip (Fashion-MNIST). */
 dmat dmat_read_idx(const char *path);
+
+/** Each rank reads its own rows of a numeric CSV file, with csv_read's rules (delimiter 0 means ','; has_header skips the first non-blank line). */
+dmat dmat_read_csv(const char *path, char delimiter, int has_header);
+
+/** volume_shepp_logan made on the ranks, each its own slices; slice s's noise is noise_sigma · mat_randn(1, height·width) after rng_seed(dmat_random_block_seed(seed, s)). */
+dmat dmat_volume_shepp_logan(int n_slices, int height, int width, double noise_sigma, uint64_t seed);
 
 /** rows x cols standard normal numbers, seeded: block b of 1024 rows equals mat_randn after rng_seed(dmat_random_block_seed(seed, b)), on any number of ranks. */
 dmat dmat_randn(int rows, int cols, uint64_t seed);
@@ -128,7 +137,7 @@ dmat dmat_matmul(dmat A, dmat B);
 
 /* ---- decompositions ---- */
 
-/** Exact thin SVD of a tall A (rows >= cols) with ScaLAPACK PDGESVD; signs as svd_thin. */
+/** Exact thin SVD with ScaLAPACK PDGESVD, signs as svd_thin; a wide A (rows < cols) gives a rows x rows U and its rows x cols Vt on the driver. */
 dsvd_result dmat_svd_thin(dmat A);
 
 /** Randomized SVD of rank k (Mahout's dssvd): the same algorithm, seed and signs as svd_randomized; U stays distributed. */
