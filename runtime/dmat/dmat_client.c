@@ -35,9 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -225,45 +222,10 @@ static void cluster_gone(const char *func, const char *doing)
 
 static int is_tcp(const char *address) { return strncmp(address, "tcp://", 6) == 0; }
 
-static int connect_tcp(const char *hostport)
-{
-    char host[128];
-    const char *colon = strrchr(hostport, ':');
-    if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof host) {
-        errno = EINVAL;
-        return -1;
-    }
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = 0;
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, colon + 1, &hints, &res) != 0) {
-        errno = EHOSTUNREACH;
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            int e = errno;
-            close(fd);
-            fd = -1;
-            errno = e;
-        }
-    }
-    freeaddrinfo(res);
-    int one = 1;
-    if (fd >= 0) /* requests and replies are small and alternate: no Nagle delay */
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
 static int connect_socket(const char *path)
 {
     if (is_tcp(path))
-        return connect_tcp(path + 6);
+        return dmat_tcp_open(path + 6, 0);
     struct sockaddr_un a;
     memset(&a, 0, sizeof a);
     a.sun_family = AF_UNIX;
@@ -748,46 +710,22 @@ static mat cluster_info(const char *func)
     return m;
 }
 
-mat dmat_cluster_memory(void)
+/* Row `row` of INFO as a 1 x ranks mat. */
+static mat info_row(const char *func, int row)
 {
-    mat info = cluster_info("dmat_cluster_memory");
+    mat info = cluster_info(func);
     if (mat_is_empty(info))
         return info;
-    mat row = mat_copy(mat_row(info, 0));
+    mat r = mat_copy(mat_row(info, row));
     mat_free(&info);
-    return row;
+    return r;
 }
 
-mat dmat_cluster_traffic(void)
-{
-    mat info = cluster_info("dmat_cluster_traffic");
-    if (mat_is_empty(info))
-        return info;
-    mat row = mat_copy(mat_row(info, 3));
-    mat_free(&info);
-    return row;
-}
+mat dmat_cluster_memory(void) { return info_row("dmat_cluster_memory", 0); }
 
-mat dmat_cluster_pids(void)
-{
-    mat info = cluster_info("dmat_cluster_pids");
-    if (mat_is_empty(info))
-        return info;
-    mat row = mat_copy(mat_row(info, 2));
-    mat_free(&info);
-    return row;
-}
+mat dmat_cluster_traffic(void) { return info_row("dmat_cluster_traffic", 3); }
 
-static void format_bytes(double b, char *out, size_t size)
-{
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) {
-        b /= 1024;
-        u++;
-    }
-    snprintf(out, size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
-}
+mat dmat_cluster_pids(void) { return info_row("dmat_cluster_pids", 2); }
 
 void dmat_cluster_show(void)
 {
@@ -811,8 +749,8 @@ void dmat_cluster_show(void)
                 h++;
         }
         char b1[32], b2[32];
-        format_bytes(*mat_ptr(info, 0, r), b1, sizeof b1);
-        format_bytes(*mat_ptr(info, 1, r), b2, sizeof b2);
+        dmat_bytes_text(*mat_ptr(info, 0, r), b1, sizeof b1);
+        dmat_bytes_text(*mat_ptr(info, 1, r), b2, sizeof b2);
         printf("  %4d  %-20s  %-7d  %10s  %9s\n", r, host, (int)*mat_ptr(info, 2, r), b1, b2);
     }
     mat_free(&info);

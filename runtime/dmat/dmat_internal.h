@@ -19,4 +19,7 @@ dmat dmat_handle_from(const dmat_msg *rep);
 /** The running cluster's id (0 when none) and its number of ranks. */
 uint32_t dmat_cluster_id(void);
 
+/** Bytes as text with a binary unit ("3.2 MiB"), for %cluster and a dmat's display. */
+void dmat_bytes_text(double bytes, char *out, size_t size);
+
 #endif

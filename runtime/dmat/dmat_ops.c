@@ -2,6 +2,7 @@
  * send one request to rank 0 (dmat_call), turn the reply into a dmat, a mat or a small
  * struct. The numerics are in worker/; this file never sees MPI. */
 #include "dmat_internal.h"
+#include "../io/io_internal.h"
 
 #include "cairn/error.h"
 
@@ -17,6 +18,14 @@ static dmat dmat_none(void)
 }
 
 int dmat_is_empty(dmat A) { return A.id == 0; }
+
+/* A request for op on A (i[0]) and B (i[1]; the empty dmat when there is none). */
+static void request_on(dmat_msg *req, int op, dmat A, dmat B)
+{
+    dmat_msg_init(req, op);
+    req->h.i[0] = (int64_t)A.id;
+    req->h.i[1] = (int64_t)B.id;
+}
 
 /* Send req; the new dmat named by the reply (its other matrices are dropped). */
 static dmat make(const char *func, dmat_msg *req)
@@ -121,14 +130,8 @@ dmat dmat_randn(int rows, int cols, uint64_t seed)
 dmat dmat_volume_shepp_logan(int n_slices, int height, int width, double noise_sigma, uint64_t seed)
 {
     const char *F = "dmat_volume_shepp_logan";
-    if (n_slices < 1 || height < 1 || width < 1 || (long long)height * width > INT_MAX) {
-        cairn_error(F, "shape %d slices x %d x %d is invalid (each must be >= 1)", n_slices, height, width);
+    if (volume_check_args(F, n_slices, height, width, noise_sigma) < 0)
         return dmat_none();
-    }
-    if (!(noise_sigma >= 0) || isinf(noise_sigma)) {
-        cairn_error(F, "noise_sigma must be finite and >= 0, got %g", noise_sigma);
-        return dmat_none();
-    }
     dmat_msg req;
     dmat_msg_init(&req, DOP_PHANTOM);
     req.h.i[0] = n_slices;
@@ -139,35 +142,24 @@ dmat dmat_volume_shepp_logan(int n_slices, int height, int width, double noise_s
     return make(F, &req);
 }
 
-mat dmat_gather_rows(dmat A, int first, int count)
+static mat gather(const char *func, dmat A, int first, int count)
 {
-    const char *F = "dmat_gather_rows";
-    if (dmat_check(F, A, "A") < 0)
+    if (dmat_check(func, A, "A") < 0)
         return mat_empty();
     if (first < 0 || count < 1 || first > A.rows - count) {
-        cairn_error(F, "rows %d..%d are not inside the %d x %d dmat", first, first + count - 1, A.rows, A.cols);
+        cairn_error(func, "rows %d..%d are not inside the %d x %d dmat", first, first + count - 1, A.rows, A.cols);
         return mat_empty();
     }
     dmat_msg req;
-    dmat_msg_init(&req, DOP_GATHER);
-    req.h.i[0] = (int64_t)A.id;
+    request_on(&req, DOP_GATHER, A, dmat_none());
     req.h.i[1] = first;
     req.h.i[2] = count;
-    return fetch(F, &req);
+    return fetch(func, &req);
 }
 
-mat dmat_gather(dmat A)
-{
-    const char *F = "dmat_gather";
-    if (dmat_check(F, A, "A") < 0)
-        return mat_empty();
-    dmat_msg req;
-    dmat_msg_init(&req, DOP_GATHER);
-    req.h.i[0] = (int64_t)A.id;
-    req.h.i[1] = 0;
-    req.h.i[2] = A.rows;
-    return fetch(F, &req);
-}
+mat dmat_gather_rows(dmat A, int first, int count) { return gather("dmat_gather_rows", A, first, count); }
+
+mat dmat_gather(dmat A) { return gather("dmat_gather", A, 0, A.rows); }
 
 void dmat_free(dmat *A)
 {
@@ -183,38 +175,35 @@ void dmat_free(dmat *A)
     *A = dmat_none();
 }
 
+/* Check A and make the request for op on it; -1 after an error naming func. */
+static int unary(const char *func, dmat_msg *req, int op, dmat A)
+{
+    if (dmat_check(func, A, "A") < 0)
+        return -1;
+    request_on(req, op, A, dmat_none());
+    return 0;
+}
+
 dmat dmat_scale(dmat A, double alpha, double beta)
 {
-    const char *F = "dmat_scale";
-    if (dmat_check(F, A, "A") < 0)
-        return dmat_none();
     dmat_msg req;
-    dmat_msg_init(&req, DOP_AFFINE);
-    req.h.i[0] = (int64_t)A.id;
+    if (unary("dmat_scale", &req, DOP_AFFINE, A) < 0)
+        return dmat_none();
     req.h.d[0] = alpha;
     req.h.d[1] = beta;
-    return make(F, &req);
+    return make("dmat_scale", &req);
 }
 
 dmat dmat_center(dmat A)
 {
-    const char *F = "dmat_center";
-    if (dmat_check(F, A, "A") < 0)
-        return dmat_none();
     dmat_msg req;
-    dmat_msg_init(&req, DOP_CENTER);
-    req.h.i[0] = (int64_t)A.id;
-    return make(F, &req);
+    return unary("dmat_center", &req, DOP_CENTER, A) < 0 ? dmat_none() : make("dmat_center", &req);
 }
 
 static mat reduce_one(const char *func, int op, dmat A)
 {
-    if (dmat_check(func, A, "A") < 0)
-        return mat_empty();
     dmat_msg req;
-    dmat_msg_init(&req, op);
-    req.h.i[0] = (int64_t)A.id;
-    return fetch(func, &req);
+    return unary(func, &req, op, A) < 0 ? mat_empty() : fetch(func, &req);
 }
 
 mat dmat_col_means(dmat A) { return reduce_one("dmat_col_means", DOP_COL_MEANS, A); }
@@ -232,9 +221,7 @@ mat dmat_mul_tn(dmat A, dmat B)
         return mat_empty();
     }
     dmat_msg req;
-    dmat_msg_init(&req, DOP_MUL_TN);
-    req.h.i[0] = (int64_t)A.id;
-    req.h.i[1] = (int64_t)B.id;
+    request_on(&req, DOP_MUL_TN, A, B);
     return fetch(F, &req);
 }
 
@@ -248,8 +235,7 @@ dmat dmat_mul(dmat A, mat B)
         return dmat_none();
     }
     dmat_msg req;
-    dmat_msg_init(&req, DOP_MUL);
-    req.h.i[0] = (int64_t)A.id;
+    request_on(&req, DOP_MUL, A, dmat_none());
     req.h.nmats = 1;
     req.m[0] = B;
     return make(F, &req);
@@ -265,8 +251,7 @@ static dmat mul_nt(const char *func, dmat A, mat B, mat shift)
         return dmat_none();
     }
     dmat_msg req;
-    dmat_msg_init(&req, DOP_MUL_NT);
-    req.h.i[0] = (int64_t)A.id;
+    request_on(&req, DOP_MUL_NT, A, dmat_none());
     req.h.nmats = mat_is_empty(shift) ? 1 : 2;
     req.m[0] = B;
     req.m[1] = shift;
@@ -285,9 +270,7 @@ dmat dmat_matmul(dmat A, dmat B)
         return dmat_none();
     }
     dmat_msg req;
-    dmat_msg_init(&req, DOP_MATMUL);
-    req.h.i[0] = (int64_t)A.id;
-    req.h.i[1] = (int64_t)B.id;
+    request_on(&req, DOP_MATMUL, A, B);
     return make(F, &req);
 }
 
@@ -314,8 +297,7 @@ dsvd_result dmat_svd_thin(dmat A)
     if (dmat_check(F, A, "A") < 0)
         return dsvd_none();
     dmat_msg req;
-    dmat_msg_init(&req, DOP_SVD_THIN);
-    req.h.i[0] = (int64_t)A.id;
+    request_on(&req, DOP_SVD_THIN, A, dmat_none());
     return svd_from(F, &req);
 }
 
@@ -337,8 +319,7 @@ dsvd_result dmat_svd_randomized(dmat A, int k, int oversample, int power_iters, 
         return dsvd_none();
     }
     dmat_msg req;
-    dmat_msg_init(&req, DOP_SVD_RANDOMIZED);
-    req.h.i[0] = (int64_t)A.id;
+    request_on(&req, DOP_SVD_RANDOMIZED, A, dmat_none());
     req.h.i[1] = k;
     req.h.i[2] = oversample;
     req.h.i[3] = power_iters;
@@ -360,8 +341,7 @@ dmat dmat_svd_reconstruct(dsvd_result r, int k)
         return dmat_none();
     }
     dmat_msg req;
-    dmat_msg_init(&req, DOP_RECONSTRUCT);
-    req.h.i[0] = (int64_t)r.U.id;
+    request_on(&req, DOP_RECONSTRUCT, r.U, dmat_none());
     req.h.i[1] = k;
     req.h.nmats = 2;
     req.m[0] = r.S;
@@ -394,8 +374,7 @@ pca_model dmat_pca_fit_randomized(dmat X, int k, uint64_t seed)
         return p;
     }
     dmat_msg req, rep;
-    dmat_msg_init(&req, DOP_PCA_RANDOMIZED);
-    req.h.i[0] = (int64_t)X.id;
+    request_on(&req, DOP_PCA_RANDOMIZED, X, dmat_none());
     req.h.i[1] = k;
     req.h.i[4] = (int64_t)seed;
     if (dmat_call(F, &req, &rep) < 0)
@@ -457,8 +436,7 @@ dkmeans_result dmat_kmeans(dmat X, mat init_centers, int max_iter, double tol)
         return r;
     }
     dmat_msg req, rep;
-    dmat_msg_init(&req, DOP_KMEANS);
-    req.h.i[0] = (int64_t)X.id;
+    request_on(&req, DOP_KMEANS, X, dmat_none());
     req.h.i[1] = max_iter;
     req.h.d[0] = tol;
     req.h.nmats = 1;

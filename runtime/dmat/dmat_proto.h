@@ -80,6 +80,10 @@ int dmat_wire_send(int fd, const dmat_msg *m);
 /** Receive one message (matrices allocated); 1 done, 0 end of stream, -1 error. */
 int dmat_wire_recv(int fd, dmat_msg *m);
 
+/** A TCP socket for "HOST:PORT": connected to it (passive 0, no Nagle delay) or listening
+ * on it (passive 1; an empty HOST is every interface); -1 with errno. */
+int dmat_tcp_open(const char *hostport, int passive);
+
 /** Row partition of an m-row matrix over p ranks: rank r holds rows [first, first+count). */
 void dmat_partition(int rows, int ranks, int rank, int *first, int *count);
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void bytes_text(double b, char *out, size_t size)
+void dmat_bytes_text(double b, char *out, size_t size)
 {
     const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
@@ -33,14 +33,14 @@ void cairn_show_dmat(const void *value, size_t size, const char *type)
         snprintf(text, sizeof text, "dmat %d x %d (its cluster is no longer running)", A.rows, A.cols);
     } else {
         char total[32];
-        bytes_text((double)A.rows * A.cols * sizeof(double), total, sizeof total);
+        dmat_bytes_text((double)A.rows * A.cols * sizeof(double), total, sizeof total);
         o += (size_t)snprintf(text + o, sizeof text - o, "dmat %d x %d of double, %s, rows over %d rank%s:", A.rows,
                               A.cols, total, ranks, ranks == 1 ? "" : "s");
         for (int r = 0; r < ranks && o < sizeof text - 200; r++) {
             int first, count;
             dmat_partition(A.rows, ranks, r, &first, &count);
             char b[32];
-            bytes_text((double)count * A.cols * sizeof(double), b, sizeof b);
+            dmat_bytes_text((double)count * A.cols * sizeof(double), b, sizeof b);
             if (r == 8 && ranks > 10) {
                 o += (size_t)snprintf(text + o, sizeof text - o, "\n  ... %d more ranks", ranks - 9);
                 r = ranks - 2;

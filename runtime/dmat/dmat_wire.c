@@ -1,11 +1,15 @@
 /* dmat_wire.c — framing of dmat messages on a stream socket (see dmat_proto.h), shared
  * by the client in libcairn and the worker's rank 0. Reads and writes retry on EINTR
- * and short transfers; a matrix that is a view goes out row by row. */
+ * and short transfers; a matrix that is a view goes out row by row. Also the TCP socket
+ * both sides open when rank 0 serves on TCP (dmat_tcp_open). */
 #include "dmat_proto.h"
 
 #include "cairn/error.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -157,4 +161,44 @@ void dmat_partition(int rows, int ranks, int rank, int *first, int *count)
         e = rows;
     *first = (int)f;
     *count = (int)(e - f);
+}
+
+int dmat_tcp_open(const char *hostport, int passive)
+{
+    char host[256];
+    const char *colon = strrchr(hostport, ':');
+    if (!colon || (size_t)(colon - hostport) >= sizeof host || (!passive && colon == hostport)) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = 0;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = passive ? AI_PASSIVE : 0;
+    if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res) != 0) {
+        errno = EHOSTUNREACH;
+        return -1;
+    }
+    int fd = -1, one = 1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        int ok = passive ? setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+                               bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0
+                         : connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+        if (!ok) {
+            int e = errno;
+            close(fd);
+            fd = -1;
+            errno = e;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd >= 0 && !passive) /* requests and replies are small and alternate */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
 }

@@ -45,4 +45,7 @@ int io_csv_parse_field(const char *p, const char *end, double *v);
  * into out (count x height*width, row-major): the dmat workers make their own slices. */
 void volume_shepp_logan_add(double *out, int first, int count, int n_slices, int height, int width);
 
+/* 0 when the phantom's shape and noise are valid, else -1 after an error naming func. */
+int volume_check_args(const char *func, int n_slices, int height, int width, double noise_sigma);
+
 #endif

@@ -65,17 +65,23 @@ void volume_shepp_logan_add(double *out, int first, int count, int n_slices, int
     }
 }
 
-mat volume_shepp_logan(int n_slices, int height, int width, double noise_sigma, uint64_t seed)
+int volume_check_args(const char *func, int n_slices, int height, int width, double noise_sigma)
 {
-    const char *func = "volume_shepp_logan";
     if (n_slices < 1 || height < 1 || width < 1 || (long long)height * width > INT_MAX) {
         cairn_error(func, "shape %d slices x %d x %d is invalid (each must be >= 1)", n_slices, height, width);
-        return mat_empty();
+        return -1;
     }
     if (!(noise_sigma >= 0) || isinf(noise_sigma)) {
         cairn_error(func, "noise_sigma must be finite and >= 0, got %g", noise_sigma);
-        return mat_empty();
+        return -1;
     }
+    return 0;
+}
+
+mat volume_shepp_logan(int n_slices, int height, int width, double noise_sigma, uint64_t seed)
+{
+    if (volume_check_args("volume_shepp_logan", n_slices, height, width, noise_sigma) < 0)
+        return mat_empty();
     mat V = mat_zeros(n_slices, height * width);
     if (mat_is_empty(V))
         return V;

@@ -1,9 +1,10 @@
 /* bench_dmat.c — times of distributed operations on Fashion-MNIST train (60000 x 784 / 255)
  * for tests/bench/bench_dmat.py: `bench_dmat OP RANKS REPS` prints `OP SECONDS` per repeat.
- * RANKS 0 is the single-process runtime on the same data (svd_randomized, mat_gram);
- * RANKS >= 1 starts an MPI job of that many ranks, which read their rows of the file
- * themselves. OP: svd_randomized (k 50, 10 oversamples, 7 power iterations), gram (AᵀA),
- * kmeans (k 10 from the first 10 rows, 10 Lloyd iterations), load (read + scale).
+ * RANKS 0 is the single-process runtime on the same data (svd_randomized, mat_gram,
+ * kmeans_fit: Lloyd for `kmeans`, the default Hamerly for `kmeans_auto`); RANKS >= 1 starts
+ * an MPI job of that many ranks, which read their rows of the file themselves.
+ * OP: svd_randomized (k 50, 10 oversamples, 7 power iterations), gram (AᵀA), kmeans (k 10
+ * from the first 10 rows, 10 iterations, tol 0), load (read + scale).
  * With ranks it also prints `traffic BYTES`: what the operation's MPI calls moved. */
 #include "cairn.h"
 
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
             return 1;
         }
         mat_scale_inplace(X, 1.0 / 255);
+        mat init = mat_copy(mat_row_range(X, 0, 10));
         for (int r = 0; r <= reps; r++) { /* the first is a warm-up */
             double t0 = now_s();
             if (strcmp(op, "svd_randomized") == 0) {
@@ -54,6 +56,21 @@ int main(int argc, char **argv)
             } else if (strcmp(op, "gram") == 0) {
                 mat G = mat_gram(X);
                 mat_free(&G);
+            } else if (strcmp(op, "kmeans") == 0 || strcmp(op, "kmeans_auto") == 0) {
+                kmeans_options o = kmeans_defaults();
+                o.init = init;
+                o.max_iter = 10;
+                o.tol = 0;
+                o.progress = 0;
+                o.algorithm = strcmp(op, "kmeans") == 0 ? KMEANS_LLOYD : KMEANS_AUTO;
+                kmeans_result *km = kmeans_fit(X, 10, &o);
+                if (!km) {
+                    fprintf(stderr, "%s\n", cairn_last_error());
+                    return 1;
+                }
+                if (r == 0)
+                    fprintf(stderr, "inertia %.12g after %d iterations\n", km->inertia, km->n_iter);
+                kmeans_free(km);
             } else if (strcmp(op, "load") == 0) {
                 mat Y = idx_read(TRAIN);
                 mat_scale_inplace(Y, 1.0 / 255);
@@ -65,6 +82,7 @@ int main(int argc, char **argv)
             if (r > 0)
                 printf("%s %.9f\n", op, now_s() - t0);
         }
+        mat_free(&init), mat_free(&X);
         return 0;
     }
     if (dmat_cluster_start(ranks) != 0) {

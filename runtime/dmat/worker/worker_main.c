@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -395,35 +394,13 @@ static int listen_tcp(const char *addr, const char *myhost)
 {
     if (strncmp(addr, "tcp://", 6) == 0)
         addr += 6;
-    char host[256];
+    char host[256] = "";
     const char *colon = strrchr(addr, ':');
-    if (!colon || (size_t)(colon - addr) >= sizeof host) {
-        fprintf(stderr, "cairn-dmat-worker: --listen %s: expected HOST:PORT\n", addr);
-        return -1;
+    if (colon && (size_t)(colon - addr) < sizeof host) {
+        memcpy(host, addr, (size_t)(colon - addr));
+        host[colon - addr] = 0;
     }
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = 0;
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    int e = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
-    if (e != 0) {
-        fprintf(stderr, "cairn-dmat-worker: --listen %s: %s\n", addr, gai_strerror(e));
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        int one = 1;
-        if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-                        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0)) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
+    int fd = dmat_tcp_open(addr, 1);
     struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
     if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
