@@ -10,7 +10,8 @@
 - interrupt of a long distributed operation ends the cell within 1 s, the session and the
   cluster go on;
 - a rank killed with SIGKILL mid-operation: the cell's error names the rank, its signal
-  and the operation; every variable survives; `%cluster start 2` starts a new job;
+  and the operation; every variable survives; `%cluster start 2 --listen 127.0.0.1:0`
+  starts a new job whose rank 0 serves on TCP;
 - `%cluster stop` ends mpirun, and so does shutting the kernel down.
 Prints "N passed, N failed".
 """
@@ -116,8 +117,11 @@ def main():
               "a killed rank is named in the error", ev)
         r = k.execute('printf("%d %d\\n", X.rows, (int)mat_sum_all(X));')
         check(r.status == "ok" and r.stdout == "1001 8008\n", "the session survives the dead rank", r)
-        r = k.execute("%cluster start 2")
-        check(r.status == "ok" and "cluster: 2 ranks" in r.stdout, "%cluster start 2 again", r)
+        # the new job's rank 0 serves on TCP (the multi-host link); the cells below and
+        # %cluster stop go over it
+        r = k.execute("%cluster start 2 --listen 127.0.0.1:0")
+        check(r.status == "ok" and "cluster: 2 ranks" in r.stdout and "link tcp://127.0.0.1:" in r.stdout,
+              "%cluster start 2 --listen 127.0.0.1:0 again", r)
         launcher = mpirun_pid(r.stdout)
         r = k.execute("dmat E = dmat_scatter(X);\nE")
         check(r.status == "ok" and "dmat 1001 x 8" in (r.result_text or ""), "a dmat on the new cluster", r)
