@@ -74,39 +74,36 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Alive and not a zombie waiting to be reaped by the front. */
-static int process_alive(pid_t pid)
-{
-    if (pid <= 0 || kill(pid, 0) != 0)
-        return 0;
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')');
-    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
-}
-
-static pid_t parent_of(pid_t pid)
+/* State letter and parent of a process from /proc/PID/stat; 0, or -1 when it is gone. */
+static int proc_stat(pid_t pid, char *state, int *ppid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return 0;
+        return -1;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    const char *rp = strrchr(buf, ')');
-    int ppid = 0;
+    const char *rp = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+    return rp && sscanf(rp + 2, "%c %d", state, ppid) == 2 ? 0 : -1;
+}
+
+/* Alive and not a zombie waiting to be reaped by the front. */
+static int process_alive(pid_t pid)
+{
     char state;
-    if (!rp || sscanf(rp + 2, "%c %d", &state, &ppid) != 2)
+    int ppid;
+    if (pid <= 0 || kill(pid, 0) != 0 || proc_stat(pid, &state, &ppid) < 0)
         return 0;
-    return (pid_t)ppid;
+    return state != 'Z' && state != 'X';
+}
+
+static pid_t parent_of(pid_t pid)
+{
+    char state;
+    int ppid = 0;
+    return proc_stat(pid, &state, &ppid) == 0 ? (pid_t)ppid : 0;
 }
 
 /* The last lines of mpirun's log that say something (for error messages). */
