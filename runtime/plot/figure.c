@@ -43,6 +43,17 @@ static void invalidate(figure *fig)
 }
 
 /* A fresh axes of fig in ax: limits automatic, no legend or colorbar, axis drawn. */
+static void xticks_release(plot_axes *ax)
+{
+    for (int i = 0; i < ax->nxticks; i++)
+        free(ax->xtick_text[i]);
+    free(ax->xtick_text);
+    free(ax->xtick_pos);
+    ax->xtick_text = NULL;
+    ax->xtick_pos = NULL;
+    ax->nxticks = 0;
+}
+
 static void axes_init(plot_axes *ax, figure *fig)
 {
     memset(ax, 0, sizeof *ax);
@@ -87,6 +98,7 @@ static void axes_free(plot_axes *ax)
     free(ax->title);
     free(ax->xlabel);
     free(ax->ylabel);
+    xticks_release(ax);
     free(ax);
 }
 
@@ -140,6 +152,7 @@ static void axes_clear(plot_axes *ax)
     free(ax->title);
     free(ax->xlabel);
     free(ax->ylabel);
+    xticks_release(ax);
     axes_init(ax, fig);
 }
 
@@ -908,6 +921,39 @@ void plot_title(plot_axes *ax, const char *title)
 {
     if (ax)
         set_text(ax, &ax->title, title);
+}
+
+int plot_xticks(plot_axes *ax, const double *positions, const char *const *labels, int n)
+{
+    if (check_axes("plot_xticks", ax) < 0)
+        return -1;
+    if (n < 0 || n > 64 || (n > 0 && (!positions || !labels))) {
+        cairn_error("plot_xticks", "needs 0..64 positions and as many labels (got n = %d, positions %s, labels %s)", n,
+                    positions ? "given" : "NULL", labels ? "given" : "NULL");
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (!isfinite(positions[i])) {
+            cairn_error("plot_xticks", "position %d is %g", i, positions[i]);
+            return -1;
+        }
+    xticks_release(ax);
+    if (n > 0) {
+        ax->xtick_pos = malloc((size_t)n * sizeof *ax->xtick_pos);
+        ax->xtick_text = calloc((size_t)n, sizeof *ax->xtick_text);
+        if (!ax->xtick_pos || !ax->xtick_text) {
+            xticks_release(ax);
+            cairn_error("plot_xticks", "out of memory for %d ticks", n);
+            return -1;
+        }
+        ax->nxticks = n;
+        for (int i = 0; i < n; i++) {
+            ax->xtick_pos[i] = positions[i];
+            ax->xtick_text[i] = text_copy(labels[i] ? labels[i] : "");
+        }
+    }
+    invalidate(ax->fig);
+    return 0;
 }
 
 void plot_xlabel(plot_axes *ax, const char *label)

@@ -61,6 +61,9 @@ struct plot_axes {
     int image_axes; /* the axes shows an image: origin upper, exact extent, no margins */
     int empty_note; /* builders asked to draw empty data: say so on the axes */
     int retired;    /* dropped by a smaller plot_subplots grid: kept only so old pointers stay valid */
+    double *xtick_pos; /* plot_xticks: named x ticks instead of numbers (nxticks of them) */
+    char **xtick_text;
+    int nxticks;
 };
 
 struct figure {

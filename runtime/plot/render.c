@@ -330,9 +330,26 @@ static void category_ticks(tick_set *t, const series *s, double lo, double hi)
     }
 }
 
+/* plot_xticks: the named ticks inside [lo, hi]. */
+static void named_ticks(tick_set *t, const plot_axes *ax, double lo, double hi)
+{
+    t->n = 0;
+    t->note[0] = '\0';
+    double a = fmin(lo, hi), b = fmax(lo, hi);
+    for (int k = 0; k < ax->nxticks && t->n < TICKS_MAX; k++) {
+        if (ax->xtick_pos[k] < a || ax->xtick_pos[k] > b)
+            continue;
+        t->value[t->n] = ax->xtick_pos[k];
+        snprintf(t->label[t->n], sizeof t->label[0], "%s", ax->xtick_text[k] ? ax->xtick_text[k] : "");
+        t->n++;
+    }
+}
+
 static void compute_ticks(const plot_axes *ax, frame *f, double fs)
 {
-    if (f->xcat)
+    if (f->xcat && ax->nxticks > 0)
+        named_ticks(&f->xt, ax, f->x0, f->x1);
+    else if (f->xcat)
         category_ticks(&f->xt, f->cat_series, f->x0, f->x1);
     else if (ax->xlog)
         ticks_log(f->x0, f->x1, max_bins(f->w, fs, 0), &f->xt);
@@ -384,11 +401,12 @@ static void axes_layout(ctx *c, const plot_axes *ax, frame *f, double cx, double
     f->ylog = ax->ylog;
     axes_limits(ax, f);
     color_limits(ax, f);
-    f->xcat = f->ycat = 0;
+    f->xcat = ax->nxticks > 0; /* named ticks rotate like category names when they are long */
+    f->ycat = 0;
     f->cat_series = NULL;
     for (int i = 0; i < ax->ns; i++) {
         const series *s = &ax->s[i];
-        if (s->bar_names && s->kind == SERIES_BARS && !f->xcat) {
+        if (s->bar_names && s->kind == SERIES_BARS && !f->xcat && !ax->nxticks) {
             f->xcat = 1;
             f->cat_series = s;
         }
@@ -1369,8 +1387,26 @@ static void draw_axes(ctx *c, const plot_axes *ax, double cx, double cy, double 
     set_rgb(cr, 0x000000);
     double font = FONT_PT * PT * c->fs;
     if (ax->title) {
+        /* A title wider than the plot shrinks to fit (down to the tick labels' size), then
+         * loses its end to an ellipsis: it must not run off the figure. */
         font_size(c, TITLE_PT);
-        text_draw(c, ax->title, f.x + f.w / 2, f.y - TITLE_PAD * c->fs, 0.5, 1, 0);
+        double w = text_width(c, ax->title), room = f.w + 2 * OUTER_PAD * c->fs;
+        if (w > room)
+            font_size(c, fmax(FONT_PT, TITLE_PT * room / w));
+        char fit[520];
+        snprintf(fit, sizeof fit, "%s", ax->title);
+        if (text_width(c, fit) > room) {
+            char whole[512];
+            snprintf(whole, sizeof whole, "%s", ax->title);
+            size_t keep = strlen(whole);
+            do { /* drop the last UTF-8 character, then try with an ellipsis (U+2026) */
+                keep--;
+                while (keep > 0 && ((unsigned char)whole[keep] & 0xC0) == 0x80)
+                    keep--;
+                snprintf(fit, sizeof fit, "%.*s\xE2\x80\xA6", (int)keep, whole);
+            } while (keep > 0 && text_width(c, fit) > room);
+        }
+        text_draw(c, fit, f.x + f.w / 2, f.y - TITLE_PAD * c->fs, 0.5, 1, 0);
     }
     font_size(c, FONT_PT);
     if (ax->xlabel && ax->axis_on)

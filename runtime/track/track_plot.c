@@ -154,10 +154,15 @@ figure *track_plot_parallel(const char *experiment, const char *metric)
                 keys[nk++] = k;
         }
     }
-    int naxes = nk + 1;
+    /* A parameter with one value in every run (a batch size never varied, a notebook
+     * parameter, a fit's autologged setting) says nothing here: it is named in the x label
+     * instead of getting an axis. */
     double lo[32], hi[32];
     int logs[32];
-    for (int a = 0; a < naxes; a++) {
+    const char *fixed[32];
+    double fixed_value[32];
+    int nfixed = 0, nvary = 0;
+    for (int a = 0; a <= nk; a++) {
         lo[a] = INFINITY;
         hi[a] = -INFINITY;
         for (int r = 0; r < t.n; r++) {
@@ -168,8 +173,19 @@ figure *track_plot_parallel(const char *experiment, const char *metric)
             lo[a] = fmin(lo[a], v);
             hi[a] = fmax(hi[a], v);
         }
-        logs[a] = a < nk && lo[a] > 0 && hi[a] / lo[a] >= 100;
+        if (a < nk && lo[a] == hi[a]) {
+            fixed[nfixed] = keys[a];
+            fixed_value[nfixed++] = lo[a];
+            continue;
+        }
+        keys[nvary] = a < nk ? keys[a] : metric;
+        lo[nvary] = lo[a];
+        hi[nvary] = hi[a];
+        logs[nvary] = a < nk && lo[a] > 0 && hi[a] / lo[a] >= 100;
+        nvary++;
     }
+    int naxes = nvary;
+    nk = nvary - 1;
     if (!(lo[nk] <= hi[nk])) {
         cairn_error("track_plot_parallel", "no run of experiment '%s' has metric '%s'", t.exp_name, metric);
         runs_free(&t);
@@ -203,12 +219,35 @@ figure *track_plot_parallel(const char *experiment, const char *metric)
         }
         drawn++;
     }
+    /* Each axis is named by its tick (long names turn vertical); the x label gives the
+     * ranges the axes span and the parameters that did not vary, as far as they fit. */
+    double pos[32];
+    char names[32][40];
+    const char *tick[32];
+    for (int a = 0; a < naxes; a++) {
+        pos[a] = a;
+        snprintf(names[a], sizeof names[a], "%.28s%s", keys[a], logs[a] ? " (log)" : "");
+        tick[a] = names[a];
+    }
+    plot_xticks(ax, pos, tick, naxes);
     strbuf label = {0};
-    for (int a = 0; a < naxes; a++)
-        strbuf_printf(&label, "%s%d: %s [%.3g, %.3g]%s", a ? "   " : "", a, a < nk ? keys[a] : metric, lo[a], hi[a],
-                  logs[a] ? " log" : "");
+    char part[200];
+    int cut = 0;
+    for (int a = 0; a < naxes + nfixed && !cut; a++) {
+        if (a < naxes)
+            snprintf(part, sizeof part, "%s%s %.3g..%.3g", a ? ", " : "", keys[a], lo[a], hi[a]);
+        else
+            snprintf(part, sizeof part, "%s%s = %.3g", a == naxes ? "; same in every run: " : ", ", fixed[a - naxes],
+                     fixed_value[a - naxes]);
+        if (label.len + strlen(part) > 100) {
+            strbuf_puts(&label, ", ...");
+            cut = 1;
+        } else {
+            strbuf_puts(&label, part);
+        }
+    }
     char title[600];
-    snprintf(title, sizeof title, "%s: parameters -> %s (%d runs; yellow = high %s)", t.exp_name, metric, drawn, metric);
+    snprintf(title, sizeof title, "%s by parameters: %d runs of %s (yellow = high)", metric, drawn, t.exp_name);
     plot_title(ax, title);
     plot_xlabel(ax, label.s ? label.s : "");
     plot_ylabel(ax, "scaled to [0, 1]");

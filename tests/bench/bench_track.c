@@ -81,6 +81,7 @@ static int figures(const char *out)
 {
     labels = idx_read("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
     track_set_experiment("fashion k-means");
+    track_autolog(0); /* the trial logs its own curve; kmeans.* params would repeat k, max_iter, tol */
     sweep_space *s = sweep_space_new();
     sweep_space_range(s, "k", 4, 16, 1);
     sweep_space_values(s, "max_iter", (double[]){3, 10, 30, 100}, 4);

@@ -802,6 +802,59 @@ static void test_progress(void)
     display_set_sink(NULL);
 }
 
+/* A title wider than the figure shrinks and ends with an ellipsis instead of running off
+ * both edges (the parallel-coordinates figure's title did); named x ticks (plot_xticks). */
+static void test_long_title_and_named_ticks(void)
+{
+    figure *fig = plot_figure(480, 320);
+    plot_axes *ax = plot_subplot(fig, 0);
+    double y[3] = {1, 3, 2};
+    plot_line_array(ax, NULL, y, 3, NULL);
+    char title[300];
+    snprintf(title, sizeof title, "%s", "");
+    for (int i = 0; i < 12; i++)
+        strcat(title, "a long experiment name ");
+    plot_title(ax, title);
+    image im;
+    CHECK(render(fig, &im) == 0);
+    if (im.s) {
+        /* the title band: above the plot frame, whose top edge is the first row that is dark
+         * across the middle column's neighbourhood; text pixels near the figure's edges
+         * would be an overflow */
+        int band = 0, edge_dark = 0, text_dark = 0;
+        for (int yy = 0; yy < im.h / 3 && !band; yy++) {
+            int run = 0;
+            for (int x = im.w / 3; x < 2 * im.w / 3; x++)
+                run += dark(rgb_at(&im, x, yy));
+            if (run > im.w / 3 - 2)
+                band = yy;
+        }
+        CHECK(band > 5);
+        for (int yy = 0; yy < band; yy++)
+            for (int x = 0; x < im.w; x++) {
+                int d = dark(rgb_at(&im, x, yy));
+                text_dark += d;
+                edge_dark += d && (x < 3 || x >= im.w - 3);
+            }
+        CHECK(text_dark > 100 && edge_dark == 0);
+        cairo_surface_destroy(im.s);
+    }
+    /* named ticks: bad input is refused, good input renders, n = 0 gives numbers back */
+    CHECK(plot_xticks(ax, NULL, NULL, -1) == -1);
+    CHECK(plot_xticks(ax, (double[]){0}, NULL, 1) == -1);
+    CHECK(plot_xticks(ax, (double[]){NAN}, (const char *[]){"x"}, 1) == -1);
+    CHECK(plot_xticks(NULL, (double[]){0}, (const char *[]){"x"}, 1) == -1);
+    CHECK(plot_xticks(ax, (double[]){0, 1, 2}, (const char *[]){"first", "second", "a much longer third name"}, 3) == 0);
+    CHECK(render(fig, &im) == 0);
+    if (im.s)
+        cairo_surface_destroy(im.s);
+    CHECK(plot_xticks(ax, NULL, NULL, 0) == 0);
+    CHECK(render(fig, &im) == 0);
+    if (im.s)
+        cairo_surface_destroy(im.s);
+    plot_free(fig);
+}
+
 int main(void)
 {
     plot_init();
@@ -815,5 +868,6 @@ int main(void)
     test_grid_and_kinds();
     test_display_and_live();
     test_progress();
+    test_long_title_and_named_ticks();
     return check_summary("plot");
 }

@@ -1034,6 +1034,7 @@ static void test_compare(void)
     plot_free(f);
     f = track_plot_parallel("compare", "acc");
     CHECK(f && strstr(plot_describe(f), "line"));
+    CHECK(f && strstr(plot_describe(f), "\"acc by parameters: 4 runs of compare (yellow = high)\""));
     size_t size = 0;
     unsigned char *png = f ? plot_render_png(f, &size) : NULL;
     CHECK(png && size > 1000);

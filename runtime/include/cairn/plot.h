@@ -105,6 +105,9 @@ int plot_confusion(plot_axes *ax, mat counts, const char *const *class_names);
 /** Title of the axes. */
 void plot_title(plot_axes *ax, const char *title);
 
+/** Named x ticks: labels at these x positions instead of numbers (long ones turn vertical; n = 0 restores numbers); 0 or -1. */
+int plot_xticks(plot_axes *ax, const double *positions, const char *const *labels, int n);
+
 /** Label of the x axis. */
 void plot_xlabel(plot_axes *ax, const char *label);
 
