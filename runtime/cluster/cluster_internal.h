@@ -31,10 +31,24 @@ int cl_encode_pair(const char *func, mat a, mat b, int **ca, int **cb, double **
 /* Squared norms of the rows of X into out (X.rows values). */
 void cl_row_norms(mat X, double *out);
 
+/* Up to this many centres cl_sq_distances uses the AVX2 dot-product kernel, beyond it dgemm. */
+#define CL_FEW_CENTRES 32
+
 /* D (m x k, row stride k) = squared distances of rows x[0..m) (row stride ldx, squared
  * norms xn) to centres C (k x d, contiguous, squared norms cn), clamped at 0. */
 void cl_sq_distances(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
                      const double *cn, double *D);
+
+/* Tests: 1 sends every cl_sq_distances to dgemm (the reference), 0 restores the choice by CPU. */
+void cl_distance_use_blas(int on);
+
+/* The k nearest training rows of every query by projection bounds (knn_bounds.c): squared
+ * distances ascending and indices into dist and idx (q x k). Returns 0, -1 after an error,
+ * or 1 when the shapes are not worth it (few rows or features, large k): use brute force. */
+int cl_knn_bounded(const char *func, mat Xtr, mat Xq, int k, double *dist, int *idx);
+
+/* Tests: 1 makes cl_knn_bounded decline (brute force everywhere), 0 restores it. */
+void cl_knn_use_brute(int on);
 
 /* Labels as an n x 1 matrix of doubles. */
 mat cl_labels_mat(const int *labels, int n);

@@ -1,15 +1,9 @@
-/* cluster_util.c — input checks, label encoding and BLAS distance blocks shared by the
- * cluster sources.
- *
- * Distances use ‖x‖² − 2x·c + ‖c‖²: the cross term of a block of rows against all
- * centres is one dgemm (BLAS-3), which is what makes k-means, KNN and the silhouette
- * fast; the norms are computed once. Cancellation can make a tiny distance slightly
- * negative, so results are clamped at 0 as scikit-learn's euclidean_distances does. */
+/* cluster_util.c — input checks, label encoding and row norms shared by the cluster
+ * sources (the distance blocks are in cluster_distance.c). */
 #include "cluster_internal.h"
 #include "cairn/alloc.h"
 #include "cairn/error.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,19 +183,6 @@ void cl_row_norms(mat X, double *out)
         for (int j = 0; j < X.cols; j++)
             s += row[j] * row[j];
         out[i] = s;
-    }
-}
-
-void cl_sq_distances(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
-                     const double *cn, double *D)
-{
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, d, -2.0, x, ldx, C, d, 0.0, D, k);
-    for (int i = 0; i < m; i++) {
-        double *row = D + (size_t)i * k;
-        for (int j = 0; j < k; j++) {
-            double v = row[j] + xn[i] + cn[j];
-            row[j] = v > 0 ? v : 0;
-        }
     }
 }
 

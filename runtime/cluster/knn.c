@@ -44,6 +44,9 @@ static int check_pair(const char *func, mat Xtr, mat Xq, int k)
  * query row, into dist and idx (q x k each, row-major). Returns 0 or -1. */
 static int neighbours(const char *func, mat Xtr, mat Xq, int k, double *dist, int *idx)
 {
+    int bounded = cl_knn_bounded(func, Xtr, Xq, k, dist, idx);
+    if (bounded <= 0)
+        return bounded;
     int n = Xtr.rows, q = Xq.rows, d = Xtr.cols;
     double *tn = cairn_alloc((size_t)n * sizeof(double));
     double *qn = cairn_alloc((size_t)QBLOCK * sizeof(double));

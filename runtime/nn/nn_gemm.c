@@ -12,14 +12,16 @@
  *
  * nn_gemm_nn keeps a K x 16 panel of B in L1 and sweeps all rows of A over it, four rows at
  * a time (8 accumulators); nn_gemm_nt_acc takes dot products along L in chunks that stay in
- * cache, 4 x 2 outputs at a time. The double build (gradient checks) always uses BLAS. */
+ * cache, 4 x 2 outputs at a time (runtime/core/gemm_nt_avx2.h, shared with the cluster
+ * distances). The double build (gradient checks) always uses BLAS. */
 #include "nn_internal.h"
 
 #include <cblas.h>
 #include <string.h>
 
-#if !defined(NN_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "../core/gemm_nt_avx2.h"
+
+#if !defined(NN_DOUBLE) && defined(CAIRN_HAVE_AVX2_KERNELS)
 #define NN_HAVE_AVX2_KERNEL 1
 #endif
 
@@ -87,53 +89,8 @@ __attribute__((target("avx2,fma"))) static void gemm_nn_avx2(int M, int N, int K
         }
 }
 
-__attribute__((target("avx2,fma"))) static float hsum(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
-#define NN_L_CHUNK 1024
-
-__attribute__((target("avx2,fma"))) static void gemm_nt_acc_avx2(int M, int K, int L, const float *A, int lda,
-                                                                  const float *B, int ldb, float *C, int ldc)
-{
-    for (int l0 = 0; l0 < L; l0 += NN_L_CHUNK) {
-        int len = L - l0 < NN_L_CHUNK ? L - l0 : NN_L_CHUNK, len8 = len & ~7;
-        for (int m = 0; m < M; m += 4) {
-            int mr = M - m < 4 ? M - m : 4;
-            for (int k = 0; k < K; k += 2) {
-                int kr = K - k < 2 ? K - k : 2;
-                __m256 acc[4][2];
-                for (int i = 0; i < 4; i++)
-                    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-                const float *a[4], *b[2];
-                for (int i = 0; i < 4; i++)
-                    a[i] = A + (size_t)(m + (i < mr ? i : 0)) * lda + l0;
-                for (int j = 0; j < 2; j++)
-                    b[j] = B + (size_t)(k + (j < kr ? j : 0)) * ldb + l0;
-                for (int l = 0; l < len8; l += 8) {
-                    __m256 a0 = _mm256_loadu_ps(a[0] + l), a1 = _mm256_loadu_ps(a[1] + l), a2 = _mm256_loadu_ps(a[2] + l),
-                           a3 = _mm256_loadu_ps(a[3] + l), bb = _mm256_loadu_ps(b[0] + l);
-                    acc[0][0] = _mm256_fmadd_ps(a0, bb, acc[0][0]), acc[1][0] = _mm256_fmadd_ps(a1, bb, acc[1][0]);
-                    acc[2][0] = _mm256_fmadd_ps(a2, bb, acc[2][0]), acc[3][0] = _mm256_fmadd_ps(a3, bb, acc[3][0]);
-                    bb = _mm256_loadu_ps(b[1] + l);
-                    acc[0][1] = _mm256_fmadd_ps(a0, bb, acc[0][1]), acc[1][1] = _mm256_fmadd_ps(a1, bb, acc[1][1]);
-                    acc[2][1] = _mm256_fmadd_ps(a2, bb, acc[2][1]), acc[3][1] = _mm256_fmadd_ps(a3, bb, acc[3][1]);
-                }
-                for (int i = 0; i < mr; i++)
-                    for (int j = 0; j < kr; j++) {
-                        float s = hsum(acc[i][j]);
-                        for (int l = len8; l < len; l++)
-                            s += a[i][l] * b[j][l];
-                        C[(size_t)(m + i) * ldc + k + j] += s;
-                    }
-            }
-        }
-    }
-}
+/* the weight gradient: the kernel shared with runtime/cluster (float here) */
+CAIRN_GEMM_NT_AVX2(gemm_nt_acc_avx2, float, __m256, 8, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_setzero_ps, cairn_hsum_ps)
 #endif
 
 static void gemm_nn_serial(int M, int N, int K, const nn_real *A, int lda, const nn_real *B, int ldb, nn_real *C, int ldc)

@@ -19,7 +19,10 @@ the same machine load; times are medians over all repeats; ratio = cairn / sklea
 the runtime's), so k-means iteration counts differ: compare time per iteration, and
 inertia over the same number of seeds. Both use the system OpenBLAS (2 threads here).
 
-Run: /usr/bin/python3 tests/bench/bench_cluster.py [BUILD_DIR] [--rounds N] [--reps N] [--ops a,b]
+Run: /usr/bin/python3 tests/bench/bench_cluster.py [BUILD_DIR] [--rounds N] [--reps N] [--ops a,b] [--cpu]
+(--cpu adds CPU seconds per case; under load, `OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 taskset -c 1`
+before the command makes them a single-core comparison, since spinning BLAS/OpenMP threads
+would otherwise count as work.)
 """
 import argparse
 import gzip
@@ -53,7 +56,7 @@ def peer(op, reps, queries=0):
     from sklearn.neighbors import KNeighborsClassifier
     X = load("train-images-idx3-ubyte.gz")
     for r in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if op in ("kmeans1", "kmeans10", "minibatch"):
             if op == "kmeans1":
                 km = KMeans(n_clusters=10, n_init=1, tol=0, max_iter=100, random_state=r)
@@ -64,6 +67,7 @@ def peer(op, reps, queries=0):
             km.fit(X)
             t = time.perf_counter() - t0
             print(op, t)
+            print("cpu", time.process_time() - c0)
             print("per_iter", t / km.n_iter_)
             print("inertia", km.inertia_)
             print("n_iter", km.n_iter_)
@@ -73,15 +77,17 @@ def peer(op, reps, queries=0):
             yte = load("t10k-labels-idx1-ubyte.gz", False)
             if queries:
                 Xte, yte = Xte[:queries], yte[:queries]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             pred = KNeighborsClassifier(5).fit(X, ytr).predict(Xte)
             print(op, time.perf_counter() - t0)
+            print("cpu", time.process_time() - c0)
             print("accuracy", accuracy_score(yte, pred))
         elif op == "silhouette":
             y = load("train-labels-idx1-ubyte.gz", False)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             v = silhouette_score(X[:10000], y[:10000])
             print(op, time.perf_counter() - t0)
+            print("cpu", time.process_time() - c0)
             print("value", v)
         sys.stdout.flush()
     print("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -112,6 +118,9 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--ops", default="kmeans1,kmeans10,minibatch,knn,silhouette")
     ap.add_argument("--knn-queries", type=int, default=10000)
+    ap.add_argument("--cpu", action="store_true",
+                    help="also print process CPU seconds; on a loaded machine run with OPENBLAS_NUM_THREADS=1 "
+                         "OMP_NUM_THREADS=1 taskset -c 1: a single-core comparison steadier than the wall clock")
     ap.add_argument("--peer", nargs=3, metavar=("OP", "REPS", "QUERIES"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peer:
@@ -137,6 +146,8 @@ def main():
                              str(args.knn_queries)]).items():
                 p.setdefault(k, []).extend(v)
         rows = [("time s", op)]
+        if args.cpu:
+            rows.append(("cpu s", "cpu"))
         if op == "kmeans1":
             rows.append(("per iter s", "per_iter"))
         for label, key in rows + [("peak MB", "peak_mb")]:

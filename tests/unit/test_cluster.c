@@ -7,8 +7,10 @@
  * no runtime block is leaked. */
 #include "cairn.h"
 #include "check.h"
+#include "../../runtime/cluster/cluster_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static mat load(const char *name)
@@ -670,9 +672,98 @@ static void test_elbow_and_figures(void)
     mat_free(&y);
 }
 
+void nn_parallel_enable(int on); /* runtime/nn: 0 runs every job on the calling thread */
+
+/* The AVX2 distance kernel against the dgemm path, on sizes with every tail: rows not a
+ * multiple of 4, centres not a multiple of 2, features not a multiple of 4 or longer than a
+ * chunk of 1024, a row stride wider than the row; one and two threads. */
+static void test_distance_kernel(void)
+{
+    static const int shapes[][3] = {{1, 1, 1}, {3, 1, 3}, {5, 3, 7}, {7, 2, 4}, {9, 5, 33},
+                                    {257, 10, 784}, {66, 31, 1031}, {130, 32, 2053}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int m = shapes[s][0], k = shapes[s][1], d = shapes[s][2], ldx = d + 3;
+        rng_seed(40 + s);
+        mat X = mat_randn(m, ldx), C = mat_randn(k, d);
+        mat_scale_inplace(X, 3);
+        mat xv = mat_block(X, 0, 0, m, d);
+        double *xn = malloc(sizeof(double) * m), *cn = malloc(sizeof(double) * k);
+        double *ref = malloc(sizeof(double) * m * k), *got = malloc(sizeof(double) * m * k);
+        cl_row_norms(xv, xn);
+        cl_row_norms(C, cn);
+        cl_distance_use_blas(1);
+        cl_sq_distances(X.data, ldx, m, d, xn, C.data, k, cn, ref);
+        cl_distance_use_blas(0);
+        double worst = 0, scale = 0, brute = 0;
+        for (int threads = 1; threads <= 2; threads++) {
+            nn_parallel_enable(threads == 2);
+            memset(got, 0xff, sizeof(double) * m * k); /* NaN everywhere: every entry must be written */
+            cl_sq_distances(X.data, ldx, m, d, xn, C.data, k, cn, got);
+            for (int t = 0; t < m * k; t++) {
+                worst = fmax(worst, fabs(got[t] - ref[t]));
+                worst = got[t] == got[t] ? worst : INFINITY;
+                scale = fmax(scale, ref[t]);
+            }
+        }
+        nn_parallel_enable(1);
+        /* and the reference itself against the definition, for the last pair */
+        for (int t = 0; t < d; t++) {
+            double e = *mat_ptr(X, m - 1, t) - *mat_ptr(C, k - 1, t);
+            brute += e * e;
+        }
+        CHECK(worst <= 1e-12 * scale);
+        CHECK(fabs(ref[(size_t)m * k - 1] - brute) <= 1e-12 * scale);
+        free(xn);
+        free(cn);
+        free(ref);
+        free(got);
+        mat_free(&X);
+        mat_free(&C);
+    }
+}
+
+/* The neighbours from projection bounds (knn_bounds.c) against brute force. The data are
+ * integers far from the origin: every distance is exact in both paths (products and sums of
+ * integers below 2^53), so the results must agree to the last bit, many distances tie
+ * (ties keep the earlier row), rows 100..199 repeat rows 0..99, and the bounds, whose
+ * projections are not integers, see rounding at 1000 from the origin. X is a strided view;
+ * k goes up to the bounded path's limit and past it (where both are brute force). */
+static void test_knn_bounds(void)
+{
+    int n = 3000, d = 40, q = 150;
+    rng_seed(77);
+    mat W = mat_randn(n, d + 5), Q = mat_randn(q, d);
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < d + 5; t++)
+            *mat_ptr(W, i, t) = 1000 + round((t < 6 ? 4 : 1) * *mat_ptr(W, i, t)); /* a few strong directions */
+    for (int i = 100; i < 200; i++)
+        memcpy(mat_ptr(W, i, 0), mat_ptr(W, i - 100, 0), sizeof(double) * (d + 5));
+    mat X = mat_block(W, 0, 0, n, d);
+    for (int i = 0; i < q; i++)
+        for (int t = 0; t < d; t++)
+            *mat_ptr(Q, i, t) = i < 20 ? *mat_ptr(X, 5 * i, t) : 1000 + round((t < 6 ? 4 : 1) * *mat_ptr(Q, i, t));
+    static const int ks[] = {1, 5, 17, 64, 65};
+    for (size_t c = 0; c < sizeof ks / sizeof *ks; c++) {
+        mat Db, Ib, D, I;
+        cl_knn_use_brute(1);
+        int rb = knn_kneighbors(X, Q, ks[c], &Db, &Ib);
+        cl_knn_use_brute(0);
+        int r = knn_kneighbors(X, Q, ks[c], &D, &I);
+        CHECK(rb == 0 && r == 0 && max_diff(I, Ib) == 0 && max_diff(D, Db) == 0);
+        if (c == 0) /* a query that is a training row finds it (the first of a duplicate pair) at 0 */
+            CHECK(r == 0 && I.data[1] == 5 && D.data[1] == 0 && I.data[19] == 95);
+        mat *all[] = {&Db, &Ib, &D, &I};
+        for (size_t t = 0; t < 4; t++)
+            mat_free(all[t]);
+    }
+    mat_free(&W);
+    mat_free(&Q);
+}
+
 int main(void)
 {
     size_t blocks = cairn_blocks_in_use();
+    test_distance_kernel();
     test_blobs();
     test_lloyd("tol0", 0, 300);
     test_lloyd("tol", 1e-2, 300);
@@ -684,6 +775,7 @@ int main(void)
     test_metrics();
     test_silhouette();
     test_knn();
+    test_knn_bounds();
     test_split();
     test_scaler();
     test_report();
