@@ -9,7 +9,9 @@
  * (runtime/core/gemm_nt_avx2.h), the rows split between the two cores with the runtime's
  * thread helper (nn_parallel); more centres, or a CPU without AVX2, go to one dgemm.
  * Cancellation can make a tiny distance slightly negative, so results are clamped at 0 as
- * scikit-learn's euclidean_distances does. */
+ * scikit-learn's euclidean_distances does. Row norms and single dot products (KNN's exact
+ * distances) use an AVX2 dot product too: a plain C loop is one chain of dependent adds,
+ * 4 cycles per element. */
 #include "cluster_internal.h"
 #include "../core/gemm_nt_avx2.h"
 #include "../nn/nn_internal.h" /* nn_parallel: the runtime's second-core helper */
@@ -17,24 +19,79 @@
 #include <cblas.h>
 #include <string.h>
 
-static int kernel_mode = -1; /* -1 undecided, 0 BLAS only, 1 AVX2 kernel */
+static int kernel_mode = -1; /* -1 undecided, 0 BLAS only, 1 AVX2 kernel (atomic: threads read it) */
+static int avx2_mode = -1;   /* the CPU's answer, for the dot product */
 
-void cl_distance_use_blas(int on) { kernel_mode = on ? 0 : -1; }
+void cl_distance_use_blas(int on) { __atomic_store_n(&kernel_mode, on ? 0 : -1, __ATOMIC_RELAXED); }
 
 #ifdef CAIRN_HAVE_AVX2_KERNELS
 CAIRN_GEMM_NT_AVX2(dot_nt_avx2, double, __m256d, 4, _mm256_loadu_pd, _mm256_fmadd_pd, _mm256_setzero_pd, cairn_hsum_pd)
 
+static int cpu_has_avx2(void)
+{
+    int m = __atomic_load_n(&avx2_mode, __ATOMIC_RELAXED);
+    if (m < 0) {
+        __builtin_cpu_init();
+        m = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&avx2_mode, m, __ATOMIC_RELAXED);
+    }
+    return m;
+}
+
 static int kernel_ok(void)
 {
-    if (kernel_mode < 0) {
-        __builtin_cpu_init();
-        kernel_mode = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int m = __atomic_load_n(&kernel_mode, __ATOMIC_RELAXED);
+    if (m < 0) {
+        m = cpu_has_avx2();
+        __atomic_store_n(&kernel_mode, m, __ATOMIC_RELAXED);
     }
-    return kernel_mode;
+    return m;
+}
+
+__attribute__((target("avx2,fma"))) static double dot_avx2(const double *a, const double *b, int d)
+{
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    int t = 0;
+    for (; t + 8 <= d; t += 8) {
+        s0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + t), _mm256_loadu_pd(b + t), s0);
+        s1 = _mm256_fmadd_pd(_mm256_loadu_pd(a + t + 4), _mm256_loadu_pd(b + t + 4), s1);
+    }
+    double s = cairn_hsum_pd(_mm256_add_pd(s0, s1));
+    for (; t < d; t++)
+        s += a[t] * b[t];
+    return s;
 }
 #else
+static int cpu_has_avx2(void) { return 0; }
 static int kernel_ok(void) { return 0; }
 #endif
+
+double cl_dot(const double *a, const double *b, int d)
+{
+#ifdef CAIRN_HAVE_AVX2_KERNELS
+    if (cpu_has_avx2())
+        return dot_avx2(a, b, d);
+#endif
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* four chains: not bound by the latency of one add */
+    int t = 0;
+    for (; t + 4 <= d; t += 4) {
+        s0 += a[t] * b[t];
+        s1 += a[t + 1] * b[t + 1];
+        s2 += a[t + 2] * b[t + 2];
+        s3 += a[t + 3] * b[t + 3];
+    }
+    for (; t < d; t++)
+        s0 += a[t] * b[t];
+    return (s0 + s1) + (s2 + s3);
+}
+
+void cl_row_norms(mat X, double *out)
+{
+    for (int i = 0; i < X.rows; i++) {
+        const double *row = mat_ptr(X, i, 0);
+        out[i] = cl_dot(row, row, X.cols);
+    }
+}
 
 typedef struct dist_job {
     const double *x, *xn, *C, *cn;
@@ -63,12 +120,15 @@ static void dist_part(void *ctx, int part, int parts)
     }
 }
 
-void cl_sq_distances(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
-                     const double *cn, double *D)
+static void sq_distances(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
+                         const double *cn, double *D, int threads)
 {
     if (k <= CL_FEW_CENTRES && kernel_ok()) {
         dist_job j = {x, xn, C, cn, ldx, m, d, k, D};
-        nn_parallel(dist_part, &j, (size_t)m * k * d / 8);
+        if (threads)
+            nn_parallel(dist_part, &j, (size_t)m * k * d / 8);
+        else
+            dist_part(&j, 0, 1);
         return;
     }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, d, -2.0, x, ldx, C, d, 0.0, D, k);
@@ -79,4 +139,16 @@ void cl_sq_distances(const double *x, int ldx, int m, int d, const double *xn, c
             row[j] = v > 0 ? v : 0;
         }
     }
+}
+
+void cl_sq_distances(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
+                     const double *cn, double *D)
+{
+    sq_distances(x, ldx, m, d, xn, C, k, cn, D, 1);
+}
+
+void cl_sq_distances_serial(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
+                            const double *cn, double *D)
+{
+    sq_distances(x, ldx, m, d, xn, C, k, cn, D, 0);
 }

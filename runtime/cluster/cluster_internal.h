@@ -31,6 +31,13 @@ int cl_encode_pair(const char *func, mat a, mat b, int **ca, int **cb, double **
 /* Squared norms of the rows of X into out (X.rows values). */
 void cl_row_norms(mat X, double *out);
 
+/* Σ a[t]·b[t] over d values (AVX2 where the CPU has it). */
+double cl_dot(const double *a, const double *b, int d);
+
+/* cl_sq_distances on the calling thread only (for callers that split work themselves). */
+void cl_sq_distances_serial(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
+                            const double *cn, double *D);
+
 /* Up to this many centres cl_sq_distances uses the AVX2 dot-product kernel, beyond it dgemm. */
 #define CL_FEW_CENTRES 32
 

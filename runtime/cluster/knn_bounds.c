@@ -51,35 +51,7 @@ static int projection_dim(int n, int d, int k)
     return d >= 256 ? 64 : d / 4;
 }
 
-#ifdef CAIRN_HAVE_AVX2_KERNELS
-__attribute__((target("avx2,fma"))) static double dot_avx2(const double *a, const double *b, int d)
-{
-    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
-    int t = 0;
-    for (; t + 8 <= d; t += 8) {
-        s0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + t), _mm256_loadu_pd(b + t), s0);
-        s1 = _mm256_fmadd_pd(_mm256_loadu_pd(a + t + 4), _mm256_loadu_pd(b + t + 4), s1);
-    }
-    double s = cairn_hsum_pd(_mm256_add_pd(s0, s1));
-    for (; t < d; t++)
-        s += a[t] * b[t];
-    return s;
-}
-#endif
-
 static int use_avx2 = -1; /* set by cl_knn_bounded before any thread starts */
-
-static double dot(const double *a, const double *b, int d)
-{
-#ifdef CAIRN_HAVE_AVX2_KERNELS
-    if (use_avx2 > 0)
-        return dot_avx2(a, b, d);
-#endif
-    double s = 0;
-    for (int t = 0; t < d; t++)
-        s += a[t] * b[t];
-    return s;
-}
 
 /* The first j in [j0, n) whose bound qz + tzn[j] + b[j] + (qr − tr[j])² is below limit,
  * or n: the scans that run over every training row for every query, 4 rows at a time. */
@@ -287,7 +259,7 @@ static void query_one(const kb_work *w, int qi, float *b, double *bd, int *bi, i
     }
     for (int t = 0; t < s; t++) {
         int j = si[t];
-        double v = qn + w->tr.xn[j] - 2 * dot(q, mat_ptr(w->Xtr, j, 0), d);
+        double v = qn + w->tr.xn[j] - 2 * cl_dot(q, mat_ptr(w->Xtr, j, 0), d);
         insert(bd, bi, k, v > 0 ? v : 0, j);
         b[j] = INFINITY; /* done: the scan below skips it */
     }
@@ -312,7 +284,7 @@ static void query_one(const kb_work *w, int qi, float *b, double *bd, int *bi, i
             for (int off = 0; off < 512; off += 64)
                 __builtin_prefetch(next + off);
         }
-        double v = qn + w->tr.xn[cand[c]] - 2 * dot(q, x, d);
+        double v = qn + w->tr.xn[cand[c]] - 2 * cl_dot(q, x, d);
         insert(bd, bi, k, v > 0 ? v : 0, cand[c]);
     }
 }

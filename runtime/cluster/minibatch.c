@@ -13,7 +13,10 @@
  * max_no_improvement steps, or (tol > 0) when the squared centre shift is below tol times
  * the mean feature variance. The result's labels and inertia are over all of X.
  *
- * The batch buffer, distances and sums are allocated once; a step allocates nothing. */
+ * The batch buffer, distances and sums are allocated once; a step allocates nothing. A step
+ * uses both cores (nn_parallel): the batch rows are gathered and labelled in two halves, and
+ * the centres updated in two halves; sums are always taken in row order, so a seeded run
+ * gives the same numbers on one thread or two. */
 #include "cairn/cluster.h"
 #include "cairn/alloc.h"
 #include "cairn/display.h"
@@ -22,6 +25,7 @@
 #include "cairn/random.h"
 #include "cluster_internal.h"
 #include "kmeans_internal.h"
+#include "../nn/nn_internal.h" /* nn_parallel: the runtime's second-core helper */
 
 #include <math.h>
 #include <string.h>
@@ -47,7 +51,7 @@ typedef struct mb_work {
     int *bidx, *blab;  /* batch sample indices and labels */
     double *C, *cn;    /* centres and their squared norms */
     double *D;         /* b x k distances */
-    double *sum, *cnt; /* k x d batch sums, k batch counts */
+    double *sum, *cnt; /* k x d batch sums; per centre, its squared shift in the last step */
     double *counts;    /* k: samples each centre has absorbed (its inverse learning rate) */
     int *pick;         /* b scratch for reassignment draws */
     int *order;        /* k scratch */
@@ -90,35 +94,93 @@ static int mb_init(const char *func, mb_work *w, int n, int d, int k, int b)
     return 0;
 }
 
-/* Gather rows idx[0..m) of X into the batch buffer with their norms. */
-static void gather(mb_work *w, mat X, int m)
+typedef struct mb_job {
+    mb_work *w;
+    mat X;
+    int m;
+} mb_job;
+
+/* Rows [lo, hi) of the batch: gathered from X with their norms, their distances to the
+ * centres and their labels. */
+static void batch_part(void *ctx, int part, int parts)
 {
-    for (int r = 0; r < m; r++) {
-        const double *x = mat_ptr(X, w->bidx[r], 0);
-        double *dst = w->B + (size_t)r * w->d, s = 0;
-        for (int t = 0; t < w->d; t++) {
-            dst[t] = x[t];
-            s += x[t] * x[t];
-        }
-        w->bn[r] = s;
+    const mb_job *j = ctx;
+    mb_work *w = j->w;
+    int d = w->d, k = w->k;
+    int lo = (int)nn_split((size_t)j->m, part, parts), hi = (int)nn_split((size_t)j->m, part + 1, parts);
+    if (hi <= lo)
+        return;
+    for (int r = lo; r < hi; r++) {
+        double *dst = w->B + (size_t)r * d;
+        memcpy(dst, mat_ptr(j->X, w->bidx[r], 0), (size_t)d * sizeof(double));
+        w->bn[r] = cl_dot(dst, dst, d);
+    }
+    cl_sq_distances_serial(w->B + (size_t)lo * d, d, hi - lo, d, w->bn + lo, w->C, k, w->cn, w->D + (size_t)lo * k);
+    for (int r = lo; r < hi; r++) {
+        const double *dr = w->D + (size_t)r * k;
+        int best = 0;
+        for (int c = 1; c < k; c++)
+            if (dr[c] < dr[best])
+                best = c;
+        w->blab[r] = best;
     }
 }
 
-/* Labels of the m batch rows and their inertia (centre norms must be current). */
-static double label_batch(mb_work *w, int m)
+/* Gathers rows bidx[0..m) of X into the batch, labels them (both cores) and returns their
+ * inertia (summed in row order: the same number on one thread or two). Centre norms must
+ * be current. */
+static double label_batch(mb_work *w, mat X, int m)
 {
-    cl_sq_distances(w->B, w->d, m, w->d, w->bn, w->C, w->k, w->cn, w->D);
+    mb_job j = {w, X, m};
+    nn_parallel(batch_part, &j, (size_t)m * w->k * w->d / 8);
     double inertia = 0;
-    for (int r = 0; r < m; r++) {
-        const double *dr = w->D + (size_t)r * w->k;
-        int best = 0;
-        for (int j = 1; j < w->k; j++)
-            if (dr[j] < dr[best])
-                best = j;
-        w->blab[r] = best;
-        inertia += dr[best];
-    }
+    for (int r = 0; r < m; r++)
+        inertia += w->D[(size_t)r * w->k + w->blab[r]];
     return inertia;
+}
+
+/* Centres [lo, hi): each moves to (c·count + Σx) / (count + m) over its batch rows, the sums
+ * taken in row order; shift[j] is how far (squared) it moved. */
+static void update_part(void *ctx, int part, int parts)
+{
+    const mb_job *j = ctx;
+    mb_work *w = j->w;
+    int d = w->d, k = w->k;
+    int lo = (int)nn_split((size_t)k, part, parts), hi = (int)nn_split((size_t)k, part + 1, parts);
+    for (int c = lo; c < hi; c++) {
+        double *sum = w->sum + (size_t)c * d, cnt = 0;
+        memset(sum, 0, (size_t)d * sizeof(double));
+        for (int r = 0; r < j->m; r++) {
+            if (w->blab[r] != c)
+                continue;
+            const double *x = w->B + (size_t)r * d;
+            for (int t = 0; t < d; t++)
+                sum[t] += x[t];
+            cnt += 1;
+        }
+        w->cnt[c] = 0;
+        if (cnt == 0)
+            continue;
+        double *cc = w->C + (size_t)c * d, total = w->counts[c] + cnt, shift = 0;
+        for (int t = 0; t < d; t++) {
+            double v = (cc[t] * w->counts[c] + sum[t]) / total;
+            shift += (v - cc[t]) * (v - cc[t]);
+            cc[t] = v;
+        }
+        w->counts[c] = total;
+        w->cnt[c] = shift;
+    }
+}
+
+/* One step's centre update (both cores, split by centre); returns the squared shift. */
+static double update_centres(mb_work *w, int m)
+{
+    mb_job j = {w, mat_empty(), m};
+    nn_parallel(update_part, &j, (size_t)m * w->d);
+    double shift = 0;
+    for (int c = 0; c < w->k; c++)
+        shift += w->cnt[c];
+    return shift;
 }
 
 static void centre_norms(mb_work *w)
@@ -139,8 +201,7 @@ static double inertia_of(mb_work *w, mat X, const int *idx, int m)
     for (int r0 = 0; r0 < m; r0 += w->b) {
         int mm = m - r0 < w->b ? m - r0 : w->b;
         memcpy(w->bidx, idx + r0, (size_t)mm * sizeof(int));
-        gather(w, X, mm);
-        total += label_batch(w, mm);
+        total += label_batch(w, X, mm);
     }
     return total;
 }
@@ -292,31 +353,8 @@ kmeans_result *minibatch_kmeans_fit(mat X, int k, const minibatch_options *opt)
     for (step = 0; step < n_steps; step++) {
         for (int r = 0; r < b; r++)
             w.bidx[r] = (int)rng_int(0, n);
-        gather(&w, X, b);
-        double batch_inertia = label_batch(&w, b);
-        memset(w.sum, 0, (size_t)k * d * sizeof(double));
-        memset(w.cnt, 0, (size_t)k * sizeof(double));
-        for (int r = 0; r < b; r++) {
-            double *s = w.sum + (size_t)w.blab[r] * d;
-            const double *x = w.B + (size_t)r * d;
-            for (int t = 0; t < d; t++)
-                s[t] += x[t];
-            w.cnt[w.blab[r]] += 1;
-        }
-        double shift = 0;
-        for (int j = 0; j < k; j++) {
-            if (w.cnt[j] == 0)
-                continue;
-            double *c = w.C + (size_t)j * d;
-            const double *s = w.sum + (size_t)j * d;
-            double total = w.counts[j] + w.cnt[j];
-            for (int t = 0; t < d; t++) {
-                double v = (c[t] * w.counts[j] + s[t]) / total;
-                shift += (v - c[t]) * (v - c[t]);
-                c[t] = v;
-            }
-            w.counts[j] = total;
-        }
+        double batch_inertia = label_batch(&w, X, b);
+        double shift = update_centres(&w, b);
         since_reassign += b;
         int any_zero = 0;
         for (int j = 0; j < k; j++)
@@ -372,8 +410,7 @@ kmeans_result *minibatch_kmeans_fit(mat X, int k, const minibatch_options *opt)
         int m = n - r0 < b ? n - r0 : b;
         for (int r = 0; r < m; r++)
             w.bidx[r] = r0 + r;
-        gather(&w, X, m);
-        inertia += label_batch(&w, m);
+        inertia += label_batch(&w, X, m);
         for (int r = 0; r < m; r++)
             km->labels.data[r0 + r] = w.blab[r];
     }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+void nn_parallel_enable(int on); /* runtime/nn: 0 runs every job on the calling thread */
+
 static mat load(const char *name)
 {
     char path[512];
@@ -612,6 +614,23 @@ static void test_minibatch(void)
     kmeans_result *km = minibatch_kmeans_fit(X, 10, &o); /* runs all 2 * 6000 / 100 steps */
     CHECK(km && km->inertia_history.cols == 120 && km->n_iter == 2);
     kmeans_free(km);
+    /* steps big enough for two threads (1024 rows x 64 features x 10 centres) give the same
+     * numbers as one thread: sums are taken in row order either way */
+    rng_seed(12);
+    mat Y = mat_randn(5000, 64);
+    minibatch_options o2 = minibatch_defaults();
+    o2.progress = 0;
+    o2.max_no_improvement = 0;
+    o2.max_iter = 3;
+    nn_parallel_enable(0);
+    kmeans_result *one = minibatch_kmeans_fit(Y, 10, &o2);
+    nn_parallel_enable(1);
+    kmeans_result *two = minibatch_kmeans_fit(Y, 10, &o2);
+    CHECK(one && two && one->inertia == two->inertia && max_diff(one->centers, two->centers) == 0 &&
+          max_diff(one->labels, two->labels) == 0 && one->inertia_history.cols == 14);
+    kmeans_free(one);
+    kmeans_free(two);
+    mat_free(&Y);
     CHECK(minibatch_kmeans_fit(X, 6001, &o) == NULL && error_mentions("minibatch_kmeans_fit", "k = 6001"));
     o.tol = -1;
     CHECK(minibatch_kmeans_fit(X, 3, &o) == NULL && error_mentions("minibatch_kmeans_fit", "tol = -1"));
@@ -671,8 +690,6 @@ static void test_elbow_and_figures(void)
     mat_free(&X);
     mat_free(&y);
 }
-
-void nn_parallel_enable(int on); /* runtime/nn: 0 runs every job on the calling thread */
 
 /* The AVX2 distance kernel against the dgemm path, on sizes with every tail: rows not a
  * multiple of 4, centres not a multiple of 2, features not a multiple of 4 or longer than a
