@@ -6,7 +6,8 @@
  * 10 centres — for which OpenBLAS's dgemm spends as long packing the rows as multiplying,
  * and wakes its threads for well under a millisecond of work. So up to CL_FEW_CENTRES
  * centres the cross term comes from the AVX2/FMA dot-product kernel shared with runtime/nn
- * (runtime/core/gemm_nt_avx2.h), the rows split between the two cores with the runtime's
+ * (runtime/core/gemm_nt_avx2.h; compiled for AVX-512 too, taken when the CPU has it: twice
+ * the lanes), the rows split between the two cores with the runtime's
  * thread helper (nn_parallel); more centres, or a CPU without AVX2, go to one dgemm.
  * Cancellation can make a tiny distance slightly negative, so results are clamped at 0 as
  * scikit-learn's euclidean_distances does. Row norms and single dot products (KNN's exact
@@ -19,13 +20,41 @@
 #include <cblas.h>
 #include <string.h>
 
-static int kernel_mode = -1; /* -1 undecided, 0 BLAS only, 1 AVX2 kernel (atomic: threads read it) */
+static int kernel_mode = -1; /* -1 undecided, else a CL_DIST_* (atomic: threads read it) */
 static int avx2_mode = -1;   /* the CPU's answer, for the dot product */
-
-void cl_distance_use_blas(int on) { __atomic_store_n(&kernel_mode, on ? 0 : -1, __ATOMIC_RELAXED); }
 
 #ifdef CAIRN_HAVE_AVX2_KERNELS
 CAIRN_GEMM_NT_AVX2(dot_nt_avx2, double, __m256d, 4, _mm256_loadu_pd, _mm256_fmadd_pd, _mm256_setzero_pd, cairn_hsum_pd)
+
+__attribute__((target("avx512f"))) static inline double hsum512(__m512d v) { return _mm512_reduce_add_pd(v); }
+
+/* CPUs with 512-bit units (this machine's) do the same loops with 8 lanes. */
+CAIRN_GEMM_NT_TARGET(dot_nt_avx512, "avx512f", double, __m512d, 8, _mm512_loadu_pd, _mm512_fmadd_pd, _mm512_setzero_pd,
+                     hsum512)
+
+static int best_mode(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return CL_DIST_AVX512;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? CL_DIST_AVX2 : CL_DIST_BLAS;
+}
+#else
+static int best_mode(void) { return CL_DIST_BLAS; }
+#endif
+
+int cl_distance_mode(int mode)
+{
+    int best = best_mode(); /* the modes are ordered: a CPU that has one has those below it */
+    if (mode < 0)
+        mode = best;
+    else if (mode > best)
+        return -1;
+    __atomic_store_n(&kernel_mode, mode, __ATOMIC_RELAXED);
+    return mode;
+}
+
+#ifdef CAIRN_HAVE_AVX2_KERNELS
 
 static int cpu_has_avx2(void)
 {
@@ -42,7 +71,7 @@ static int kernel_ok(void)
 {
     int m = __atomic_load_n(&kernel_mode, __ATOMIC_RELAXED);
     if (m < 0) {
-        m = cpu_has_avx2();
+        m = best_mode();
         __atomic_store_n(&kernel_mode, m, __ATOMIC_RELAXED);
     }
     return m;
@@ -109,7 +138,10 @@ static void dist_part(void *ctx, int part, int parts)
     double *D = j->D + (size_t)lo * j->k;
     memset(D, 0, (size_t)(hi - lo) * j->k * sizeof(double));
 #ifdef CAIRN_HAVE_AVX2_KERNELS
-    dot_nt_avx2(hi - lo, j->k, j->d, j->x + (size_t)lo * j->ldx, j->ldx, j->C, j->d, D, j->k);
+    if (kernel_ok() == CL_DIST_AVX512)
+        dot_nt_avx512(hi - lo, j->k, j->d, j->x + (size_t)lo * j->ldx, j->ldx, j->C, j->d, D, j->k);
+    else
+        dot_nt_avx2(hi - lo, j->k, j->d, j->x + (size_t)lo * j->ldx, j->ldx, j->C, j->d, D, j->k);
 #endif
     for (int i = lo; i < hi; i++) {
         double *row = j->D + (size_t)i * j->k;

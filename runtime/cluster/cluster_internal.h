@@ -46,8 +46,12 @@ void cl_sq_distances_serial(const double *x, int ldx, int m, int d, const double
 void cl_sq_distances(const double *x, int ldx, int m, int d, const double *xn, const double *C, int k,
                      const double *cn, double *D);
 
-/* Tests: 1 sends every cl_sq_distances to dgemm (the reference), 0 restores the choice by CPU. */
-void cl_distance_use_blas(int on);
+/* How cl_sq_distances computes the cross term for few centres. */
+enum { CL_DIST_BLAS = 0, CL_DIST_AVX2 = 1, CL_DIST_AVX512 = 2 };
+
+/* Tests: forces a CL_DIST_* mode (-1: the best the CPU has); returns the mode set, or -1
+ * when the CPU lacks it. */
+int cl_distance_mode(int mode);
 
 /* The k nearest training rows of every query by projection bounds (knn_bounds.c): squared
  * distances ascending and indices into dist and idx (q x k). Returns 0, -1 after an error,

@@ -13,7 +13,9 @@
  * CAIRN_GEMM_NT_AVX2(name, T, V, W, LOADU, FMADD, SETZERO, HSUM) defines
  *   static void name(int M, int K, int L, const T *A, int lda, const T *B, int ldb, T *C, int ldc)
  * for vectors V of W lanes of T; the caller checks __builtin_cpu_supports("avx2"/"fma")
- * before calling it. cairn_hsum_ps / cairn_hsum_pd are the horizontal sums. */
+ * before calling it. cairn_hsum_ps / cairn_hsum_pd are the horizontal sums.
+ * CAIRN_GEMM_NT_TARGET(name, "avx512f", ...) compiles the same loops for another target
+ * (the caller checks that one). */
 #ifndef CAIRN_GEMM_NT_AVX2_H
 #define CAIRN_GEMM_NT_AVX2_H
 
@@ -40,7 +42,11 @@ __attribute__((target("avx2,fma"))) static inline double cairn_hsum_pd(__m256d v
 #define CAIRN_NT_L_CHUNK 1024
 
 #define CAIRN_GEMM_NT_AVX2(name, T, V, W, LOADU, FMADD, SETZERO, HSUM)                                             \
-    __attribute__((target("avx2,fma"))) static void name(int M, int K, int L, const T *A, int lda, const T *B,      \
+    CAIRN_GEMM_NT_TARGET(name, "avx2,fma", T, V, W, LOADU, FMADD, SETZERO, HSUM)
+
+/* The same kernel for another instruction set (runtime/cluster instantiates it for AVX-512). */
+#define CAIRN_GEMM_NT_TARGET(name, TARGET, T, V, W, LOADU, FMADD, SETZERO, HSUM)                                    \
+    __attribute__((target(TARGET))) static void name(int M, int K, int L, const T *A, int lda, const T *B,      \
                                                          int ldb, T *C, int ldc)                                     \
     {                                                                                                                \
         for (int l0 = 0; l0 < L; l0 += CAIRN_NT_L_CHUNK) {                                                          \

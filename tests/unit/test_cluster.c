@@ -691,9 +691,9 @@ static void test_elbow_and_figures(void)
     mat_free(&y);
 }
 
-/* The AVX2 distance kernel against the dgemm path, on sizes with every tail: rows not a
- * multiple of 4, centres not a multiple of 2, features not a multiple of 4 or longer than a
- * chunk of 1024, a row stride wider than the row; one and two threads. */
+/* The AVX2 and AVX-512 distance kernels against the dgemm path, on sizes with every tail:
+ * rows not a multiple of 4, centres not a multiple of 2, features not a multiple of 4 or 8
+ * or longer than a chunk of 1024, a row stride wider than the row; one and two threads. */
 static void test_distance_kernel(void)
 {
     static const int shapes[][3] = {{1, 1, 1}, {3, 1, 3}, {5, 3, 7}, {7, 2, 4}, {9, 5, 33},
@@ -708,12 +708,13 @@ static void test_distance_kernel(void)
         double *ref = malloc(sizeof(double) * m * k), *got = malloc(sizeof(double) * m * k);
         cl_row_norms(xv, xn);
         cl_row_norms(C, cn);
-        cl_distance_use_blas(1);
+        cl_distance_mode(CL_DIST_BLAS);
         cl_sq_distances(X.data, ldx, m, d, xn, C.data, k, cn, ref);
-        cl_distance_use_blas(0);
         double worst = 0, scale = 0, brute = 0;
-        for (int threads = 1; threads <= 2; threads++) {
-            nn_parallel_enable(threads == 2);
+        for (int run = 0; run < 4; run++) { /* AVX2, AVX-512 (when the CPU has them) x 1, 2 threads */
+            if (cl_distance_mode(run < 2 ? CL_DIST_AVX2 : CL_DIST_AVX512) < 0)
+                continue;
+            nn_parallel_enable(run % 2);
             memset(got, 0xff, sizeof(double) * m * k); /* NaN everywhere: every entry must be written */
             cl_sq_distances(X.data, ldx, m, d, xn, C.data, k, cn, got);
             for (int t = 0; t < m * k; t++) {
@@ -723,6 +724,7 @@ static void test_distance_kernel(void)
             }
         }
         nn_parallel_enable(1);
+        cl_distance_mode(-1);
         /* and the reference itself against the definition, for the last pair */
         for (int t = 0; t < d; t++) {
             double e = *mat_ptr(X, m - 1, t) - *mat_ptr(C, k - 1, t);
