@@ -10,9 +10,9 @@
  *   knn         5-NN classifier: the 10000 test images (or the first QUERIES of them, a third
  *               argument) against the 60000 training images
  *   silhouette  exact silhouette of the first 10000 training images under their labels
- * Each run prints
- * "OP seconds" and "cpu seconds" (process CPU time) per repeat, then the quality figures (inertia, n_iter, accuracy, value)
- * and "peak_mb" (the process's peak resident memory). */
+ * Each run prints "OP seconds" and "cpu seconds" (process CPU time) per repeat, then the
+ * quality figures (inertia, n_iter, accuracy, value) and "peak_mb" (the process's peak
+ * resident memory). */
 #include "cairn.h"
 #include "bench_clock.h"
 
