@@ -28,11 +28,14 @@ typedef float nn_real;
 
 enum nn_kind {
     L_CONV = 1, L_MAXPOOL, L_AVGPOOL, L_GAP, L_FLATTEN, L_DENSE, L_DROPOUT, L_BATCHNORM,
-    L_RELU, L_LEAKY_RELU, L_SIGMOID, L_TANH, L_SOFTMAX
+    L_RELU, L_LEAKY_RELU, L_SIGMOID, L_TANH, L_SOFTMAX, L_ADD, L_CONCAT
 };
+
+#define NN_NO_INPUT (-2) /* src2 of a layer with one input; next_src when the next layer reads the last */
 
 typedef struct nn_layer {
     int kind;
+    int src, src2;           /* the layers it reads (-1: the network input; src2 of add/concat only) */
     int in_c, in_h, in_w;    /* input shape (flat vectors: n x 1 x 1) */
     int out_c, out_h, out_w; /* output shape */
     int k, stride, pad, bias; /* conv and pool */
@@ -59,6 +62,9 @@ struct nn_model {
     uint64_t rng[4];         /* xoshiro256** for init, shuffling, dropout, augmentation */
     int init_scheme;
     int skip_init;           /* nn_skip_init: layers start at zero (an importer overwrites them) */
+    int next_src;            /* nn_branch: what the next layer reads (NN_NO_INPUT: the last layer) */
+    int dag;                 /* some layer reads other than the one before it: backward keeps a gradient per layer */
+    nn_real **grad_of;       /* dag: each layer's output gradient (batch_cap x its size) */
     int batch_cap;           /* rows the activation buffers hold */
     nn_real *input;          /* batch_cap x in_size */
     nn_real *dbuf[2];        /* gradient ping-pong, batch_cap x max layer size */

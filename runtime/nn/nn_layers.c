@@ -125,7 +125,29 @@ static void relu_backward_part(void *ctx, int part, int parts)
     relu_backward(hi - lo, j->x + lo, j->dy + lo, j->dx + lo);
 }
 
-static const nn_real *layer_input(const nn_model *m, int i) { return i ? m->layers[i - 1].out : m->input; }
+static const nn_real *layer_output(const nn_model *m, int i) { return i >= 0 ? m->layers[i].out : m->input; }
+static const nn_real *layer_input(const nn_model *m, int i) { return layer_output(m, m->layers[i].src); }
+
+/* ---- merges: add (a residual connection) and channel concatenation ---- */
+
+static void add_forward_part(void *ctx, int part, int parts)
+{
+    const layer_job *j = ctx;
+    size_t n = (size_t)j->batch * nn_layer_out_size(j->l), lo = nn_split(n, part, parts), hi = nn_split(n, part + 1, parts);
+    const nn_real *a = j->x, *b = j->dy; /* dy carries the second input here */
+    for (size_t k = lo; k < hi; k++)
+        j->y[k] = a[k] + b[k];
+}
+
+static void concat_forward(const nn_model *m, const nn_layer *l, const nn_real *a, int batch)
+{
+    const nn_real *b = layer_output(m, l->src2);
+    size_t S = (size_t)l->out_h * l->out_w, na = (size_t)l->in_c * S, nb = (size_t)(l->out_c - l->in_c) * S;
+    for (int r = 0; r < batch; r++) {
+        memcpy(l->out + (size_t)r * (na + nb), a + (size_t)r * na, na * sizeof(nn_real));
+        memcpy(l->out + (size_t)r * (na + nb) + na, b + (size_t)r * nb, nb * sizeof(nn_real));
+    }
+}
 
 /* ---- convolution ---- */
 
@@ -326,7 +348,7 @@ static void conv_backward(nn_model *m, const nn_layer *l, const nn_real *x, int 
 
 static int fused_conv_relu_pool(const nn_model *m, int i, int upto)
 {
-    if (i < 0 || i + 2 >= upto)
+    if (i < 0 || i + 2 >= upto || m->dag) /* a graph: other layers may read the conv's or relu's output */
         return 0;
     const nn_layer *c = &m->layers[i], *r = c + 1, *p = c + 2;
     return c->kind == L_CONV && r->kind == L_RELU && p->kind == L_MAXPOOL && p->k == 2 && p->stride == 2;
@@ -710,6 +732,12 @@ static void layer_forward(nn_model *m, int i, const nn_real *x, int batch, int t
     case L_TANH:
         run_split(act_forward_part, m, l, x, NULL, y, NULL, batch, l->kind == L_RELU ? n : 8 * n);
         break;
+    case L_ADD:
+        run_split(add_forward_part, m, l, x, layer_output(m, l->src2), y, NULL, batch, n);
+        break;
+    case L_CONCAT:
+        concat_forward(m, l, x, batch);
+        break;
     case L_SOFTMAX:
         for (int r = 0; r < batch; r++) {
             const nn_real *xr = x + (size_t)r * fs;
@@ -804,24 +832,78 @@ static void layer_backward(nn_model *m, int i, int batch, const nn_real *dy, nn_
     }
 }
 
+/* does any layer in (k + 1, upto) read layer k's output, or layer k + 1 as its second input? */
+static int read_elsewhere(const nn_model *m, int k, int upto)
+{
+    if (!m->dag)
+        return 0;
+    if (m->layers[k + 1].src != k || m->layers[k + 1].src2 == k)
+        return 1;
+    for (int j = k + 2; j < upto; j++)
+        if (m->layers[j].src == k || m->layers[j].src2 == k)
+            return 1;
+    return 0;
+}
+
+/* The layers in index order, which is a topological order: a layer reads only earlier ones,
+ * and every layer's output stays in its own buffer until the pass is over. */
 nn_real *nn_run_forward(nn_model *m, int batch, int upto, int training, uint64_t mask_seed)
 {
-    const nn_real *x = m->input;
     for (int i = 0; i < upto; i++) {
         if (training && fused_conv_relu_pool(m, i, upto)) {
-            fused_forward(m, i, x, batch);
+            fused_forward(m, i, layer_input(m, i), batch);
             i += 2;
-        } else {
-            int fused = 0; /* at inference a conv's pointwise successors run in its output pass */
-            while (!training && m->layers[i].kind == L_CONV && i + fused + 1 < upto &&
-                   is_pointwise(&m->layers[i + fused + 1]))
-                fused++;
-            layer_forward(m, i, x, batch, training, mask_seed, fused);
-            i += fused;
+            continue;
         }
-        x = m->layers[i].out;
+        int fused = 0; /* at inference a conv's pointwise successors run in its output pass (when
+                        * nothing else reads the outputs that are then never written) */
+        while (!training && m->layers[i].kind == L_CONV && i + fused + 1 < upto &&
+               is_pointwise(&m->layers[i + fused + 1]) && !read_elsewhere(m, i + fused, upto))
+            fused++;
+        layer_forward(m, i, layer_input(m, i), batch, training, mask_seed, fused);
+        i += fused;
     }
-    return (nn_real *)x;
+    return upto ? m->layers[upto - 1].out : m->input;
+}
+
+static void add_into(nn_real *restrict dst, const nn_real *restrict src, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        dst[k] += src[k];
+}
+
+/* backward through a graph: each layer's output gradient is the sum of what its readers send */
+static void run_backward_dag(nn_model *m, int batch, int upto, const nn_real *dout)
+{
+    for (int i = 0; i < upto; i++)
+        memset(m->grad_of[i], 0, (size_t)batch * nn_layer_out_size(&m->layers[i]) * sizeof(nn_real));
+    memcpy(m->grad_of[upto - 1], dout, (size_t)batch * nn_layer_out_size(&m->layers[upto - 1]) * sizeof(nn_real));
+    for (int i = upto - 1; i >= 0; i--) {
+        const nn_layer *l = &m->layers[i];
+        const nn_real *dy = m->grad_of[i];
+        size_t n = (size_t)batch * nn_layer_out_size(l);
+        if (l->kind == L_ADD) {
+            if (l->src >= 0)
+                add_into(m->grad_of[l->src], dy, n);
+            if (l->src2 >= 0)
+                add_into(m->grad_of[l->src2], dy, n);
+            continue;
+        }
+        if (l->kind == L_CONCAT) {
+            size_t S = (size_t)l->out_h * l->out_w, na = (size_t)l->in_c * S, nb = (size_t)(l->out_c - l->in_c) * S;
+            for (int r = 0; r < batch; r++) {
+                if (l->src >= 0)
+                    add_into(m->grad_of[l->src] + (size_t)r * na, dy + (size_t)r * (na + nb), na);
+                if (l->src2 >= 0)
+                    add_into(m->grad_of[l->src2] + (size_t)r * nb, dy + (size_t)r * (na + nb) + na, nb);
+            }
+            continue;
+        }
+        nn_real *dx = l->src >= 0 ? m->dbuf[0] : NULL;
+        layer_backward(m, i, batch, dy, dx);
+        if (dx)
+            add_into(m->grad_of[l->src], dx, (size_t)batch * nn_layer_in_size(l));
+    }
 }
 
 /* whether layer i is the pool of a fused triple, found from the front as the forward pass does */
@@ -841,6 +923,10 @@ static int fused_pool_at(const nn_model *m, int i, int upto)
 void nn_run_backward(nn_model *m, int batch, int upto, const nn_real *dout)
 {
     memset(m->grads, 0, m->nparams * sizeof(nn_real));
+    if (m->dag) {
+        run_backward_dag(m, batch, upto, dout);
+        return;
+    }
     const nn_real *dy = dout;
     for (int i = upto - 1; i >= 0; i--) {
         if (fused_pool_at(m, i, upto)) {

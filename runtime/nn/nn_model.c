@@ -72,6 +72,10 @@ static void free_batch_buffers(nn_model *m)
         nn_release(m->layers[i].aux2);
         m->layers[i].out = m->layers[i].aux = m->layers[i].aux2 = NULL;
     }
+    for (int i = 0; m->grad_of && i < m->nlayers; i++)
+        nn_release(m->grad_of[i]);
+    nn_release(m->grad_of);
+    m->grad_of = NULL;
     nn_release(m->input);
     nn_release(m->dbuf[0]);
     nn_release(m->dbuf[1]);
@@ -110,6 +114,11 @@ int nn_reserve(nn_model *m, int batch, const char *func)
             scratch = s > scratch ? s : scratch;
         }
     }
+    if (ok && m->dag) { /* a gradient buffer per layer: several layers may add into one */
+        ok = (m->grad_of = nn_alloc_zero((size_t)m->nlayers * sizeof *m->grad_of)) != NULL;
+        for (int i = 0; i < m->nlayers && ok; i++)
+            ok = (m->grad_of[i] = nn_alloc_zero(b * nn_layer_out_size(&m->layers[i]) * sizeof(nn_real))) != NULL;
+    }
     if (ok)
         ok = (m->dbuf[0] = nn_alloc_zero(b * maxsize * sizeof(nn_real))) != NULL &&
              (m->dbuf[1] = nn_alloc_zero(b * maxsize * sizeof(nn_real))) != NULL &&
@@ -145,6 +154,7 @@ nn_model *nn_model_new(int channels, int height, int width, uint64_t seed)
     m->seed = seed;
     nn_rng_seed(m->rng, seed);
     m->opt = nn_adam(1e-3);
+    m->next_src = NN_NO_INPUT;
     return m;
 }
 
@@ -173,8 +183,9 @@ void nn_summary_invalidate(nn_model *m)
 const char *nn_kind_name(int kind)
 {
     static const char *names[] = {"?", "conv2d", "maxpool", "avgpool", "global_avgpool", "flatten", "dense",
-                                  "dropout", "batchnorm", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"};
-    return kind > 0 && kind <= L_SOFTMAX ? names[kind] : "?";
+                                  "dropout", "batchnorm", "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
+                                  "add", "concat"};
+    return kind > 0 && kind <= L_CONCAT ? names[kind] : "?";
 }
 
 /* grow a flat buffer from n to n2 values, keeping its contents */
@@ -246,26 +257,85 @@ static int add_layer(nn_model *m, const char *func, nn_layer l, size_t nw, size_
     m->nparams = np;
     m->nstate += ns;
     free_batch_buffers(m); /* shapes changed: buffers are re-made for the next batch */
+    if (l.src != m->nlayers - 1 || l.src2 != NN_NO_INPUT)
+        m->dag = 1;
+    m->next_src = NN_NO_INPUT;
     m->layers[m->nlayers] = l;
     init_layer(m, &m->layers[m->nlayers]);
     nn_summary_invalidate(m);
     return m->nlayers++;
 }
 
-/* a new layer record whose input is the current output shape */
+/* a new layer record whose input is the current output (the last layer's, or nn_branch's) */
 static nn_layer next_layer(const nn_model *m, int kind)
 {
     nn_layer l;
     memset(&l, 0, sizeof l);
     l.kind = kind;
-    if (m && m->nlayers) {
-        const nn_layer *p = &m->layers[m->nlayers - 1];
+    l.src2 = NN_NO_INPUT;
+    l.src = m ? (m->next_src != NN_NO_INPUT ? m->next_src : m->nlayers - 1) : -1;
+    if (m && l.src >= 0) {
+        const nn_layer *p = &m->layers[l.src];
         l.in_c = p->out_c, l.in_h = p->out_h, l.in_w = p->out_w;
     } else if (m) {
         l.in_c = m->in_c, l.in_h = m->in_h, l.in_w = m->in_w;
     }
     l.out_c = l.in_c, l.out_h = l.in_h, l.out_w = l.in_w;
     return l;
+}
+
+int nn_branch(nn_model *m, int layer)
+{
+    if (!m || layer < -1 || layer >= m->nlayers) {
+        cairn_error("nn_branch", "layer %d is out of range (the network has %d layers; -1 is the input)", layer,
+                    m ? m->nlayers : 0);
+        return -1;
+    }
+    m->next_src = layer;
+    return 0;
+}
+
+/* add/concat: the current output and layer `other`'s */
+static int merge(nn_model *m, int kind, int other, const char *func)
+{
+    if (!m || other < -1 || other >= m->nlayers) {
+        cairn_error(func, "layer %d is out of range (the network has %d layers; -1 is the input)", other,
+                    m ? m->nlayers : 0);
+        return -1;
+    }
+    nn_layer l = next_layer(m, kind);
+    int c, h, w;
+    nn_layer_shape(m, other, &c, &h, &w);
+    l.src2 = other;
+    if (kind == L_ADD && (c != l.in_c || h != l.in_h || w != l.in_w)) {
+        cairn_error(func, "layer %d: the current output %d x %d x %d and layer %d's %d x %d x %d differ in shape",
+                    m->nlayers, l.in_c, l.in_h, l.in_w, other, c, h, w);
+        return -1;
+    }
+    if (kind == L_CONCAT && (h != l.in_h || w != l.in_w)) {
+        cairn_error(func, "layer %d: the current output %d x %d x %d and layer %d's %d x %d x %d differ in height or width",
+                    m->nlayers, l.in_c, l.in_h, l.in_w, other, c, h, w);
+        return -1;
+    }
+    if (kind == L_CONCAT)
+        l.out_c = l.in_c + c;
+    return add_layer(m, func, l, 0, 0, 0);
+}
+
+int nn_add(nn_model *m, int layer) { return merge(m, L_ADD, layer, "nn_add"); }
+int nn_concat(nn_model *m, int layer) { return merge(m, L_CONCAT, layer, "nn_concat"); }
+
+int nn_layer_inputs(const nn_model *m, int i, int *from, int *from2)
+{
+    if (!m || i < 0 || i >= m->nlayers) {
+        cairn_error("nn_layer_inputs", "layer %d is out of range (the network has %d layers)", i, m ? m->nlayers : 0);
+        return -1;
+    }
+    if (from)
+        *from = m->layers[i].src;
+    if (from2)
+        *from2 = m->layers[i].src2;
+    return 0;
 }
 
 static int is_flat(const nn_layer *l) { return l->in_h == 1 && l->in_w == 1; }

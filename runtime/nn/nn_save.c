@@ -1,7 +1,7 @@
 /* nn_save.c — a network to and from a file, and its weights as NumPy .npy files.
  *
- * The model file (little-endian, version 1; see runtime/nn/README.md) holds the
- * architecture as the builder calls that made it, then the flat float32 buffers:
+ * The model file (little-endian, version 2; see runtime/nn/README.md) holds the
+ * architecture as the builder calls that made it (nn_branch/nn_add/nn_concat included), then the flat float32 buffers:
  * parameters, the optimizer's two moment buffers, batch-norm running statistics,
  * and a CRC-32 of everything before it. Loading replays the builder calls (so the
  * same shape checks run), then copies the buffers; a file from a newer version, a
@@ -18,7 +18,7 @@
 #include "cairn/error.h"
 
 #define NN_MAGIC "CAIRN-NN"
-#define NN_VERSION 1u
+#define NN_VERSION 2u /* 2: each layer also records the layers it reads */
 
 typedef struct wbuf {
     unsigned char *p;
@@ -81,6 +81,7 @@ int nn_save(nn_model *m, const char *path)
         const nn_layer *l = &m->layers[i];
         put_i32(&b, l->kind), put_i32(&b, l->out_c), put_i32(&b, l->k), put_i32(&b, l->stride);
         put_i32(&b, l->pad), put_i32(&b, l->bias), put_f64(&b, l->rate);
+        put_i32(&b, l->src), put_i32(&b, l->src2); /* format 2 */
     }
     put_u64(&b, m->nparams), put_u64(&b, m->nstate);
     put_reals(&b, m->params, m->nparams);
@@ -207,7 +208,13 @@ nn_model *nn_load(const char *path)
     for (int i = 0; i < nl && !bad; i++) {
         int kind = get_i32(&r), oc = get_i32(&r), k = get_i32(&r), s = get_i32(&r), pad = get_i32(&r), bias = get_i32(&r);
         double rate = get_f64(&r);
-        int got = -1;
+        int src = i - 1, src2 = NN_NO_INPUT, got = -1;
+        if (version >= 2)
+            src = get_i32(&r), src2 = get_i32(&r);
+        if (src != i - 1 && nn_branch(m, src)) {
+            bad = 1;
+            break;
+        }
         switch (kind) {
         case L_CONV: got = nn_conv2d(m, oc, k, s, pad, bias); break;
         case L_MAXPOOL: got = nn_maxpool(m, k, s); break;
@@ -222,6 +229,8 @@ nn_model *nn_load(const char *path)
         case L_SIGMOID: got = nn_sigmoid(m); break;
         case L_TANH: got = nn_tanh(m); break;
         case L_SOFTMAX: got = nn_softmax(m); break;
+        case L_ADD: got = nn_add(m, src2); break;
+        case L_CONCAT: got = nn_concat(m, src2); break;
         default: break;
         }
         bad = got < 0 || r.short_read;

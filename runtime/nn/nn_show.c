@@ -70,6 +70,11 @@ static void build_summary(nn_model *m, strbuf *b, int html)
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
         describe(l, d, sizeof d);
+        size_t dl = strlen(d); /* a graph: where the inputs come from, when not from the layer before */
+        if (l->src2 != NN_NO_INPUT)
+            snprintf(d + dl, sizeof d - dl, " (%d%s%d)", l->src, l->kind == L_ADD ? " + " : ", ", l->src2);
+        else if (l->src != i - 1)
+            snprintf(d + dl, sizeof d - dl, " (from %d)", l->src);
         shape_text(l->out_c, l->out_h, l->out_w, sh, sizeof sh);
         act += nn_layer_out_size(l);
         if (html)

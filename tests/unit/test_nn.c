@@ -552,9 +552,70 @@ static void test_inference_pointwise(void)
     nn_model_free(net);
 }
 
+/* a graph of layers: add and concat give the sums and the stacked channels of the layers they
+ * read, survive nn_save/nn_load, show in the summary, and refuse shapes that do not fit */
+static void test_graph(void)
+{
+    mat X = images(6, 2, 8, 8, 31);
+    nn_model *net = nn_model_new(2, 8, 8, 5);
+    int a = (nn_conv2d(net, 3, 3, 1, 1, 1), nn_relu(net));
+    CHECK(nn_branch(net, -1) == 0);
+    int b = nn_conv2d(net, 3, 3, 1, 1, 1);
+    int sum = nn_add(net, a);
+    int cat = nn_concat(net, -1);
+    nn_flatten(net), nn_dense(net, 4);
+    nn_compile(net, NN_LOSS_CROSS_ENTROPY, nn_adam(1e-2));
+    int from, from2, c, h, w;
+    CHECK(nn_layer_inputs(net, b, &from, &from2) == 0 && from == -1 && from2 == -2);
+    CHECK(nn_layer_inputs(net, sum, &from, &from2) == 0 && from == b && from2 == a);
+    CHECK(nn_layer_shape(net, cat, &c, &h, &w) == 5 * 64 && c == 5 && h == 8);
+    for (int row = 0; row < 6; row += 5) {
+        mat fa = nn_feature_maps(net, a, X, row), fb = nn_feature_maps(net, b, X, row),
+            fs = nn_feature_maps(net, sum, X, row), fc = nn_feature_maps(net, cat, X, row);
+        double worst = 0;
+        for (int j = 0; j < 3 * 64; j++)
+            worst = fmax(worst, fabs(fs.data[j] - (fa.data[j] + fb.data[j])) + fabs(fc.data[j] - fs.data[j]));
+        for (int j = 0; j < 2 * 64; j++)
+            worst = fmax(worst, fabs(fc.data[3 * 64 + j] - *mat_ptr(X, row, j)));
+        CHECK(worst < 1e-6);
+        mat_free(&fa), mat_free(&fb), mat_free(&fs), mat_free(&fc);
+    }
+    const char *text = nn_summary_text(net);
+    CHECK(text && strstr(text, "conv2d 2->3 3x3 /1 pad 1 (from -1)") && strstr(text, "add (2 + 1)") &&
+          strstr(text, "concat (3, -1)"));
+    /* it trains (the gradient reaches both branches) and saves */
+    mat y = mat_alloc(6, 1);
+    for (int i = 0; i < 6; i++)
+        y.data[i] = i % 4;
+    nn_history hist = nn_fit(net, X, y, quiet(30, 6));
+    CHECK(hist.train_loss.cols == 30 && hist.train_loss.data[29] < 0.5 * hist.train_loss.data[0]);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cairn_graph_%d.nn", (int)getpid());
+    CHECK(nn_save(net, path) == 0);
+    nn_model *back = nn_load(path);
+    CHECK(back && nn_layer_count(back) == nn_layer_count(net));
+    if (back) {
+        CHECK(nn_layer_inputs(back, sum, &from, &from2) == 0 && from == b && from2 == a);
+        mat z1 = nn_forward(net, X), z2 = nn_forward(back, X);
+        CHECK(max_abs_diff(z1, z2) == 0);
+        mat_free(&z1), mat_free(&z2);
+    }
+    unlink(path);
+    /* errors name the layers and shapes */
+    nn_model *bad = nn_model_new(2, 8, 8, 1);
+    nn_conv2d(bad, 3, 3, 1, 0, 1);
+    CHECK(nn_add(bad, -1) == -1 && has("nn_add") && has("3 x 6 x 6") && has("2 x 8 x 8"));
+    CHECK(nn_concat(bad, -1) == -1 && has("differ in height or width"));
+    CHECK(nn_branch(bad, 4) == -1 && has("layer 4 is out of range"));
+    nn_model_free(bad), nn_model_free(back), nn_model_free(net);
+    nn_history_free(&hist);
+    mat_free(&y), mat_free(&X);
+}
+
 int main(void)
 {
     test_conv_forward();
+    test_graph();
     test_inference_pointwise();
     test_conv_kernels();
     test_fused_conv_relu_pool();

@@ -133,6 +133,30 @@ int main(void)
     nn_softmax(d);
     check_net("dense/sigmoid/batchnorm1d/dense/softmax/MSE", d, V, T, NN_LOSS_MSE);
 
+    /* a graph: conv -> relu -> [conv -> relu] + skip (a residual add), then the input's own
+     * conv branch concatenated, the input itself concatenated, -> GAP -> dense -> CE; the
+     * relu's output feeds three layers, so its gradient is the sum of three */
+    nn_model *gr = nn_model_new(2, 6, 6, 12);
+    int r1 = (nn_conv2d(gr, 3, 3, 1, 1, 1), nn_relu(gr));
+    nn_conv2d(gr, 3, 3, 1, 1, 0);
+    nn_tanh(gr);
+    int sum = nn_add(gr, r1);
+    nn_branch(gr, -1);
+    nn_conv2d(gr, 2, 3, 1, 1, 1);
+    nn_concat(gr, sum);
+    nn_concat(gr, -1);
+    int twice = nn_add(gr, nn_layer_count(gr) - 1); /* x + x */
+    nn_branch(gr, r1);
+    nn_relu(gr); /* a dead branch: not on the way to the output, no gradient */
+    nn_branch(gr, twice);
+    nn_global_avgpool(gr);
+    nn_dense(gr, 3);
+    int gc, gh, gw;
+    nn_layer_shape(gr, twice, &gc, &gh, &gw);
+    CHECK(nn_layer_count(gr) == 12 && gc == 2 + 3 + 2 && gh == 6 && gw == 6);
+    check_net("graph: residual add, concat of branches and the input, dead branch, GAP/dense/CE", gr, X, y3,
+              NN_LOSS_CROSS_ENTROPY);
+
     /* dense -> tanh -> dense 1 -> BCE on logits */
     mat yb = mat_alloc(5, 1);
     for (int i = 0; i < 5; i++)

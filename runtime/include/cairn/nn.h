@@ -138,6 +138,18 @@ int nn_tanh(nn_model *net);
 /** Add a softmax over the features of each sample; returns the layer index or -1. */
 int nn_softmax(nn_model *net);
 
+/** The next layer reads the output of `layer` (-1: the network input) instead of the last layer's: starts a branch; 0 or -1. */
+int nn_branch(nn_model *net, int layer);
+
+/** Add the elementwise sum of the current output and layer `layer`'s output (same shape): a residual connection; returns the layer index or -1. */
+int nn_add(nn_model *net, int layer);
+
+/** Add the concatenation of the current output's channels (features) and then layer `layer`'s (same height and width); returns the layer index or -1. */
+int nn_concat(nn_model *net, int layer);
+
+/** Layer i's inputs: *from (-1: the network input) and *from2 (the second input of add/concat, else -2); NULLs skipped; 0 or -1. */
+int nn_layer_inputs(const nn_model *net, int layer, int *from, int *from2);
+
 /** Choose the loss (enum nn_loss) and optimizer for training; returns 0 or -1. */
 int nn_compile(nn_model *net, int loss, nn_optimizer optimizer);
 
