@@ -303,33 +303,64 @@ static int build(arena *a, Onnx__ModelProto *model, nn_model *net, const onnx_me
         const char *k = nn_layer_name(net, i);
         spatial |= !strcmp(k, "conv2d") || !strcmp(k, "maxpool") || !strcmp(k, "avgpool") || !strcmp(k, "global_avgpool");
     }
-    int rank4 = spatial || h0 > 1 || w0 > 1;
     int in_dims[3] = {c0, h0, w0};
-    char cur[64] = "input", next[64], name[96];
+    /* each layer's output tensor and whether it is N x C x H x W (else N x F); a layer that
+     * exports as nothing (dropout, a flatten of what is flat) passes on its input's */
+    char (*tname)[64] = ar_alloc(a, (size_t)(nl ? nl : 1) * sizeof *tname);
+    int *trank4 = ar_alloc(a, (size_t)(nl ? nl : 1) * sizeof *trank4);
+    if (!tname || !trank4)
+        return -1;
+    char cur[64], next[64], name[96], second[64];
     size_t poff = 0, soff = 0;
     for (int i = 0; i < nl; i++) {
         const char *k = nn_layer_name(net, i);
-        int ic, ih, iw, oc, oh, ow, ks, stride, pad, bias;
+        int ic, ih, iw, oc, oh, ow, ks, stride, pad, bias, src, src2;
         double rate;
-        nn_layer_shape(net, i - 1, &ic, &ih, &iw);
+        nn_layer_inputs(net, i, &src, &src2);
+        nn_layer_shape(net, src, &ic, &ih, &iw);
         nn_layer_shape(net, i, &oc, &oh, &ow);
         nn_layer_config(net, i, &ks, &stride, &pad, &bias, &rate);
+        int rank4 = src < 0 ? spatial || h0 > 1 || w0 > 1 : trank4[src];
+        snprintf(cur, sizeof cur, "%s", src < 0 ? "input" : tname[src]);
+        snprintf(tname[i], sizeof tname[i], "%s", cur);
+        trank4[i] = rank4;
         if (!strcmp(k, "dropout"))
             continue; /* inference: identity */
-        if (!strcmp(k, "dense") && rank4) { /* Gemm needs 2-D input: flatten N x C x 1 x 1 first */
+        int flatten_first = !strcmp(k, "dense") && rank4; /* Gemm needs 2-D input: flatten N x C x 1 x 1 first */
+        if (src2 != -2) { /* add/concat: both inputs of one rank (flatten an N x C x 1 x 1 one) */
+            int rank4b = src2 < 0 ? spatial || h0 > 1 || w0 > 1 : trank4[src2];
+            snprintf(second, sizeof second, "%s", src2 < 0 ? "input" : tname[src2]);
+            if (rank4b && !rank4) {
+                snprintf(next, sizeof next, "t%d_flat2", i);
+                snprintf(name, sizeof name, "flatten_before_%s_%d", k, i);
+                Onnx__NodeProto *n = node(&g, "Flatten", name, second, next, NULL, NULL);
+                attr_int(&g, n, "axis", 1);
+                snprintf(second, sizeof second, "%s", next);
+            }
+            flatten_first = rank4 && !rank4b;
+        }
+        if (flatten_first) {
             snprintf(next, sizeof next, "t%d_flat", i);
-            snprintf(name, sizeof name, "flatten_before_dense_%d", i);
+            snprintf(name, sizeof name, "flatten_before_%s_%d", k, i);
             Onnx__NodeProto *n = node(&g, "Flatten", name, cur, next, NULL, NULL);
             attr_int(&g, n, "axis", 1);
             snprintf(cur, sizeof cur, "%s", next);
             rank4 = 0;
         }
-        if (!strcmp(k, "flatten") && !rank4)
+        if (!strcmp(k, "flatten") && !rank4) {
+            snprintf(tname[i], sizeof tname[i], "%s", cur);
+            trank4[i] = 0;
             continue; /* already flat */
+        }
         snprintf(next, sizeof next, "t%d", i);
         snprintf(name, sizeof name, "%s_%d", k, i);
         Onnx__NodeProto *n = NULL;
-        if (!strcmp(k, "conv2d")) {
+        if (!strcmp(k, "add")) {
+            n = node(&g, "Add", name, cur, next, second, NULL);
+        } else if (!strcmp(k, "concat")) {
+            n = node(&g, "Concat", name, cur, next, second, NULL);
+            attr_int(&g, n, "axis", 1);
+        } else if (!strcmp(k, "conv2d")) {
             char wn[64], bn[64];
             snprintf(wn, sizeof wn, "conv%d.weight", i);
             snprintf(bn, sizeof bn, "conv%d.bias", i);
@@ -419,10 +450,14 @@ static int build(arena *a, Onnx__ModelProto *model, nn_model *net, const onnx_me
         }
         if (!n)
             return -1;
-        snprintf(cur, sizeof cur, "%s", next);
+        snprintf(tname[i], sizeof tname[i], "%s", next);
+        trank4[i] = rank4 && strcmp(k, "flatten") && strcmp(k, "dense");
     }
-    if (g.nnodes == 0) { /* no node at all (only dropout): an Identity keeps the graph valid */
-        if (!node(&g, "Identity", "identity", cur, "output", NULL, NULL))
+    const char *last = nl ? tname[nl - 1] : "input";
+    if (g.nnodes == 0 || strcmp(g.nodes[g.nnodes - 1]->output[0], last)) {
+        /* no node at all (only dropout), or the output is an earlier tensor that others read:
+         * an Identity gives it the output's name */
+        if (!node(&g, "Identity", "identity", last, "output", NULL, NULL))
             return -1;
     }
     g.nodes[g.nnodes - 1]->output[0] = ar_str(a, "output"); /* the last node writes the graph output */
@@ -439,7 +474,7 @@ static int build(arena *a, Onnx__ModelProto *model, nn_model *net, const onnx_me
     onnx__graph_proto__init(gr);
     int in_rank4 = spatial || h0 > 1 || w0 > 1;
     ins[0] = value_info(a, "input", in_dims, in_rank4 ? 3 : 1);
-    outs[0] = value_info(a, "output", out_dims, rank4 ? 3 : 1);
+    outs[0] = value_info(a, "output", out_dims, (nl ? trank4[nl - 1] : spatial || h0 > 1 || w0 > 1) ? 3 : 1);
     if (!ins[0] || !outs[0])
         return -1;
     gr->name = ar_str(a, meta->name[0] ? meta->name : "cairn-model");

@@ -1,16 +1,19 @@
 /* onnx_import.c — an ONNX model read into a cairn network.
  *
- * The importer follows the one chain of data from the graph's input to its output, node
- * by node in the file's (topological) order. A node that takes the current data tensor as
- * its first input becomes a cairn layer (Conv -> nn_conv2d, Gemm or MatMul+Add -> nn_dense,
- * ...), its weights read from initializers or Constant nodes and appended in cairn's
- * parameter order. Nodes off the chain may only compute shapes — the
- * Shape/Gather/Unsqueeze/Concat/Constant ladder torch writes for x.view(x.size(0), -1):
- * they are evaluated on small integer lists (the batch size stays symbolic) so that the
- * Reshape they feed can be checked to be a flatten. Anything else — another operator, a
- * branch, an attribute cairn has no layer for, a data type other than float — is an error
- * that names the node, the operator and what is wrong; the network is built only when
- * every node was understood. */
+ * The importer walks the graph node by node in the file's order, which ONNX requires to be
+ * topological. Every data tensor (computed from the graph input) is known as the cairn layer
+ * whose output it is (-1: the input) and its rank. A node reading a data tensor becomes a
+ * layer (Conv -> nn_conv2d, Gemm or MatMul+Add -> nn_dense, ...) that reads that tensor's
+ * layer (nn_branch), its weights read from initializers or Constant nodes and appended in
+ * cairn's parameter order; an Add of two data tensors becomes nn_add (a skip connection), a
+ * Concat of data tensors along the channels nn_concat. So the network is a graph of layers
+ * in topological order whose outputs all stay in their buffers: a tensor lives until its
+ * last reader ran. Nodes that only compute shapes — the Shape/Gather/Unsqueeze/Concat/
+ * Constant ladder torch writes for x.view(x.size(0), -1) — are evaluated on small integer
+ * lists (the batch size stays symbolic) so that the Reshape they feed can be checked to be a
+ * flatten. Anything else — another operator, an attribute cairn has no layer for, a data
+ * type other than float — is an error that names the node, the operator and what is wrong;
+ * the network is built only when every node was understood. */
 #include "cairn/onnx.h"
 #include "onnx_internal.h"
 
@@ -31,6 +34,11 @@ typedef struct ival {
     int n;
 } ival;
 
+typedef struct dval { /* a data tensor: the layer whose output it is (-1: the graph input) */
+    const char *name;
+    int layer, rank;
+} dval;
+
 typedef struct cst {
     const char *name;
     const Onnx__TensorProto *t;
@@ -46,20 +54,21 @@ typedef struct imp {
     size_t niv, capiv;
     cst *ct;                        /* tensors of Constant nodes */
     size_t nct, capct;
-    const char *cur;                /* the data tensor the chain has reached */
-    int rank;                       /* its rank: 2 (N x F) or 4 (N x C x H x W) */
+    dval *dv;                       /* the data tensors seen so far */
+    size_t ndv, capdv;
+    int src;                        /* the layer the node being read takes as input (-1: the graph input) */
+    int rank;                       /* its rank: 2 (N x F) or 4 (N x C x H x W); a layer node updates it */
     const char *bias_for;           /* output of the last MatMul, whose Add gives its bias */
     size_t bias_off;
     int bias_units;
     int last_kind;                  /* 1 softmax, 2 sigmoid, 0 other: the last layer */
-    const char **past;              /* the chain's earlier data tensors (graph input first) */
-    size_t npast, cappast;
 } imp;
 
 static const char *SUPPORTED =
     "Conv, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, GlobalAveragePool, Gemm, MatMul, Add "
-    "(as MatMul's bias), Flatten, Reshape (flatten), BatchNormalization, Dropout, Identity, Pad (of zeros), and Constant, Shape, "
-    "Gather, Unsqueeze, Squeeze, Concat, Cast for shape computations";
+    "(MatMul's bias, or of two tensors: a skip connection), Concat (of channels), Flatten, Reshape (flatten), "
+    "BatchNormalization, Dropout, Identity, Pad (of zeros), and Constant, Shape, Gather, Unsqueeze, Squeeze, Concat, "
+    "Cast for shape computations";
 
 static const char *nname(const Onnx__NodeProto *n) { return n->name && n->name[0] ? n->name : "(unnamed)"; }
 static const char *op(const Onnx__NodeProto *n) { return n->op_type ? n->op_type : ""; }
@@ -218,9 +227,26 @@ static double *weights(imp *im, const Onnx__NodeProto *n, size_t idx, int64_t co
 
 /* ---- layers ---- */
 
+/* the shape of the node's input (im->src; the last layer once the node added one) */
 static int cur_shape(const imp *im, int *c, int *h, int *w)
 {
-    return nn_layer_shape(im->net, nn_layer_count(im->net) - 1, c, h, w);
+    return nn_layer_shape(im->net, im->src, c, h, w);
+}
+
+static dval *find_dv(imp *im, const char *name)
+{
+    for (size_t i = 0; name && name[0] && i < im->ndv; i++)
+        if (!strcmp(im->dv[i].name, name))
+            return &im->dv[i];
+    return NULL;
+}
+
+static int set_dv(imp *im, const char *name, int layer, int rank)
+{
+    if (grow((void **)&im->dv, &im->capdv, im->ndv + 1, sizeof *im->dv))
+        return -1;
+    im->dv[im->ndv++] = (dval){name, layer, rank};
+    return 0;
 }
 
 static int bad(const Onnx__NodeProto *n, const char *what)
@@ -526,6 +552,61 @@ static int is_shape_op(const Onnx__NodeProto *n)
     return 0;
 }
 
+/* Add: MatMul's bias (one input the MatMul's output, the other a constant), or the sum of two
+ * data tensors of one shape (a skip connection: nn_add) */
+static int add(imp *im, const Onnx__NodeProto *n)
+{
+    dval *a = find_dv(im, in(n, 0)), *b = find_dv(im, in(n, 1));
+    if (a && b) {
+        int ca, ha, wa, cb, hb, wb;
+        nn_layer_shape(im->net, a->layer, &ca, &ha, &wa);
+        nn_layer_shape(im->net, b->layer, &cb, &hb, &wb);
+        if (a->rank != b->rank || ca != cb || ha != hb || wa != wb) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "adds '%s' (%d x %d x %d) and '%s' (%d x %d x %d): only tensors of one shape "
+                     "are supported (no broadcasting)", in(n, 0), ca, ha, wa, in(n, 1), cb, hb, wb);
+            return bad(n, msg);
+        }
+        return nn_add(im->net, b->layer) < 0 ? -1 : 0;
+    }
+    dval *d = a ? a : b;
+    if (!im->bias_for || !d || strcmp(im->bias_for, in(n, a ? 0 : 1)))
+        return bad(n, "Add of a constant is supported only as the bias right after a MatMul");
+    return fill_bias(im, n, a ? 1 : 0, 1.0);
+}
+
+/* Concat of data tensors along the channels (features for rank 2): a chain of nn_concat */
+static int concat(imp *im, const Onnx__NodeProto *n)
+{
+    int64_t axis = attr_i(n, "axis", 1);
+    if (axis != 1 && axis != 1 - im->rank)
+        return bad(n, "only Concat along the channels (axis 1) is supported for data tensors");
+    if (n->n_input < 2)
+        return 0; /* one input: the same tensor */
+    int c0, h0, w0;
+    cur_shape(im, &c0, &h0, &w0);
+    for (size_t k = 1; k < n->n_input; k++) {
+        dval *d = find_dv(im, in(n, k));
+        if (!d) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "input '%s' is not a tensor computed from the graph input (constants cannot be "
+                     "concatenated to data)", in(n, k));
+            return bad(n, msg);
+        }
+        int c, h, w;
+        nn_layer_shape(im->net, d->layer, &c, &h, &w);
+        if (d->rank != im->rank || h != h0 || w != w0) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "'%s' (%d x %d x %d) and '%s' (%d x %d x %d) differ in rank, height or width",
+                     in(n, 0), c0, h0, w0, in(n, k), c, h, w);
+            return bad(n, msg);
+        }
+        if (nn_concat(im->net, d->layer) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int layer_node(imp *im, const Onnx__NodeProto *n)
 {
     int rc;
@@ -561,11 +642,11 @@ static int layer_node(imp *im, const Onnx__NodeProto *n)
     else if (is(n, "MatMul")) {
         rc = dense_from(im, n, tensor(im, in(n, 1)), 0, 1.0);
         im->bias_for = out0(n);
-    } else if (is(n, "Add")) {
-        if (!im->bias_for || strcmp(im->bias_for, im->cur))
-            return bad(n, "Add is supported only as the bias right after a MatMul");
-        rc = fill_bias(im, n, strcmp(in(n, 0), im->cur) ? 0 : 1, 1.0);
-    } else if (is(n, "BatchNormalization"))
+    } else if (is(n, "Add"))
+        rc = add(im, n);
+    else if (is(n, "Concat"))
+        rc = concat(im, n);
+    else if (is(n, "BatchNormalization"))
         rc = batchnorm(im, n);
     else if (is(n, "Dropout") || is(n, "Identity"))
         rc = 0;
@@ -590,6 +671,26 @@ static int layer_node(imp *im, const Onnx__NodeProto *n)
     return rc;
 }
 
+/* is a shape-computation operator reading shape values (not data tensors)? */
+static int reads_data(imp *im, const Onnx__NodeProto *n)
+{
+    for (size_t k = 0; k < n->n_input; k++)
+        if (find_dv(im, n->input[k]))
+            return 1;
+    return 0;
+}
+
+static int known_op(const Onnx__NodeProto *n)
+{
+    static const char *ops[] = {"Conv", "Gemm", "Relu", "MatMul", "Add", "Concat", "Flatten", "Reshape", "MaxPool",
+                                "AveragePool", "GlobalAveragePool", "BatchNormalization", "Sigmoid", "Tanh",
+                                "LeakyRelu", "Softmax", "Dropout", "Identity", "Pad"};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (is(n, ops[i]))
+            return 1;
+    return is_shape_op(n);
+}
+
 static int walk(imp *im)
 {
     const Onnx__GraphProto *g = im->g;
@@ -604,38 +705,42 @@ static int walk(imp *im)
         }
         if (!out0(n)[0])
             return bad(n, "has no output");
-        int on_chain = !strcmp(in(n, 0), im->cur) || (is(n, "Add") && !strcmp(in(n, 1), im->cur));
-        if (is_shape_op(n) && (!on_chain || is(n, "Shape"))) {
+        if (!known_op(n)) {
+            cairn_error(FN, "operator %s (node '%s') is not supported; supported: %s", op(n), nname(n), SUPPORTED);
+            return -1;
+        }
+        int data = reads_data(im, n);
+        if (is_shape_op(n) && !is(n, "Shape") && !(is(n, "Concat") && data)) {
+            if (data)
+                return bad(n, "is supported only in shape computations, not on data tensors");
             if (shape_node(im, n))
                 return -1;
             continue;
         }
-        if (!on_chain) {
-            if (!is_shape_op(n) && !is(n, "Conv") && !is(n, "Gemm") && !is(n, "Relu") && !is(n, "MatMul") &&
-                !is(n, "Add") && !is(n, "Flatten") && !is(n, "Reshape") && !is(n, "MaxPool") && !is(n, "AveragePool") &&
-                !is(n, "GlobalAveragePool") && !is(n, "BatchNormalization") && !is(n, "Sigmoid") && !is(n, "Tanh") &&
-                !is(n, "LeakyRelu") && !is(n, "Softmax") && !is(n, "Dropout") && !is(n, "Identity") && !is(n, "Pad")) {
-                cairn_error(FN, "operator %s (node '%s') is not supported; supported: %s", op(n), nname(n), SUPPORTED);
-                return -1;
-            }
-            cairn_error(FN, "node '%s' (%s) does not continue the chain from '%s': only a single chain of layers "
-                        "(no branches or skip connections) can be imported", nname(n), op(n), im->cur);
-            return -1;
+        /* a data node: its input is the first data tensor it reads (Add: either one) */
+        dval *src = find_dv(im, in(n, 0));
+        if (!src && is(n, "Add"))
+            src = find_dv(im, in(n, 1));
+        if (!src) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "reads '%s', which is neither the graph input nor computed from it", in(n, 0));
+            return bad(n, msg);
         }
-        for (size_t k = 0; k < n->n_input; k++) /* a second data input: a skip connection or a merge */
-            for (size_t j = 0; j < im->npast; j++)
-                if (n->input[k] && (k > 0 || strcmp(n->input[k], im->cur)) && !strcmp(n->input[k], im->past[j])) {
-                    cairn_error(FN, "node '%s' (%s) reads the earlier tensor '%s' besides '%s': branches and skip "
-                                "connections are not supported, only a single chain of layers", nname(n), op(n),
-                                im->past[j], in(n, 0));
-                    return -1;
-                }
-        if (layer_node(im, n))
+        if (find_dv(im, out0(n)))
+            return bad(n, "writes a tensor that an earlier node wrote (not a valid ONNX graph)");
+        im->src = src->layer;
+        im->rank = src->rank;
+        if (is(n, "Shape")) {
+            if (shape_node(im, n))
+                return -1;
+            continue;
+        }
+        int before = nn_layer_count(im->net);
+        if (nn_branch(im->net, im->src) || layer_node(im, n))
             return -1;
-        if (grow((void **)&im->past, &im->cappast, im->npast + 1, sizeof *im->past))
+        int after = nn_layer_count(im->net); /* no new layer (Dropout, a bias Add, ...): the same tensor */
+        if (set_dv(im, out0(n), after > before ? after - 1 : im->src, im->rank))
             return -1;
-        im->past[im->npast++] = im->cur;
-        im->cur = out0(n);
     }
     return 0;
 }
@@ -761,11 +866,13 @@ static nn_model *build(const Onnx__ModelProto *m, const char *path, onnx_meta *m
     memset(&im, 0, sizeof im);
     im.g = g;
     im.opset = opset;
-    im.cur = input->name;
-    im.rank = rank;
     im.net = nn_model_new(shape[0], shape[1], shape[2], 42);
     if (!im.net)
         return NULL;
+    if (set_dv(&im, input->name, -1, rank)) {
+        nn_model_free(im.net);
+        return NULL;
+    }
     size_t total = 0; /* room for every weight at once */
     for (size_t i = 0; i < g->n_initializer; i++) {
         int64_t c = g->initializer[i] ? onnx_tensor_count(g->initializer[i]) : 0;
@@ -778,9 +885,16 @@ static nn_model *build(const Onnx__ModelProto *m, const char *path, onnx_meta *m
     nn_skip_init(im.net, 1); /* every weight comes from the file: no random draws for 1 M parameters */
     int rc = walk(&im);
     nn_skip_init(im.net, 0);
-    if (!rc && strcmp(im.cur, g->output[0]->name)) {
-        cairn_error(FN, "%s: the graph output '%s' is not the end of the chain of layers ('%s')", path,
-                    g->output[0]->name, im.cur);
+    dval *out = rc ? NULL : find_dv(&im, g->output[0]->name);
+    if (!rc && (!out || out->layer != nn_layer_count(im.net) - 1)) {
+        if (!out)
+            cairn_error(FN, "%s: the graph output '%s' is not computed from the input by the nodes cairn read", path,
+                        g->output[0]->name);
+        else if (out->layer < 0)
+            cairn_error(FN, "%s has no layers cairn can run", path);
+        else
+            cairn_error(FN, "%s: the graph output '%s' is layer %d's output, but layers after it feed nothing the "
+                        "output needs", path, g->output[0]->name, out->layer);
         rc = -1;
     }
     if (!rc && nn_layer_count(im.net) == 0) {
@@ -821,7 +935,7 @@ static nn_model *build(const Onnx__ModelProto *m, const char *path, onnx_meta *m
     free(im.s);
     free(im.iv);
     free(im.ct);
-    free(im.past);
+    free(im.dv);
     if (rc) {
         nn_model_free(im.net);
         return NULL;

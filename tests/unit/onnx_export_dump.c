@@ -82,5 +82,18 @@ int main(int argc, char **argv)
     nn_conv2d(s, 3, 3, 1, 1, 1);
     nn_sigmoid(s);
     rc |= save(s, dir, "feature_maps.onnx", 14, "batch,3,9,9");
+    nn_model *r = nn_model_new(2, 10, 10, 5); /* a graph: residual add, concat with the input, GAP onto dense */
+    int trunk = nn_conv2d(r, 4, 3, 1, 1, 1);
+    nn_relu(r);
+    nn_conv2d(r, 4, 3, 1, 1, 1);
+    nn_add(r, trunk);
+    nn_concat(r, -1);
+    int gap = nn_global_avgpool(r);
+    nn_dense(r, 3);
+    nn_add(r, nn_layer_count(r) - 1);
+    nn_branch(r, gap);
+    nn_flatten(r);
+    nn_concat(r, nn_layer_count(r) - 2); /* 6 pooled features, then the 3 of the doubled dense */
+    rc |= save(r, dir, "graph.onnx", 13, "batch,9");
     return rc ? 1 : 0;
 }

@@ -34,7 +34,7 @@ def dims(vi):
 with tempfile.TemporaryDirectory() as tmp:
     out = subprocess.run([sys.argv[1], tmp], check=True, capture_output=True, text=True).stdout
     files = [line.split() for line in out.splitlines() if line.strip()]
-    check(len(files) == 5, "five exported models")
+    check(len(files) == 6, "six exported models")
     for name, shape in files:
         path = os.path.join(tmp, name)
         model = onnx.load(path)
@@ -71,6 +71,9 @@ with tempfile.TemporaryDirectory() as tmp:
         check(props.get("classes") == "a,b,c,d" and props.get("normalisation") == "x / 255"
               and "input_shape" in props, "%s: metadata %s" % (name, props))
         check(not any(n.op_type == "Dropout" for n in model.graph.node), "%s: no Dropout" % name)
+        if name == "graph.onnx":  # a graph, not a chain: skip connections and concatenations
+            ops = [n.op_type for n in model.graph.node]
+            check(ops.count("Add") == 2 and ops.count("Concat") == 2, "%s: Add and Concat nodes %s" % (name, ops))
 
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
