@@ -3,7 +3,8 @@
  * onnx_export writes a trained nn_model as an ONNX file (opset 13+, input "input" with a
  * dynamic batch dimension, weights as initializers, version, doc string and metadata);
  * onnx_import reads a model of the same operator set — what torch.onnx.export writes for
- * a small CNN, MLP or logistic regression — into an nn_model that nn_predict, nn_evaluate,
+ * a small CNN, MLP or logistic regression, also with skip connections (Add) and
+ * concatenated branches (Concat) — into an nn_model that nn_predict, nn_evaluate,
  * nn_summary and nn_feature_maps accept. onnx_reload swaps a newer file into a running
  * session; onnx_info lists what an .onnx file holds.
  *
