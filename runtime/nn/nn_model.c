@@ -515,8 +515,10 @@ int nn_compile(nn_model *m, int loss, nn_optimizer opt)
         return -1;
     }
     if (m->loss != loss || m->opt.kind != opt.kind) { /* new optimizer: fresh moments */
-        memset(m->opt_m, 0, m->nparams * sizeof(nn_real));
-        memset(m->opt_v, 0, m->nparams * sizeof(nn_real));
+        if (m->nparams) { /* a network without weights has no buffers (NULL) */
+            memset(m->opt_m, 0, m->nparams * sizeof(nn_real));
+            memset(m->opt_v, 0, m->nparams * sizeof(nn_real));
+        }
         m->step = 0;
     }
     m->loss = loss;

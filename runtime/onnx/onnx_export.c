@@ -314,6 +314,8 @@ static int build(arena *a, Onnx__ModelProto *model, nn_model *net, const onnx_me
     size_t poff = 0, soff = 0;
     for (int i = 0; i < nl; i++) {
         const char *k = nn_layer_name(net, i);
+        if (!k)
+            return -1;
         int ic, ih, iw, oc, oh, ow, ks, stride, pad, bias, src, src2;
         double rate;
         nn_layer_inputs(net, i, &src, &src2);
