@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 #define SPARE_REAP_MAX 64
 
@@ -99,7 +100,7 @@ void spare_discard(void)
     if (spare.pid <= 0)
         return;
     close(spare.go_fd); /* it reads end-of-file (or dies of the signal first) */
-    kill(spare.pid, SIGKILL);
+    kill(spare.pid, RUNNING_ON_VALGRIND ? SIGTERM : SIGKILL); /* SIGTERM: callgrind writes its profile */
     spare_reap();
     if (spare.nended < SPARE_REAP_MAX)
         spare.ended[spare.nended++] = spare.pid;
